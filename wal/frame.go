@@ -1,0 +1,219 @@
+package wal
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+)
+
+// Type says what a frame carries.
+type Type uint8
+
+const (
+	// TypeCommit carries one transaction: a Pebble batch representation per
+	// store it touched (see EncodeRecords).
+	TypeCommit Type = 1
+	// TypeMark is a named position in the log, BizTalk's marked transaction.
+	// Its payload is the mark's name.
+	TypeMark Type = 2
+	// TypeEpoch starts a new epoch; the frame's Epoch is the new one and its
+	// payload holds the previous epoch (8 bytes, little-endian).
+	TypeEpoch Type = 3
+	// TypeNoop carries nothing. Close writes one so that the durable
+	// watermark of every frame before it is on disk (see recovery in doc.go).
+	TypeNoop Type = 4
+)
+
+func (t Type) String() string {
+	switch t {
+	case TypeCommit:
+		return "commit"
+	case TypeMark:
+		return "mark"
+	case TypeEpoch:
+		return "epoch"
+	case TypeNoop:
+		return "noop"
+	}
+	return fmt.Sprintf("type(%d)", uint8(t))
+}
+
+func (t Type) valid() bool { return t >= TypeCommit && t <= TypeNoop }
+
+// Frame header layout (little-endian), then the payload:
+//
+//	0  2 magic 0xB7 0x5A
+//	2  1 format version
+//	3  1 type
+//	4  4 payload length
+//	8  8 LSN
+//	16 8 epoch
+//	24 8 commit time, unix nanoseconds
+//	32 8 durable LSN when the frame was written (recovery uses it to tell a
+//	     torn tail from corruption)
+//	40 4 CRC of the previous frame (a chain: it detects divergence at equal LSN)
+//	44 4 CRC32C over bytes 0..43 and the payload
+const (
+	frameHeaderSize = 48
+	frameMagic0     = 0xB7
+	frameMagic1     = 0x5A
+	frameVersion    = 1
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// Frame is one entry of the log.
+type Frame struct {
+	Type  Type
+	LSN   uint64
+	Epoch uint64
+	// Time is the commit time in Unix nanoseconds, from the writer's clock.
+	Time int64
+	// Synced is the highest LSN known durable when this frame was written.
+	Synced uint64
+	// PrevCRC is the CRC of the frame at LSN-1 (0 for the first frame ever).
+	PrevCRC uint32
+	// CRC is this frame's checksum.
+	CRC uint32
+	// Payload's meaning depends on Type. A frame returned by a Reader owns
+	// its payload; a frame handed to Options.Apply shares it with the
+	// committer and must not be modified or kept past the call.
+	Payload []byte
+}
+
+// Size is the frame's encoded size in bytes.
+func (f *Frame) Size() int { return frameHeaderSize + len(f.Payload) }
+
+// appendFrame encodes f, computing its CRC, and returns the extended slice.
+func appendFrame(dst []byte, f *Frame) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, frameHeaderSize)...)
+	h := dst[start:]
+	h[0], h[1], h[2], h[3] = frameMagic0, frameMagic1, frameVersion, byte(f.Type)
+	binary.LittleEndian.PutUint32(h[4:], uint32(len(f.Payload)))
+	binary.LittleEndian.PutUint64(h[8:], f.LSN)
+	binary.LittleEndian.PutUint64(h[16:], f.Epoch)
+	binary.LittleEndian.PutUint64(h[24:], uint64(f.Time))
+	binary.LittleEndian.PutUint64(h[32:], f.Synced)
+	binary.LittleEndian.PutUint32(h[40:], f.PrevCRC)
+	crc := crc32.Update(crc32.Checksum(h[:44], crcTable), crcTable, f.Payload)
+	binary.LittleEndian.PutUint32(h[44:], crc)
+	f.CRC = crc
+	return append(dst, f.Payload...)
+}
+
+// errShort means the buffer ends before the frame does.
+var errShort = errors.New("wal: short frame")
+
+// frameHeader decodes and checks a header, returning the payload length.
+func decodeHeader(h []byte, maxPayload int) (Frame, int, error) {
+	if len(h) < frameHeaderSize {
+		return Frame{}, 0, errShort
+	}
+	if h[0] != frameMagic0 || h[1] != frameMagic1 {
+		return Frame{}, 0, errors.New("bad magic")
+	}
+	if h[2] != frameVersion {
+		return Frame{}, 0, fmt.Errorf("unknown frame version %d", h[2])
+	}
+	f := Frame{
+		Type:    Type(h[3]),
+		LSN:     binary.LittleEndian.Uint64(h[8:]),
+		Epoch:   binary.LittleEndian.Uint64(h[16:]),
+		Time:    int64(binary.LittleEndian.Uint64(h[24:])),
+		Synced:  binary.LittleEndian.Uint64(h[32:]),
+		PrevCRC: binary.LittleEndian.Uint32(h[40:]),
+		CRC:     binary.LittleEndian.Uint32(h[44:]),
+	}
+	if !f.Type.valid() {
+		return Frame{}, 0, fmt.Errorf("unknown frame type %d", h[3])
+	}
+	n := binary.LittleEndian.Uint32(h[4:])
+	if int64(n) > int64(maxPayload) {
+		return Frame{}, 0, fmt.Errorf("payload length %d over limit %d", n, maxPayload)
+	}
+	if f.LSN == 0 {
+		return Frame{}, 0, errors.New("lsn 0")
+	}
+	return f, int(n), nil
+}
+
+// DecodeFrame decodes one frame from the start of b, returning it and the
+// number of bytes it used. The frame's payload aliases b. Any damage gives
+// an error wrapping ErrCorrupt; a b too short for the frame gives one too.
+func DecodeFrame(b []byte, maxPayload int) (Frame, int, error) {
+	f, n, err := decodeHeader(b, maxPayload)
+	if err != nil {
+		return Frame{}, 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if len(b) < frameHeaderSize+n {
+		return Frame{}, 0, fmt.Errorf("%w: %v", ErrCorrupt, errShort)
+	}
+	f.Payload = b[frameHeaderSize : frameHeaderSize+n : frameHeaderSize+n]
+	if crc := crc32.Update(crc32.Checksum(b[:44], crcTable), crcTable, f.Payload); crc != f.CRC {
+		return Frame{}, 0, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
+	}
+	return f, frameHeaderSize + n, nil
+}
+
+// EncodeFrame appends the encoding of f to dst, setting f.CRC.
+func EncodeFrame(dst []byte, f *Frame) []byte { return appendFrame(dst, f) }
+
+// Record is one store's part of a commit frame: the store's ID and a Pebble
+// batch representation.
+type Record struct {
+	Store uint8
+	Data  []byte
+}
+
+// EncodeRecords appends the commit payload for records to dst: a uvarint
+// count, then per record the store ID, a uvarint length and the bytes.
+func EncodeRecords(dst []byte, records []Record) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(records)))
+	for _, r := range records {
+		dst = append(dst, r.Store)
+		dst = binary.AppendUvarint(dst, uint64(len(r.Data)))
+		dst = append(dst, r.Data...)
+	}
+	return dst
+}
+
+// RecordsSize is the length EncodeRecords will add for records.
+func RecordsSize(records []Record) int {
+	n := binary.MaxVarintLen64
+	for _, r := range records {
+		n += 1 + binary.MaxVarintLen64 + len(r.Data)
+	}
+	return n
+}
+
+// DecodeRecords decodes a commit payload. Each record's Data aliases p with
+// its capacity cut to its length, so appending to it never overwrites the
+// next record.
+func DecodeRecords(p []byte) ([]Record, error) {
+	n, k := binary.Uvarint(p)
+	if k <= 0 || n > uint64(len(p)) {
+		return nil, fmt.Errorf("%w: bad record count", ErrCorrupt)
+	}
+	p = p[k:]
+	recs := make([]Record, 0, n)
+	for i := uint64(0); i < n; i++ {
+		if len(p) < 1 {
+			return nil, fmt.Errorf("%w: record %d truncated", ErrCorrupt, i)
+		}
+		store := p[0]
+		l, k := binary.Uvarint(p[1:])
+		if k <= 0 || l > uint64(len(p)-1-k) {
+			return nil, fmt.Errorf("%w: record %d length", ErrCorrupt, i)
+		}
+		start := 1 + k
+		end := start + int(l)
+		recs = append(recs, Record{Store: store, Data: p[start:end:end]})
+		p = p[end:]
+	}
+	if len(p) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes after records", ErrCorrupt, len(p))
+	}
+	return recs, nil
+}

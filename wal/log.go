@@ -1,0 +1,623 @@
+package wal
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// segment is one file of the log as the Log tracks it.
+type segment struct {
+	first uint64
+	// last is the LSN of the segment's last frame (first-1 while empty).
+	last uint64
+	// sealed is set once the committer has moved on to a later segment.
+	sealed bool
+	size   int64
+	path   string
+}
+
+// pending is one commit waiting in the group-commit queue.
+type pending struct {
+	f     Frame
+	start time.Time
+	done  chan error
+	// sync forces a sync of this frame's group even under NoSync.
+	sync bool
+}
+
+// group is a set of frames written and synced together.
+type group struct {
+	items  []*pending
+	frames []*Frame
+}
+
+// Log is the group's transaction log. It is safe for concurrent use.
+//
+// One committer goroutine writes every frame waiting in the queue, syncs
+// once, and hands the group to an applier goroutine, which calls
+// Options.Apply and then acknowledges each commit. Readers follow the
+// durable end of the log without polling.
+type Log struct {
+	opts Options
+	fs   vfs.FS
+	dir  string
+	lock io.Closer
+
+	// mu guards queue, closing, failErr, segs and pins, and is the lock
+	// behind cond (which signals the committer).
+	mu      sync.Mutex
+	cond    sync.Cond
+	queue   []*pending
+	closing bool
+	failErr error
+	segs    []segment
+	pins    map[*Pin]struct{}
+
+	// Committer-owned: only the committer goroutine (or Open, before it
+	// starts) touches these.
+	active     vfs.File
+	activeSize int64
+	nextLSN    uint64
+	lastCRC    uint32
+	writeBuf   []byte
+
+	// epoch is written by the committer and read by anyone.
+	epoch atomic.Uint64
+
+	durable atomic.Uint64 // highest LSN written (and synced under Sync)
+	applied atomic.Uint64 // highest LSN applied and acknowledged
+
+	// notifyMu guards notifyCh, which is closed and replaced each time the
+	// durable LSN advances, waking readers blocked in Next.
+	notifyMu sync.Mutex
+	notifyCh chan struct{}
+
+	closedCh chan struct{} // closed when Close has finished
+	applyCh  chan *group
+	wg       sync.WaitGroup
+	wrote    atomic.Bool // a frame was written since Open
+
+	stats stats
+}
+
+// Open opens the log in dir, creating it if needed, and recovers it: every
+// segment is read and checked; a torn final frame is cut off (and logged);
+// any other damage fails Open with an error wrapping ErrCorrupt that names
+// the file and offset. New frames always go to a new segment.
+func Open(dir string, opts *Options) (*Log, error) {
+	o := opts.withDefaults()
+	l := &Log{
+		opts:     o,
+		fs:       o.FS,
+		dir:      dir,
+		pins:     make(map[*Pin]struct{}),
+		notifyCh: make(chan struct{}),
+		closedCh: make(chan struct{}),
+		applyCh:  make(chan *group, 4),
+	}
+	l.cond.L = &l.mu
+	if err := l.fs.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("wal: create %s: %w", dir, err)
+	}
+	if err := syncDir(l.fs, l.fs.PathDir(dir)); err != nil {
+		return nil, err
+	}
+	lock, err := l.fs.Lock(l.fs.PathJoin(dir, "LOCK"))
+	if err != nil {
+		return nil, fmt.Errorf("wal: lock %s (is another process using this log?): %w", dir, err)
+	}
+	l.lock = lock
+	if err := l.recover(); err != nil {
+		_ = lock.Close()
+		return nil, err
+	}
+	if err := l.startSegment(); err != nil {
+		_ = lock.Close()
+		return nil, err
+	}
+	l.wg.Add(2)
+	go l.runCommitter()
+	go l.runApplier()
+	return l, nil
+}
+
+// recover scans the segments and sets nextLSN, lastCRC, epoch and segs.
+func (l *Log) recover() error {
+	names, err := l.fs.List(l.dir)
+	if err != nil {
+		return fmt.Errorf("wal: list %s: %w", l.dir, err)
+	}
+	var firsts []uint64
+	for _, n := range names {
+		if first, ok := parseSegmentName(n); ok {
+			firsts = append(firsts, first)
+		}
+	}
+	slices.Sort(firsts)
+	l.nextLSN = l.opts.NextLSN
+	l.epoch.Store(l.opts.Epoch)
+	for i, first := range firsts {
+		isLast := i == len(firsts)-1
+		path := l.fs.PathJoin(l.dir, segmentName(first))
+		if i > 0 && first != l.nextLSN {
+			return &CorruptError{File: path, LSN: l.nextLSN,
+				Reason: fmt.Sprintf("segment starts at lsn %d: lsns %d..%d are missing", first, l.nextLSN, first-1)}
+		}
+		seg, removed, err := l.recoverSegment(path, first, isLast)
+		if err != nil {
+			return err
+		}
+		if removed {
+			continue
+		}
+		if i == 0 {
+			l.nextLSN = first
+		}
+		if seg.last >= seg.first {
+			l.nextLSN = seg.last + 1
+		}
+		l.segs = append(l.segs, seg)
+	}
+	if n := len(l.segs); n > 0 {
+		last := l.segs[n-1]
+		if last.last < last.first {
+			// An empty final segment (a crash right after a roll): drop it so
+			// the new active segment can take its name.
+			if err := l.fs.Remove(last.path); err != nil {
+				return fmt.Errorf("wal: remove empty segment %s: %w", last.path, err)
+			}
+			l.segs = l.segs[:n-1]
+		}
+	}
+	for i := range l.segs {
+		l.segs[i].sealed = true
+	}
+	l.durable.Store(l.nextLSN - 1)
+	l.applied.Store(l.nextLSN - 1)
+	return nil
+}
+
+// recoverSegment checks one segment. removed reports a final segment whose
+// header never made it to disk, which is deleted.
+func (l *Log) recoverSegment(path string, first uint64, isLast bool) (segment, bool, error) {
+	f, err := l.fs.Open(path)
+	if err != nil {
+		return segment{}, false, fmt.Errorf("wal: open %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return segment{}, false, fmt.Errorf("wal: stat %s: %w", path, err)
+	}
+	size := st.Size()
+	hdr := make([]byte, segHeaderSize)
+	n, _ := f.ReadAt(hdr, 0)
+	hfirst, herr := decodeSegHeader(hdr[:n])
+	if herr != nil {
+		if isLast && size <= readBlock && allZero(hdr[:n]) {
+			l.opts.Logger.Infof("wal: removing segment %s whose header was never synced", path)
+			if err := l.fs.Remove(path); err != nil {
+				return segment{}, false, fmt.Errorf("wal: remove %s: %w", path, err)
+			}
+			return segment{}, true, nil
+		}
+		return segment{}, false, &CorruptError{File: path, Offset: 0, LSN: first, Reason: herr.Error()}
+	}
+	if hfirst != first {
+		return segment{}, false, &CorruptError{File: path, Offset: 0, LSN: first,
+			Reason: fmt.Sprintf("header says first lsn %d, file name says %d", hfirst, first)}
+	}
+	res, err := scanSegment(f, size, first, l.lastCRC, l.opts.MaxFrameSize, nil)
+	if err != nil {
+		return segment{}, false, err
+	}
+	if res.bad != "" {
+		if !isLast || res.laterDurable {
+			return segment{}, false, &CorruptError{File: path, Offset: res.end, LSN: res.lastLSN + 1, Reason: res.bad}
+		}
+		l.opts.Logger.Infof("wal: cutting torn tail of %s at offset %d (lsn %d, %d bytes): %s",
+			path, res.end, res.lastLSN+1, size-res.end, res.bad)
+		if err := l.cutSegment(f, path, res.end); err != nil {
+			return segment{}, false, err
+		}
+		l.stats.tornTails.Add(1)
+	}
+	if res.frames > 0 {
+		l.lastCRC = res.lastCRC
+		l.epoch.Store(res.lastEp)
+	}
+	return segment{first: first, last: res.lastLSN, size: res.end, path: path}, false, nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// cutSegment replaces path by its first n bytes. vfs has no Truncate, so the
+// prefix is copied to a temporary file that is synced and renamed over it.
+func (l *Log) cutSegment(src vfs.File, path string, n int64) error {
+	tmp := path + ".tmp"
+	out, err := l.fs.Create(tmp, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return fmt.Errorf("wal: cut %s: %w", path, err)
+	}
+	buf := make([]byte, min(n, 1<<20))
+	for off := int64(0); off < n; {
+		k := min(int64(len(buf)), n-off)
+		if _, err := src.ReadAt(buf[:k], off); err != nil && !errors.Is(err, io.EOF) {
+			out.Close()
+			return fmt.Errorf("wal: cut %s: read: %w", path, err)
+		}
+		if _, err := out.Write(buf[:k]); err != nil {
+			out.Close()
+			return fmt.Errorf("wal: cut %s: write: %w", path, err)
+		}
+		off += k
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return fmt.Errorf("wal: cut %s: sync: %w", path, err)
+	}
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("wal: cut %s: %w", path, err)
+	}
+	if err := l.fs.Rename(tmp, path); err != nil {
+		return fmt.Errorf("wal: cut %s: rename: %w", path, err)
+	}
+	return l.syncDir()
+}
+
+func (l *Log) syncDir() error { return syncDir(l.fs, l.dir) }
+
+// syncDir makes a directory's entries durable.
+func syncDir(fs vfs.FS, dir string) error {
+	d, err := fs.OpenDir(dir)
+	if err != nil {
+		return fmt.Errorf("wal: open dir %s: %w", dir, err)
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return fmt.Errorf("wal: sync dir %s: %w", dir, err)
+	}
+	return d.Close()
+}
+
+// startSegment creates a new active segment beginning at nextLSN, with its
+// header and directory entry synced so recovery always finds it whole.
+func (l *Log) startSegment() error {
+	path := l.fs.PathJoin(l.dir, segmentName(l.nextLSN))
+	f, err := l.fs.Create(path, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return fmt.Errorf("wal: create segment %s: %w", path, err)
+	}
+	if _, err := f.Write(encodeSegHeader(l.nextLSN)); err != nil {
+		f.Close()
+		return fmt.Errorf("wal: write segment header %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("wal: sync segment %s: %w", path, err)
+	}
+	if err := l.syncDir(); err != nil {
+		f.Close()
+		return err
+	}
+	l.active, l.activeSize = f, segHeaderSize
+	l.mu.Lock()
+	if n := len(l.segs); n > 0 {
+		l.segs[n-1].sealed = true
+	}
+	l.segs = append(l.segs, segment{first: l.nextLSN, last: l.nextLSN - 1, size: segHeaderSize, path: path})
+	l.mu.Unlock()
+	return nil
+}
+
+// Commit appends one frame of type t with payload and waits until it is
+// durable (per Options.Durability) and applied. It returns the frame's LSN.
+// ctx bounds only the wait to enter the queue: once queued, the outcome is
+// awaited, so that a caller never leaves behind a commit it does not know
+// about. Commit does not keep payload after it returns.
+func (l *Log) Commit(ctx context.Context, t Type, payload []byte) (uint64, error) {
+	if !t.valid() || t == TypeEpoch {
+		return 0, fmt.Errorf("wal: commit of frame type %v not allowed", t)
+	}
+	return l.commit(ctx, Frame{Type: t, Payload: payload})
+}
+
+// Mark commits a mark frame named name and returns its LSN.
+func (l *Log) Mark(ctx context.Context, name string) (uint64, error) {
+	return l.commit(ctx, Frame{Type: TypeMark, Payload: []byte(name)})
+}
+
+// BeginEpoch commits an epoch frame that starts epoch; every later frame
+// carries it. epoch must be above the current one.
+func (l *Log) BeginEpoch(ctx context.Context, epoch uint64) (uint64, error) {
+	return l.commit(ctx, Frame{Type: TypeEpoch, Epoch: epoch})
+}
+
+func (l *Log) commit(ctx context.Context, f Frame) (uint64, error) {
+	if len(f.Payload) > l.opts.MaxFrameSize {
+		return 0, fmt.Errorf("%w: payload of %d bytes, limit %d", ErrFrameTooLarge, len(f.Payload), l.opts.MaxFrameSize)
+	}
+	return l.enqueue(ctx, &pending{f: f})
+}
+
+func (l *Log) enqueue(ctx context.Context, p *pending) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	p.start, p.done = time.Now(), make(chan error, 1)
+	l.mu.Lock()
+	if l.closing {
+		l.mu.Unlock()
+		return 0, ErrClosed
+	}
+	if l.failErr != nil {
+		err := l.failErr
+		l.mu.Unlock()
+		return 0, err
+	}
+	l.queue = append(l.queue, p)
+	if len(l.queue) == 1 {
+		l.cond.Signal()
+	}
+	l.mu.Unlock()
+	if err := <-p.done; err != nil {
+		return 0, err
+	}
+	l.stats.commitLatency.record(time.Since(p.start))
+	return p.f.LSN, nil
+}
+
+// fail records the first write failure; from then on commits are refused.
+func (l *Log) fail(err error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failErr == nil {
+		l.failErr = fmt.Errorf("%w: %w", ErrFailed, err)
+	}
+	return l.failErr
+}
+
+func (l *Log) runCommitter() {
+	defer l.wg.Done()
+	defer close(l.applyCh)
+	for {
+		l.mu.Lock()
+		for len(l.queue) == 0 && !l.closing {
+			l.cond.Wait()
+		}
+		if len(l.queue) == 0 {
+			l.mu.Unlock()
+			return
+		}
+		items := l.queue
+		l.queue = nil
+		failErr := l.failErr
+		l.mu.Unlock()
+
+		if failErr == nil {
+			if err := l.writeGroup(items); err != nil {
+				failErr = l.fail(err)
+			}
+		}
+		if failErr != nil {
+			for _, p := range items {
+				p.done <- failErr
+			}
+			continue
+		}
+		g := &group{items: items, frames: make([]*Frame, len(items))}
+		for i, p := range items {
+			g.frames[i] = &p.f
+		}
+		l.applyCh <- g
+	}
+}
+
+// writeGroup assigns LSNs to items, writes them (rolling segments as they
+// fill) and syncs once.
+func (l *Log) writeGroup(items []*pending) error {
+	now := l.opts.Now().UnixNano()
+	synced := l.durable.Load()
+	forceSync := false
+	buf := l.writeBuf[:0]
+	for _, p := range items {
+		size := int64(frameHeaderSize + len(p.f.Payload))
+		if l.activeSize+int64(len(buf))+size > l.opts.SegmentSize && l.activeSize+int64(len(buf)) > segHeaderSize {
+			if err := l.flush(buf, true); err != nil {
+				return err
+			}
+			buf = buf[:0]
+			if err := l.roll(); err != nil {
+				return err
+			}
+		}
+		if p.f.Type == TypeEpoch {
+			cur := l.epoch.Load()
+			if p.f.Epoch <= cur {
+				return fmt.Errorf("wal: epoch %d is not above current epoch %d", p.f.Epoch, cur)
+			}
+			p.f.Payload = binary.LittleEndian.AppendUint64(nil, cur)
+			l.epoch.Store(p.f.Epoch)
+		}
+		if p.sync {
+			forceSync = true
+		}
+		p.f.LSN, p.f.Epoch, p.f.Time, p.f.Synced, p.f.PrevCRC = l.nextLSN, l.epoch.Load(), now, synced, l.lastCRC
+		l.nextLSN++
+		buf = appendFrame(buf, &p.f)
+		l.lastCRC = p.f.CRC
+	}
+	if err := l.flush(buf, forceSync); err != nil {
+		return err
+	}
+	// vfs.File.Write may scribble on its argument (MemFS does under the
+	// invariants tag), so the buffer's bytes are garbage now; only its
+	// capacity is reused.
+	l.writeBuf = buf[:0]
+	l.advanceDurable(l.nextLSN - 1)
+	l.stats.groups.Add(1)
+	l.stats.frames.Add(uint64(len(items)))
+	return nil
+}
+
+// flush writes buf to the active segment and syncs it under Sync, or when
+// force is set (a segment about to be sealed is always synced, so that
+// every sealed segment is whole on disk).
+func (l *Log) flush(buf []byte, force bool) error {
+	if len(buf) > 0 {
+		if _, err := l.active.Write(buf); err != nil {
+			return fmt.Errorf("write %s: %w", l.activePath(), err)
+		}
+		l.activeSize += int64(len(buf))
+		l.stats.bytes.Add(uint64(len(buf)))
+	}
+	if l.opts.Durability == Sync || force {
+		start := time.Now()
+		if err := l.active.SyncData(); err != nil {
+			return fmt.Errorf("sync %s: %w", l.activePath(), err)
+		}
+		l.stats.fsyncs.Add(1)
+		l.stats.syncLatency.record(time.Since(start))
+	}
+	l.mu.Lock()
+	s := &l.segs[len(l.segs)-1]
+	s.last, s.size = l.nextLSN-1, l.activeSize
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *Log) activePath() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.segs[len(l.segs)-1].path
+}
+
+// roll seals the active segment (already synced by flush) and starts a new one.
+func (l *Log) roll() error {
+	if err := l.active.Close(); err != nil {
+		return fmt.Errorf("close segment: %w", err)
+	}
+	l.active = nil
+	l.advanceDurable(l.nextLSN - 1)
+	return l.startSegment()
+}
+
+func (l *Log) advanceDurable(lsn uint64) {
+	if lsn <= l.durable.Load() {
+		return
+	}
+	l.durable.Store(lsn)
+	l.wrote.Store(true)
+	l.notifyMu.Lock()
+	close(l.notifyCh)
+	l.notifyCh = make(chan struct{})
+	l.notifyMu.Unlock()
+}
+
+func (l *Log) runApplier() {
+	defer l.wg.Done()
+	for g := range l.applyCh {
+		var err error
+		if l.opts.Apply != nil {
+			if aerr := l.opts.Apply(g.frames); aerr != nil {
+				err = l.fail(fmt.Errorf("apply lsn %d..%d: %w", g.frames[0].LSN, g.frames[len(g.frames)-1].LSN, aerr))
+			}
+		}
+		if err == nil {
+			l.applied.Store(g.frames[len(g.frames)-1].LSN)
+		}
+		for _, p := range g.items {
+			p.done <- err
+		}
+	}
+}
+
+// waitChan returns a channel closed when the durable LSN next advances.
+func (l *Log) waitChan() chan struct{} {
+	l.notifyMu.Lock()
+	defer l.notifyMu.Unlock()
+	return l.notifyCh
+}
+
+// DurableLSN is the highest LSN written and, under Sync, synced. Readers
+// see frames up to it.
+func (l *Log) DurableLSN() uint64 { return l.durable.Load() }
+
+// AppliedLSN is the highest LSN whose commit has been applied and
+// acknowledged.
+func (l *Log) AppliedLSN() uint64 { return l.applied.Load() }
+
+// FirstLSN is the lowest LSN still in the log.
+func (l *Log) FirstLSN() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.segs[0].first
+}
+
+// Epoch is the epoch of the last frame recovered or written.
+func (l *Log) Epoch() uint64 { return l.epoch.Load() }
+
+// Sync forces a sync of the active segment, for NoSync logs that want a
+// durable point (Close does one too).
+func (l *Log) Sync(ctx context.Context) error {
+	_, err := l.enqueue(ctx, &pending{f: Frame{Type: TypeNoop}, sync: true})
+	return err
+}
+
+// Close waits for queued commits, writes a final noop frame (so that a
+// later recovery can tell damage to the last group from a torn write),
+// syncs, and releases the directory lock. Commits after Close fail with
+// ErrClosed. Close is safe to call twice.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closing {
+		l.mu.Unlock()
+		<-l.closedCh
+		return nil
+	}
+	failed := l.failErr != nil
+	l.mu.Unlock()
+	var errs []error
+	if !failed && l.wrote.Load() {
+		if _, err := l.commit(context.Background(), Frame{Type: TypeNoop}); err != nil && !errors.Is(err, ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	l.mu.Lock()
+	l.closing = true
+	l.cond.Broadcast()
+	l.mu.Unlock()
+	l.wg.Wait()
+	if l.active != nil {
+		if !failed {
+			if err := l.active.Sync(); err != nil {
+				errs = append(errs, fmt.Errorf("wal: sync on close: %w", err))
+			}
+		}
+		if err := l.active.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("wal: close segment: %w", err))
+		}
+		l.active = nil
+	}
+	if err := l.lock.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("wal: unlock: %w", err))
+	}
+	close(l.closedCh)
+	return errors.Join(errs...)
+}
