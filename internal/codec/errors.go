@@ -1,0 +1,22 @@
+package codec
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrCorrupt marks a value that cannot be decoded: it is truncated, a field
+// holds bytes no encoder writes, or bytes are left over. Every decoding error
+// wraps it.
+var ErrCorrupt = errors.New("codec: corrupt value")
+
+// ErrVersion marks a value whose format-version byte the caller cannot read:
+// newer than the newest version it knows (written by newer code), or 0,
+// which is never written (such an error also wraps ErrCorrupt).
+var ErrVersion = errors.New("codec: unsupported format version")
+
+// corruptf returns an error wrapping ErrCorrupt. It is only reached on the
+// failure path, so its allocations never cost a successful decode.
+func corruptf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,111 @@
+package keys
+
+import "fmt"
+
+// Table is the first byte of every key: it names the table the key belongs
+// to. Each store is its own Pebble database, but prefixes are still unique
+// across all of them so that [Format] can name any key from its first byte
+// and a key written to the wrong store is recognisable.
+type Table byte
+
+// Table prefixes, grouped per database. Each database owns a range of 16
+// prefixes; unassigned values in a range are reserved for that database.
+//
+// Rules for this block:
+//   - Add new tables in their database's range and give them a name in
+//     tableNames below (a duplicate value there fails to compile).
+//   - Never reuse a prefix. To retire one, replace its line with a comment
+//     such as "// 0x15 retired: was Suspended", because data written by an
+//     older version may still carry it.
+//   - 0x00 and 0xFF are never tables. Keeping 0xFF free guarantees that every
+//     table's one-byte prefix has a one-byte successor (see PrefixSuccessor).
+const (
+	// System tables, 0x01..0x0F, belong to internal/store and exist in every
+	// store's database.
+
+	// TableSystem holds per-database bookkeeping kept by internal/store: the
+	// applied log position and the format-version key.
+	TableSystem Table = 0x01
+
+	// MessageBox, 0x10..0x1F.
+
+	// TableMessages holds one record per message: its ID, context and parts.
+	TableMessages Table = 0x10
+	// TableBodies holds message body headers, shared by every subscriber
+	// that references the body.
+	TableBodies Table = 0x11
+	// TableBodyFragments holds the fragments of large bodies, in order.
+	TableBodyFragments Table = 0x12
+	// TableSubscriptions holds subscriptions and their predicates.
+	TableSubscriptions Table = 0x13
+	// TableQueueEntries holds host-queue entries: one per message per
+	// matching subscription.
+	TableQueueEntries Table = 0x14
+	// TableSuspended holds suspended queue entries and their reasons.
+	TableSuspended Table = 0x15
+	// TableInstances holds service instances (orchestrations) and their
+	// persisted state.
+	TableInstances Table = 0x16
+	// TableRefCounts holds body reference counts, so a body is deleted when
+	// its last reference goes.
+	TableRefCounts Table = 0x17
+	// TableMessageBoxMeta holds MessageBox-wide settings and counters. It is
+	// qualified with the database because other databases will want a meta
+	// table of their own.
+	TableMessageBoxMeta Table = 0x18
+	// 0x19..0x1F reserved for MessageBox.
+
+	// Tracking (DTA), 0x20..0x2F.
+
+	// TableServiceInstances holds tracked service instances.
+	TableServiceInstances Table = 0x20
+	// TableMessageEvents holds tracked message events (sent, received,
+	// routed, suspended).
+	TableMessageEvents Table = 0x21
+	// TableTrackedBodies holds copies of tracked message bodies.
+	TableTrackedBodies Table = 0x22
+	// 0x23..0x27 reserved for Tracking's secondary indexes.
+	// 0x28..0x2F reserved for Tracking.
+
+	// 0x30..0x3F reserved for Management (configuration).
+	// 0x40..0x4F reserved for SSO.
+	// 0x50..0x5F reserved for BAM.
+	// 0x60..0x6F reserved for Business Rules.
+	// 0x70..0xEF unassigned.
+
+	// TableUser holds user and extension data that no typed store owns.
+	// 0xF1..0xFE are reserved for further extension tables.
+	TableUser Table = 0xF0
+)
+
+// tableNames maps each assigned prefix to the name Format and Table.String
+// print. It is an array rather than a map so that two tables given the same
+// prefix are a compile error ("duplicate index in array literal").
+var tableNames = [256]string{
+	TableSystem: "System",
+
+	TableMessages:       "Messages",
+	TableBodies:         "Bodies",
+	TableBodyFragments:  "BodyFragments",
+	TableSubscriptions:  "Subscriptions",
+	TableQueueEntries:   "QueueEntries",
+	TableSuspended:      "Suspended",
+	TableInstances:      "Instances",
+	TableRefCounts:      "RefCounts",
+	TableMessageBoxMeta: "MessageBoxMeta",
+
+	TableServiceInstances: "ServiceInstances",
+	TableMessageEvents:    "MessageEvents",
+	TableTrackedBodies:    "TrackedBodies",
+
+	TableUser: "User",
+}
+
+// String returns the table's name, such as "Messages", or "Table(0x2a)" for
+// a prefix that is not assigned.
+func (t Table) String() string {
+	if name := tableNames[t]; name != "" {
+		return name
+	}
+	return fmt.Sprintf("Table(0x%02x)", byte(t))
+}
