@@ -1,0 +1,136 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/biztier/biztier/wal"
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Txn is one atomic change across any of the group's stores: a Pebble
+// batch per store it touches, committed as one log frame. A Txn is not safe
+// for concurrent use. Nothing it writes is visible to readers (including
+// through Get on the store) until Commit returns; for reads of its own
+// writes use IndexedBatch.
+type Txn struct {
+	s       *Set
+	batches [maxID + 1]*pebble.Batch
+	done    bool
+}
+
+// NewTxn starts a transaction.
+func (s *Set) NewTxn() *Txn { return &Txn{s: s} }
+
+// Batch returns the write batch for store id, creating it on first use.
+// Use Set, Delete and DeleteRange on it; SingleDelete is refused at Commit.
+// The batch belongs to the Txn: do not commit or close it.
+func (t *Txn) Batch(id ID) *pebble.Batch {
+	if t.batches[id] == nil {
+		t.batches[id] = t.s.dbs[id].pdb.NewBatch()
+	}
+	return t.batches[id]
+}
+
+// IndexedBatch is Batch, but the batch can also be read (merged with the
+// store's committed state through its NewIter and Get). It must be the
+// first use of id in this Txn.
+func (t *Txn) IndexedBatch(id ID) *pebble.Batch {
+	if t.batches[id] == nil {
+		t.batches[id] = t.s.dbs[id].pdb.NewIndexedBatch()
+	} else if !t.batches[id].Indexed() {
+		panic(fmt.Sprintf("store: IndexedBatch(%s) after Batch(%s) in one Txn", id, id))
+	}
+	return t.batches[id]
+}
+
+// Empty reports whether the Txn has written nothing.
+func (t *Txn) Empty() bool {
+	for _, b := range t.batches {
+		if b != nil && !b.Empty() {
+			return false
+		}
+	}
+	return true
+}
+
+// Size is the number of bytes the Txn's batches hold.
+func (t *Txn) Size() int {
+	n := 0
+	for _, b := range t.batches {
+		if b != nil {
+			n += len(b.Repr())
+		}
+	}
+	return n
+}
+
+// Commit writes the Txn as one frame and returns its LSN once the frame is
+// durable and applied to every store it touches. An empty Txn commits
+// nothing and returns 0. The Txn cannot be used after Commit or Abort.
+// ctx bounds only the wait to enter the log's queue (see wal.Log.Commit).
+func (t *Txn) Commit(ctx context.Context) (uint64, error) {
+	if t.done {
+		return 0, fmt.Errorf("store: txn already finished")
+	}
+	defer t.Abort()
+	if t.s.closed.Load() {
+		return 0, ErrClosed
+	}
+	var recs [maxID + 1]wal.Record
+	n := 0
+	for id, b := range t.batches {
+		if b == nil || b.Empty() {
+			continue
+		}
+		if err := checkKinds(ID(id), b); err != nil {
+			return 0, err
+		}
+		recs[n] = wal.Record{Store: uint8(id), Data: b.Repr()}
+		n++
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	// The payload is a copy: Repr aliases the batch's memory, which Abort
+	// releases once this returns.
+	payload := wal.EncodeRecords(make([]byte, 0, wal.RecordsSize(recs[:n])), recs[:n])
+	lsn, err := t.s.log.Commit(ctx, wal.TypeCommit, payload)
+	if err != nil {
+		return 0, fmt.Errorf("store: commit: %w", err)
+	}
+	return lsn, nil
+}
+
+// Abort drops the Txn's batches. It is safe after Commit.
+func (t *Txn) Abort() {
+	if t.done {
+		return
+	}
+	t.done = true
+	for i, b := range t.batches {
+		if b != nil {
+			_ = b.Close()
+			t.batches[i] = nil
+		}
+	}
+}
+
+func checkKinds(id ID, b *pebble.Batch) error {
+	r := b.Reader()
+	for {
+		kind, key, _, ok, err := r.Next()
+		if err != nil {
+			return fmt.Errorf("store: %s batch: %w", id, err)
+		}
+		if !ok {
+			return nil
+		}
+		switch kind {
+		case pebble.InternalKeyKindSet, pebble.InternalKeyKindDelete, pebble.InternalKeyKindRangeDelete,
+			pebble.InternalKeyKindDeleteSized, pebble.InternalKeyKindLogData:
+		default:
+			return fmt.Errorf("%w: %s batch, key %q: %v", ErrForbiddenRecord, id, key, kind)
+		}
+	}
+}
