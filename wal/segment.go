@@ -105,9 +105,6 @@ func (r *blockReader) at(off int64, n int) ([]byte, error) {
 	return nil, err
 }
 
-// reset forgets buffered bytes, for a file that grew or changed.
-func (r *blockReader) reset() { r.buf = r.buf[:0]; r.bufOff = 0 }
-
 // scanResult is what a scan of one segment found.
 type scanResult struct {
 	frames  uint64 // good frames

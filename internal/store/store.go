@@ -72,10 +72,9 @@ func (d *DB) Metrics() *pebble.Metrics { return d.pdb.Metrics() }
 // Set is every database of a group on one log. It is safe for concurrent
 // use.
 type Set struct {
-	opts  Options
-	log   *wal.Log
-	dbs   [maxID + 1]*DB
-	cache interface{ Unref() }
+	opts Options
+	log  *wal.Log
+	dbs  [maxID + 1]*DB
 
 	// applyMu is held for writing while frames are applied and for reading
 	// while Snapshot takes a view across stores, so a view never holds half

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/biztier/biztier/wal"
@@ -96,6 +97,9 @@ func (t *Txn) Commit(ctx context.Context) (uint64, error) {
 	// releases once this returns.
 	payload := wal.EncodeRecords(make([]byte, 0, wal.RecordsSize(recs[:n])), recs[:n])
 	lsn, err := t.s.log.Commit(ctx, wal.TypeCommit, payload)
+	if errors.Is(err, wal.ErrClosed) {
+		return 0, ErrClosed
+	}
 	if err != nil {
 		return 0, fmt.Errorf("store: commit: %w", err)
 	}

@@ -1,0 +1,53 @@
+// Package biztier gives a Go program the persistence tier of a BizTalk
+// Server group, in process: the MessageBox and the Tracking, Management,
+// SSO, BAM and Business Rules databases, each a Pebble store, all on one
+// transaction log.
+//
+// # The group
+//
+// A [Group] is one BizTalk group. [Open] opens (or creates) it in a
+// directory, recovering whatever a crash left; [OpenInMemory] opens the same
+// code on an in-memory filesystem with [NoSync] durability, as a test
+// double. Each database may live on its own disk ([Dirs]), as BizTalk's do.
+//
+// # Package map
+//
+//	biztier            the Group: Open, Close, Update, Mark, Stats
+//	wal                the group's transaction log: frames, LSNs, group
+//	                   commit, segments, marks, readers that tail it, pins
+//	internal/store     one Pebble DB per database on the log; multi-store
+//	                   transactions, replay, checkpoints
+//	internal/keys      order-preserving tuple keys and table prefixes
+//	internal/codec     versioned binary values
+//	messagebox         messages, subscriptions, host queues, suspend/resume
+//	examples/pipeline  receive → route → send on a group on disk
+//
+// Dependencies point one way: examples and bench → biztier → the typed
+// stores (messagebox, tracking, mgmt, sso, bam, rules) → internal/store →
+// wal. Typed stores never import each other: a store that needs another
+// declares a small interface, and the Group wires them together.
+//
+// # Durability
+//
+// Every write, in every database, is part of a transaction that the log
+// writes as one frame: {LSN, epoch, commit time, one Pebble batch per
+// database touched, CRC32C, the previous frame's CRC}. One committer
+// goroutine writes every frame waiting, fdatasyncs once, and only then are
+// the batches applied to the Pebble stores (whose own WAL is off: a message
+// body is synced once, not twice) and the commits acknowledged. So nothing
+// is visible before it is durable, a transaction across databases is all or
+// nothing, and each store, which records its applied LSN in the same batch,
+// is always an exact prefix of the log. On Open each store replays the log
+// from its applied LSN. A checkpointer flushes the stores and deletes log
+// segments that every store holds and that no pin (a replica, shipper or
+// backup) still needs.
+//
+// A torn final frame (a crash mid-write) is cut off at Open. A damaged frame
+// anywhere else fails Open with an error wrapping [ErrCorrupt] that names
+// the segment file and offset; biztier never skips damage silently.
+//
+// If a write or fdatasync of the log fails, the waiting commits fail and the
+// group refuses further commits (wal.ErrFailed) until it is closed and
+// reopened: whether the failed group reached the disk is unknown, and only
+// recovery can decide it. Fsyncs are never retried.
+package biztier

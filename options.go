@@ -1,0 +1,73 @@
+package biztier
+
+import (
+	"time"
+
+	"github.com/biztier/biztier/wal"
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// Durability says when a commit is acknowledged.
+type Durability = wal.Durability
+
+const (
+	// Sync acknowledges a commit once its log frame is fdatasynced. Default.
+	Sync = wal.Sync
+	// NoSync acknowledges once the frame is written, without a sync: a
+	// machine crash may lose recent commits. For tests and test doubles.
+	NoSync = wal.NoSync
+)
+
+// Logger receives notices from the log and the Pebble stores;
+// pebble.DefaultLogger satisfies it. Fatalf must not return.
+type Logger = pebble.Logger
+
+// Dirs places each database of the group. BizTalk puts each database (and
+// its log) on disks of its own; so can a Group. An empty field defaults to a
+// subdirectory of the group directory named after the database.
+type Dirs struct {
+	// Log is the transaction log's directory. Defaults to <dir>/wal.
+	Log string
+	// MessageBox defaults to <dir>/messagebox.
+	MessageBox string
+	// Tracking defaults to <dir>/tracking.
+	Tracking string
+	// Management defaults to <dir>/mgmt.
+	Management string
+	// SSO defaults to <dir>/sso.
+	SSO string
+	// BAM defaults to <dir>/bam.
+	BAM string
+	// Rules defaults to <dir>/rules.
+	Rules string
+}
+
+// Options configure a Group. A nil *Options means all defaults. Open works
+// on a copy and never writes to the caller's struct.
+type Options struct {
+	// FS is the filesystem for every file of the group. Defaults to
+	// vfs.Default (the OS). OpenInMemory uses vfs.NewMem().
+	FS vfs.FS
+	// Durability defaults to Sync.
+	Durability Durability
+	// Logger defaults to one that drops Pebble's informational lines and
+	// prints errors with the standard log package.
+	Logger Logger
+	// Dirs places the log and the databases; see Dirs for defaults.
+	Dirs Dirs
+	// MemTableSize is the MessageBox's Pebble memtable size (the other
+	// databases use a quarter). Defaults to 64 MiB.
+	MemTableSize uint64
+	// CheckpointInterval is how often stores are flushed and the log
+	// truncated. Defaults to one minute; negative turns the background
+	// checkpointer off (Close still checkpoints).
+	CheckpointInterval time.Duration
+	// SegmentSize is the log's segment size. Defaults to 64 MiB.
+	SegmentSize int64
+	// MaxFrameSize caps one commit's size. Defaults to 64 MiB.
+	MaxFrameSize int
+	// Now is the group's clock (frame times, and later leases, retries and
+	// schedules). Defaults to time.Now.
+	Now func() time.Time
+}
