@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -202,6 +203,8 @@ func segmentFiles(t testing.TB, fs vfs.FS) []string {
 			out = append(out, fs.PathJoin("wal", n))
 		}
 	}
+	// List order is arbitrary (MemFS walks a map); names sort by first LSN.
+	slices.Sort(out)
 	return out
 }
 
