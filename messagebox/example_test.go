@@ -1,0 +1,139 @@
+package messagebox_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/biztier/biztier/internal/store"
+	"github.com/biztier/biztier/messagebox"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// openGroup opens the group's stores on an in-memory file system.
+func openGroup() *store.Set {
+	fs := vfs.NewMem()
+	dirs := map[store.ID]string{}
+	for _, id := range store.All {
+		dirs[id] = id.String()
+	}
+	set, err := store.Open(&store.Options{FS: fs, WALDir: "wal", Dirs: dirs, MemTableSize: 4 << 20, CheckpointInterval: -1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return set
+}
+
+const messageType = "http://schemas.microsoft.com/BizTalk/2003/system-properties#MessageType"
+
+func Example() {
+	ctx := context.Background()
+	set := openGroup()
+	defer set.Close()
+	mb, err := messagebox.Open(set, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer mb.Close()
+
+	// A send port on host "SendHost" subscribes to orders over 100.
+	if err := mb.CreateHost(ctx, "SendHost"); err != nil {
+		log.Fatal(err)
+	}
+	_, err = mb.Subscribe(ctx, messagebox.Subscription{
+		Name: "OrdersToWarehouse",
+		Host: "SendHost",
+		Predicate: messagebox.Or(messagebox.And(
+			messagebox.Eq(messageType, messagebox.String("urn:shop#Order")),
+			messagebox.Cond("urn:shop#Total", messagebox.OpGreater, messagebox.Int64(100)),
+		)),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// A receive location publishes an order.
+	order := messagebox.NewMessage([]byte("<Order total='250'/>"),
+		messagebox.Promoted(messageType, messagebox.String("urn:shop#Order")),
+		messagebox.Promoted("urn:shop#Total", messagebox.Int64(250)),
+	)
+	if _, _, err := mb.Publish(ctx, order); err != nil {
+		log.Fatal(err)
+	}
+
+	// The send host dequeues it, sends it and completes it.
+	ds, err := mb.Dequeue(ctx, "SendHost", 10, time.Minute)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, d := range ds {
+		fmt.Printf("deliver %s\n", d.Message.BodyPart().Body)
+		if err := mb.Complete(ctx, d.Lease); err != nil {
+			log.Fatal(err)
+		}
+	}
+	fmt.Println("messages stored:", mb.Stats().Messages)
+	// Output:
+	// deliver <Order total='250'/>
+	// messages stored: 0
+}
+
+func Example_routingFailure() {
+	ctx := context.Background()
+	set := openGroup()
+	defer set.Close()
+	mb, err := messagebox.Open(set, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer mb.Close()
+
+	// Nothing subscribes: the message is suspended, not dropped.
+	_, _, err = mb.Publish(ctx, messagebox.NewMessage([]byte("<Invoice/>"),
+		messagebox.Promoted(messageType, messagebox.String("urn:shop#Invoice"))))
+	var re *messagebox.RoutingError
+	if errors.As(err, &re) {
+		fmt.Println(errors.Is(err, messagebox.ErrNoSubscribers))
+		s, _ := mb.GetSuspended(ctx, re.Entry)
+		fmt.Println(s.Kind, "resumable:", s.Resumable)
+	}
+	// Output:
+	// true
+	// routing failure resumable: false
+}
+
+func ExampleStore_Fail() {
+	ctx := context.Background()
+	set := openGroup()
+	defer set.Close()
+	clock := messagebox.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	mb, err := messagebox.Open(set, &messagebox.Options{Clock: clock})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer mb.Close()
+	_ = mb.CreateHost(ctx, "SendHost")
+	_, _ = mb.Subscribe(ctx, messagebox.Subscription{
+		Host:      "SendHost",
+		Retry:     &messagebox.RetryPolicy{Count: 1, Interval: 5 * time.Minute},
+		Predicate: messagebox.Or(messagebox.And(messagebox.Exists(messageType))),
+	})
+	_, _, _ = mb.Publish(ctx, messagebox.NewMessage([]byte("x"),
+		messagebox.Promoted(messageType, messagebox.String("urn:any"))))
+
+	for range 2 {
+		ds, _ := mb.Dequeue(ctx, "SendHost", 1, time.Minute)
+		_ = mb.Fail(ctx, ds[0].Lease, "connection refused")
+		clock.Advance(5 * time.Minute) // the retry interval passes
+	}
+	// The retry is used up: the entry is suspended, resumable.
+	list, _ := mb.ListSuspended(ctx, messagebox.SuspendedQuery{Host: "SendHost"})
+	fmt.Println(len(list), list[0].Resumable, list[0].Error)
+	n, _ := mb.Resume(ctx, list[0].ID)
+	fmt.Println("resumed", n)
+	// Output:
+	// 1 true connection refused
+	// resumed 1
+}

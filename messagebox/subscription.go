@@ -1,0 +1,238 @@
+package messagebox
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/google/uuid"
+)
+
+// Kind is a subscription's kind.
+type Kind uint8
+
+// Subscription kinds.
+const (
+	// Activation subscriptions start a new service instance per message
+	// (send ports, activating receives).
+	Activation Kind = 1
+	// Instance subscriptions route to a running instance, named by the
+	// subscription's InstanceID (correlated receives).
+	Instance Kind = 2
+	// RoutingFailure marks a suspended entry that holds a message no
+	// subscription matched (BizTalk's routing failure report). It is never
+	// a subscription's kind.
+	RoutingFailure Kind = 3
+)
+
+// String names the kind.
+func (k Kind) String() string {
+	switch k {
+	case Activation:
+		return "activation"
+	case Instance:
+		return "instance"
+	case RoutingFailure:
+		return "routing failure"
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// Subscription routes every published message its predicate matches to a
+// host queue.
+type Subscription struct {
+	// ID identifies the subscription; Subscribe assigns one when zero.
+	ID uuid.UUID
+	// Name is a label for people (a send port's or orchestration's name).
+	Name string
+	// Host is the host whose queue receives matching messages. It must
+	// exist (see CreateHost).
+	Host string
+	// Kind is Activation or Instance. Defaults to Activation.
+	Kind Kind
+	// InstanceID is the service instance an Instance subscription routes
+	// to. Required for Instance subscriptions, zero for Activation ones.
+	InstanceID uuid.UUID
+	// Priority orders dequeue within a host, 1 (highest) to 10. Defaults to
+	// DefaultActivationPriority or DefaultInstancePriority.
+	Priority int
+	// Predicate selects the messages.
+	Predicate Predicate
+	// Retry is the retry policy of deliveries; nil means Options.Retry.
+	// The policy is fixed when the subscription is created.
+	Retry *RetryPolicy
+	// BackupHost, if set, is the host (the backup transport) that receives
+	// an entry whose retries on Host are used up. It retries with the
+	// same policy; then the entry is suspended.
+	BackupHost string
+}
+
+// subState is a subscription as the store holds it.
+type subState struct {
+	Subscription
+	// anchors[g] is the index key of group g's equality anchor, or nil
+	// when group g is in the scan list.
+	anchors [][]byte
+}
+
+// subIndex finds the subscriptions a message may match. Each group with an
+// equality condition is filed under that condition's (property, value), so
+// a message only meets the groups filed under one of its own promoted
+// (property, value) pairs plus the groups with no equality at all. Not
+// safe for concurrent use.
+type subIndex struct {
+	eq   map[string][]groupRef
+	scan []groupRef
+}
+
+type groupRef struct {
+	sub *subState
+	g   int
+}
+
+func newSubIndex() subIndex { return subIndex{eq: make(map[string][]groupRef)} }
+
+// anchorKey appends the index key of property name holding v.
+func anchorKey(dst []byte, name string, v Value) ([]byte, bool) {
+	dst = append(dst, name...)
+	dst = append(dst, 0)
+	return v.indexKey(dst)
+}
+
+func (x *subIndex) add(s *subState) {
+	s.anchors = make([][]byte, len(s.Predicate))
+	for gi, g := range s.Predicate {
+		ref := groupRef{sub: s, g: gi}
+		var key []byte
+		for _, c := range g {
+			if c.Op != OpEqual {
+				continue
+			}
+			if k, ok := anchorKey(nil, c.Property, c.Value); ok {
+				key = k
+				break
+			}
+		}
+		s.anchors[gi] = key
+		if key == nil {
+			x.scan = append(x.scan, ref)
+		} else {
+			x.eq[string(key)] = append(x.eq[string(key)], ref)
+		}
+	}
+}
+
+func (x *subIndex) remove(s *subState) {
+	drop := func(refs []groupRef) []groupRef {
+		return slices.DeleteFunc(refs, func(r groupRef) bool { return r.sub == s })
+	}
+	for gi := range s.Predicate {
+		if key := s.anchors[gi]; key != nil {
+			refs := drop(x.eq[string(key)])
+			if len(refs) == 0 {
+				delete(x.eq, string(key))
+			} else {
+				x.eq[string(key)] = refs
+			}
+		}
+	}
+	x.scan = drop(x.scan)
+}
+
+// match returns the subscriptions m matches, sorted by ID, without
+// duplicates. buf is scratch space.
+func (x *subIndex) match(m *Message, buf []byte) []*subState {
+	var out []*subState
+	try := func(r groupRef) {
+		if slices.Contains(out, r.sub) {
+			return
+		}
+		if r.sub.Predicate[r.g].matches(m) {
+			out = append(out, r.sub)
+		}
+	}
+	for i := range m.Context {
+		p := &m.Context[i]
+		if !p.Promoted {
+			continue
+		}
+		key, ok := anchorKey(buf[:0], p.Name, p.Value)
+		buf = key
+		if !ok {
+			continue
+		}
+		for _, r := range x.eq[string(key)] {
+			try(r)
+		}
+	}
+	for _, r := range x.scan {
+		try(r)
+	}
+	slices.SortFunc(out, func(a, b *subState) int { return bytes.Compare(a.ID[:], b.ID[:]) })
+	return out
+}
+
+// validate fills defaults into s and checks it; it does not check the
+// host.
+func (s *Subscription) validate(defaultRetry RetryPolicy) error {
+	if s.Kind == 0 {
+		s.Kind = Activation
+	}
+	switch s.Kind {
+	case Activation:
+		if s.InstanceID != uuid.Nil {
+			return fmt.Errorf("%w: activation subscription with an instance id", ErrInvalidSubscription)
+		}
+		if s.Priority == 0 {
+			s.Priority = DefaultActivationPriority
+		}
+	case Instance:
+		if s.InstanceID == uuid.Nil {
+			return fmt.Errorf("%w: instance subscription without an instance id", ErrInvalidSubscription)
+		}
+		if s.Priority == 0 {
+			s.Priority = DefaultInstancePriority
+		}
+	default:
+		return fmt.Errorf("%w: unknown kind %d", ErrInvalidSubscription, s.Kind)
+	}
+	if s.Priority < 1 || s.Priority > 10 {
+		return fmt.Errorf("%w: priority %d outside 1..10", ErrInvalidSubscription, s.Priority)
+	}
+	if s.Host == "" {
+		return fmt.Errorf("%w: no host", ErrInvalidSubscription)
+	}
+	if s.Retry == nil {
+		r := defaultRetry
+		s.Retry = &r
+	} else {
+		r := *s.Retry
+		s.Retry = &r
+	}
+	if s.Retry.Count < 0 || s.Retry.Count > 1000 || s.Retry.Interval < 0 {
+		return fmt.Errorf("%w: retry policy %+v", ErrInvalidSubscription, *s.Retry)
+	}
+	if err := s.Predicate.Validate(); err != nil {
+		return err
+	}
+	s.Predicate = clonePredicate(s.Predicate)
+	return nil
+}
+
+func clonePredicate(p Predicate) Predicate {
+	out := make(Predicate, len(p))
+	for i, g := range p {
+		out[i] = slices.Clone(g)
+	}
+	return out
+}
+
+func (s *Subscription) clone() Subscription {
+	c := *s
+	c.Predicate = clonePredicate(s.Predicate)
+	if s.Retry != nil {
+		r := *s.Retry
+		c.Retry = &r
+	}
+	return c
+}

@@ -1,0 +1,64 @@
+package messagebox
+
+import (
+	"testing"
+
+	"github.com/biztier/biztier/internal/store"
+	"github.com/stretchr/testify/require"
+)
+
+func TestStore_TxnVariants(t *testing.T) {
+	e := newEnv(t, nil)
+	// A host and a subscription created inside another store's
+	// transaction, committed with a Management write.
+	tx := e.set.NewTxn()
+	apply, err := e.s.CreateHostTxn(tx, "h")
+	require.NoError(t, err)
+	apply()
+	sub, applySub, err := e.s.SubscribeTxn(tx, orderSub("h", "x"))
+	require.NoError(t, err)
+	require.NoError(t, tx.Batch(store.Management).Set([]byte{0x30, 1}, []byte("port"), nil))
+	_, err = tx.Commit(ctx)
+	require.NoError(t, err)
+	applySub()
+	ids := e.publish(msg("", Promoted(typeProp, String("x"))))
+	require.Equal(t, 1, e.s.Queued(sub.ID))
+
+	// Replacing the subscription changes its filter.
+	tx = e.set.NewTxn()
+	repl := sub
+	repl.Predicate = Or(And(Eq(typeProp, String("y"))))
+	_, applySub, err = e.s.SubscribeTxn(tx, repl)
+	require.NoError(t, err)
+	_, err = tx.Commit(ctx)
+	require.NoError(t, err)
+	applySub()
+	_, _, err = e.s.Publish(ctx, msg("", Promoted(typeProp, String("x"))))
+	require.ErrorIs(t, err, ErrNoSubscribers)
+	e.publish(msg("", Promoted(typeProp, String("y"))))
+	require.Equal(t, 2, e.s.Queued(sub.ID))
+
+	// An aborted transaction whose apply is never called changes nothing.
+	tx = e.set.NewTxn()
+	_, err = e.s.UnsubscribeTxn(tx, sub.ID)
+	require.NoError(t, err)
+	tx.Abort()
+	e.reopen()
+	require.Len(t, e.s.Subscriptions(), 1)
+	require.Equal(t, repl.Predicate, e.s.Subscriptions()[0].Predicate)
+
+	tx = e.set.NewTxn()
+	apply, err = e.s.UnsubscribeTxn(tx, sub.ID)
+	require.NoError(t, err)
+	_, err = tx.Commit(ctx)
+	require.NoError(t, err)
+	apply()
+	require.Empty(t, e.s.Subscriptions())
+	require.Equal(t, 2, e.s.Queued(sub.ID), "queued entries stay")
+	require.Len(t, ids, 1)
+
+	tx = e.set.NewTxn()
+	defer tx.Abort()
+	_, _, err = e.s.SubscribeTxn(tx, orderSub("nope", "x"))
+	require.ErrorIs(t, err, ErrUnknownHost)
+}
