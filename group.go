@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/biztier/biztier/internal/backup"
 	"github.com/biztier/biztier/internal/keys"
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/wal"
@@ -51,6 +52,12 @@ type Group struct {
 	lock io.Closer
 	set  *store.Set
 
+	// markMu serialises Mark; marks lists them (see marks.go). backupMu
+	// serialises full backups (see backup.go).
+	markMu   sync.Mutex
+	marks    *backup.MarkList
+	backupMu sync.Mutex
+
 	closeOnce sync.Once
 	closeErr  error
 	closed    atomic.Bool
@@ -62,10 +69,21 @@ type Group struct {
 // ErrNotGroup if dir holds something else, ErrFormatTooNew for a newer
 // layout, and an error wrapping ErrCorrupt for a damaged log.
 func Open(dir string, opts *Options) (*Group, error) {
+	return open(dir, opts, false)
+}
+
+// open is Open; deferReplay leaves the log's tail unapplied (see
+// OpenReplica).
+func open(dir string, opts *Options, deferReplay bool) (*Group, error) {
 	o := opts.withDefaults(dir)
 	fs := o.FS
 	if err := fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("biztier: create %s: %w", dir, err)
+	}
+	// The group directory's own entry must be durable too, or a crash can
+	// lose the whole group after commits were acknowledged.
+	if err := syncParentDir(fs, dir); err != nil {
+		return nil, err
 	}
 	lock, err := fs.Lock(fs.PathJoin(dir, "LOCK"))
 	if err != nil {
@@ -87,8 +105,14 @@ func Open(dir string, opts *Options) (*Group, error) {
 		SegmentSize:        o.SegmentSize,
 		MaxFrameSize:       o.MaxFrameSize,
 		Now:                o.Now,
+		DeferReplay:        deferReplay,
 	})
 	if err != nil {
+		_ = lock.Close()
+		return nil, fmt.Errorf("biztier: open group %s: %w", dir, err)
+	}
+	if err := g.openMarks(); err != nil {
+		_ = g.set.Close()
 		_ = lock.Close()
 		return nil, fmt.Errorf("biztier: open group %s: %w", dir, err)
 	}
@@ -249,15 +273,13 @@ func (g *Group) Log() *wal.Log { return g.set.Log() }
 
 // Mark commits a named mark frame (BizTalk's marked transaction) and
 // returns its LSN: every database is consistent at that point of the log.
+// The mark is recorded in the group's mark list (see Marks), which keeps
+// it after the log is truncated.
 func (g *Group) Mark(ctx context.Context, name string) (uint64, error) {
 	if g.closed.Load() {
 		return 0, ErrClosed
 	}
-	lsn, err := g.set.Log().Mark(ctx, name)
-	if errors.Is(err, wal.ErrClosed) {
-		return 0, ErrClosed
-	}
-	return lsn, err
+	return g.mark(ctx, name)
 }
 
 // Checkpoint flushes every database and truncates the log below what they

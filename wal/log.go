@@ -32,12 +32,18 @@ type pending struct {
 	done  chan error
 	// sync forces a sync of this frame's group even under NoSync.
 	sync bool
+	// repl marks frames appended by a replica and the log's own
+	// replication operations (see replicate.go).
+	repl replItem
 }
 
 // group is a set of frames written and synced together.
 type group struct {
 	items  []*pending
 	frames []*Frame
+	// barrier, if set, makes the applier close it instead of applying: the
+	// committer's way to wait until every earlier group is done.
+	barrier chan struct{}
 }
 
 // Log is the group's transaction log. It is safe for concurrent use.
@@ -62,12 +68,17 @@ type Log struct {
 	segs    []segment
 	pins    map[*Pin]struct{}
 
+	// truncMu serialises Truncate calls, so that one that fails can put the
+	// segments it did not remove back at the front of segs.
+	truncMu sync.Mutex
+
 	// Committer-owned: only the committer goroutine (or Open, before it
 	// starts) touches these.
 	active     vfs.File
 	activeSize int64
 	nextLSN    uint64
 	lastCRC    uint32
+	chainKnown bool // lastCRC is the CRC of frame nextLSN-1 (recovery)
 	writeBuf   []byte
 
 	// epoch is written by the committer and read by anyone.
@@ -87,6 +98,9 @@ type Log struct {
 	wrote    atomic.Bool // a frame was written since Open
 
 	stats stats
+
+	// repl is the state replication adds (see replicate.go).
+	repl replState
 }
 
 // Open opens the log in dir, creating it if needed, and recovers it: every
@@ -183,6 +197,7 @@ func (l *Log) recover() error {
 	}
 	l.durable.Store(l.nextLSN - 1)
 	l.applied.Store(l.nextLSN - 1)
+	l.repl.tailCRC.Store(l.lastCRC)
 	return nil
 }
 
@@ -200,7 +215,11 @@ func (l *Log) recoverSegment(path string, first uint64, isLast bool) (segment, b
 	}
 	size := st.Size()
 	hdr := make([]byte, segHeaderSize)
-	n, _ := f.ReadAt(hdr, 0)
+	n, err := f.ReadAt(hdr, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		// A failed read is not an unsynced header: never remove on it.
+		return segment{}, false, fmt.Errorf("wal: read header of %s: %w", path, err)
+	}
 	hfirst, herr := decodeSegHeader(hdr[:n])
 	if herr != nil {
 		if isLast && size <= readBlock && allZero(hdr[:n]) {
@@ -216,9 +235,13 @@ func (l *Log) recoverSegment(path string, first uint64, isLast bool) (segment, b
 		return segment{}, false, &CorruptError{File: path, Offset: 0, LSN: first,
 			Reason: fmt.Sprintf("header says first lsn %d, file name says %d", hfirst, first)}
 	}
-	res, err := scanSegment(f, size, first, l.lastCRC, l.opts.MaxFrameSize, nil)
+	// The chain is known from the previous segment, or from the start of
+	// the log; the oldest segment left after truncation has lost its
+	// predecessor.
+	chained := l.chainKnown || first == 1
+	res, err := scanSegment(f, size, first, l.lastCRC, chained, l.opts.MaxFrameSize, l.noteRecovered)
 	if err != nil {
-		return segment{}, false, err
+		return segment{}, false, fmt.Errorf("wal: recover %s: %w", path, err)
 	}
 	if res.bad != "" {
 		if !isLast || res.laterDurable {
@@ -232,7 +255,7 @@ func (l *Log) recoverSegment(path string, first uint64, isLast bool) (segment, b
 		l.stats.tornTails.Add(1)
 	}
 	if res.frames > 0 {
-		l.lastCRC = res.lastCRC
+		l.lastCRC, l.chainKnown = res.lastCRC, true
 		l.epoch.Store(res.lastEp)
 	}
 	return segment{first: first, last: res.lastLSN, size: res.end, path: path}, false, nil
@@ -304,6 +327,11 @@ func (l *Log) startSegment() error {
 	if err != nil {
 		return fmt.Errorf("wal: create segment %s: %w", path, err)
 	}
+	// Reserve the segment's blocks up front without changing its size
+	// (fallocate with FALLOC_FL_KEEP_SIZE on Linux, as Pebble does for its
+	// WAL), so that a commit's fdatasync need not allocate blocks as the
+	// file grows. Advisory: a failure only loses that saving.
+	_ = f.Preallocate(0, l.opts.SegmentSize)
 	if _, err := f.Write(encodeSegHeader(l.nextLSN)); err != nil {
 		f.Close()
 		return fmt.Errorf("wal: write segment header %s: %w", path, err)
@@ -371,6 +399,10 @@ func (l *Log) enqueue(ctx context.Context, p *pending) (uint64, error) {
 		l.mu.Unlock()
 		return 0, err
 	}
+	if err := l.repl.refuseLocked(p); err != nil {
+		l.mu.Unlock()
+		return 0, err
+	}
 	l.queue = append(l.queue, p)
 	if len(l.queue) == 1 {
 		l.cond.Signal()
@@ -407,26 +439,36 @@ func (l *Log) runCommitter() {
 		}
 		items := l.queue
 		l.queue = nil
-		failErr := l.failErr
 		l.mu.Unlock()
-
-		if failErr == nil {
-			if err := l.writeGroup(items); err != nil {
-				failErr = l.fail(err)
-			}
-		}
-		if failErr != nil {
-			for _, p := range items {
-				p.done <- failErr
-			}
-			continue
-		}
-		g := &group{items: items, frames: make([]*Frame, len(items))}
-		for i, p := range items {
-			g.frames[i] = &p.f
-		}
-		l.applyCh <- g
+		l.commitItems(items)
 	}
+}
+
+// commitGroup writes and syncs items and hands them to the applier, or
+// fails them all.
+func (l *Log) commitGroup(items []*pending) {
+	l.mu.Lock()
+	failErr := l.failErr
+	l.mu.Unlock()
+	if failErr == nil {
+		if err := l.writeGroup(items); err != nil {
+			failErr = l.fail(err)
+		}
+	}
+	if failErr != nil {
+		for _, p := range items {
+			p.done <- failErr
+		}
+		return
+	}
+	g := &group{items: items, frames: make([]*Frame, len(items))}
+	for i, p := range items {
+		g.frames[i] = &p.f
+		if p.repl.durableOnly {
+			p.done <- nil
+		}
+	}
+	l.applyCh <- g
 }
 
 // writeGroup assigns LSNs to items, writes them (rolling segments as they
@@ -447,21 +489,33 @@ func (l *Log) writeGroup(items []*pending) error {
 				return err
 			}
 		}
-		if p.f.Type == TypeEpoch {
-			cur := l.epoch.Load()
-			if p.f.Epoch <= cur {
-				return fmt.Errorf("wal: epoch %d is not above current epoch %d", p.f.Epoch, cur)
-			}
-			p.f.Payload = binary.LittleEndian.AppendUint64(nil, cur)
-			l.epoch.Store(p.f.Epoch)
-		}
 		if p.sync {
 			forceSync = true
 		}
-		p.f.LSN, p.f.Epoch, p.f.Time, p.f.Synced, p.f.PrevCRC = l.nextLSN, l.epoch.Load(), now, synced, l.lastCRC
+		if p.repl.pre {
+			// A frame from the active: it keeps its LSN, epoch, time and chain.
+			if err := l.checkAppended(&p.f); err != nil {
+				return err
+			}
+		} else {
+			if p.f.Type == TypeEpoch {
+				cur := l.epoch.Load()
+				if p.f.Epoch <= cur {
+					return fmt.Errorf("wal: epoch %d is not above current epoch %d", p.f.Epoch, cur)
+				}
+				p.f.Payload = binary.LittleEndian.AppendUint64(nil, cur)
+				l.epoch.Store(p.f.Epoch)
+			}
+			p.f.LSN, p.f.Epoch, p.f.Time, p.f.Synced, p.f.PrevCRC = l.nextLSN, l.epoch.Load(), now, synced, l.lastCRC
+		}
+		wantCRC := p.f.CRC
 		l.nextLSN++
 		buf = appendFrame(buf, &p.f)
-		l.lastCRC = p.f.CRC
+		if p.repl.pre && p.f.CRC != wantCRC {
+			return fmt.Errorf("%w: appended frame lsn %d: checksum %08x, sender said %08x", ErrCorrupt, p.f.LSN, p.f.CRC, wantCRC)
+		}
+		l.lastCRC, l.chainKnown = p.f.CRC, true
+		l.noteEpoch(&p.f)
 	}
 	if err := l.flush(buf, forceSync); err != nil {
 		return err
@@ -470,6 +524,7 @@ func (l *Log) writeGroup(items []*pending) error {
 	// invariants tag), so the buffer's bytes are garbage now; only its
 	// capacity is reused.
 	l.writeBuf = buf[:0]
+	l.repl.tailCRC.Store(l.lastCRC)
 	l.advanceDurable(l.nextLSN - 1)
 	l.stats.groups.Add(1)
 	l.stats.frames.Add(uint64(len(items)))
@@ -486,6 +541,7 @@ func (l *Log) flush(buf []byte, force bool) error {
 		}
 		l.activeSize += int64(len(buf))
 		l.stats.bytes.Add(uint64(len(buf)))
+		l.advanceWritten(l.nextLSN - 1)
 	}
 	if l.opts.Durability == Sync || force {
 		start := time.Now()
@@ -532,18 +588,36 @@ func (l *Log) advanceDurable(lsn uint64) {
 
 func (l *Log) runApplier() {
 	defer l.wg.Done()
+	// applyErr is the first Apply failure. Groups written behind the failed
+	// one are neither applied nor acknowledged: applying them would leave
+	// the stores with a hole in the log. (Groups durable before a later
+	// write failure are still applied and acknowledged.)
+	var applyErr error
 	for g := range l.applyCh {
-		var err error
-		if l.opts.Apply != nil {
+		if g.barrier != nil {
+			close(g.barrier)
+			continue
+		}
+		err := applyErr
+		if err == nil {
+			// Replicate first, apply second: the gate holds the group until
+			// the replication condition holds, or fails it.
+			err = l.passGate(g)
+		}
+		if err == nil && l.opts.Apply != nil {
 			if aerr := l.opts.Apply(g.frames); aerr != nil {
 				err = l.fail(fmt.Errorf("apply lsn %d..%d: %w", g.frames[0].LSN, g.frames[len(g.frames)-1].LSN, aerr))
+				applyErr = err
 			}
 		}
 		if err == nil {
 			l.applied.Store(g.frames[len(g.frames)-1].LSN)
+			l.repl.notifyApplied()
 		}
 		for _, p := range g.items {
-			p.done <- err
+			if !p.repl.durableOnly {
+				p.done <- err
+			}
 		}
 	}
 }
@@ -594,7 +668,7 @@ func (l *Log) Close() error {
 	failed := l.failErr != nil
 	l.mu.Unlock()
 	var errs []error
-	if !failed && l.wrote.Load() {
+	if !failed && l.wrote.Load() && !l.following() {
 		if _, err := l.commit(context.Background(), Frame{Type: TypeNoop}); err != nil && !errors.Is(err, ErrClosed) {
 			errs = append(errs, err)
 		}

@@ -2,6 +2,7 @@ package wal
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -23,6 +24,9 @@ type Reader struct {
 	segEnd  uint64 // first LSN of the following segment; MaxUint64 if unknown
 	prevCRC uint32
 	chained bool // prevCRC is known
+	// unsynced: the reader follows written frames, not only synced ones
+	// (NewUnsyncedReader).
+	unsynced bool
 }
 
 // NewReader returns a Reader positioned at from. It fails with ErrTruncated
@@ -46,7 +50,7 @@ func (r *Reader) NextLSN() uint64 { return r.next }
 // Read returns the next frame, or io.EOF if it is not durable yet. The
 // frame owns its payload.
 func (r *Reader) Read() (*Frame, error) {
-	if r.next > r.l.durable.Load() {
+	if r.next > r.limit() {
 		return nil, io.EOF
 	}
 	return r.read()
@@ -57,7 +61,7 @@ func (r *Reader) Read() (*Frame, error) {
 func (r *Reader) Next(ctx context.Context) (*Frame, error) {
 	for {
 		ch := r.l.waitChan()
-		if r.next <= r.l.durable.Load() {
+		if r.next <= r.limit() {
 			return r.read()
 		}
 		select {
@@ -77,7 +81,10 @@ func (r *Reader) read() (*Frame, error) {
 				return nil, err
 			}
 		}
-		fr, n, reason := readFrameAt(&r.br, r.off, math.MaxInt64, r.l.opts.MaxFrameSize)
+		fr, n, reason, err := readFrameAt(&r.br, r.off, math.MaxInt64, r.l.opts.MaxFrameSize)
+		if err != nil {
+			return nil, fmt.Errorf("wal: read %s: %w", r.path, err)
+		}
 		if reason != "" && r.segEnd == math.MaxUint64 {
 			// The end of what was the active segment: if the log has rolled
 			// since, the frame is in the next segment.
@@ -146,8 +153,10 @@ func (r *Reader) openSegment() error {
 	r.f, r.path, r.off = f, seg.path, segHeaderSize
 	r.br = blockReader{f: f, buf: r.br.buf[:0]}
 	hdr, err := r.br.at(0, segHeaderSize)
-	if err != nil {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return &CorruptError{File: seg.path, LSN: seg.first, Reason: "segment header: " + err.Error()}
+	} else if err != nil {
+		return fmt.Errorf("wal: read header of %s: %w", seg.path, err)
 	}
 	if first, err := decodeSegHeader(hdr); err != nil || first != seg.first {
 		return &CorruptError{File: seg.path, LSN: seg.first, Reason: "bad segment header"}

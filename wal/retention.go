@@ -70,22 +70,43 @@ func (l *Log) pinnedLocked() uint64 {
 }
 
 // Truncate removes the sealed segments whose frames are all below lsn and
-// below every pin. The active segment is never removed. It returns how many
+// below every pin. The active segment is never removed (nor, while it is
+// empty, the segment before it). It returns how many
 // segments it removed. Readers positioned in a removed segment keep reading
 // it; new readers below the new first LSN get ErrTruncated.
+//
+// Segments are removed oldest first, so the files left always hold a
+// contiguous run of LSNs. If a removal fails, the segments not removed stay
+// in the log (and Truncate returns the error): forgetting them while their
+// files remain would leave a gap once later segments are truncated, and a
+// log with a gap does not open.
 func (l *Log) Truncate(lsn uint64) (int, error) {
+	l.truncMu.Lock()
+	defer l.truncMu.Unlock()
 	l.mu.Lock()
 	bound := min(lsn, l.pinnedLocked())
+	// The active segment is never removed, nor, while the active one is
+	// still empty, the newest segment holding frames: recovery takes the
+	// epoch and the chain from the last frame on disk, and drops an empty
+	// final segment, so removing it would reset the epoch.
+	keep := len(l.segs) - 1
+	if a := l.segs[keep]; a.last < a.first && keep > 0 {
+		keep--
+	}
 	n := 0
-	for n < len(l.segs)-1 && l.segs[n].sealed && l.segs[n].last < bound {
+	for n < keep && l.segs[n].sealed && l.segs[n].last < bound {
 		n++
 	}
 	victims := append([]segment(nil), l.segs[:n]...)
 	l.segs = append(l.segs[:0:0], l.segs[n:]...)
 	l.mu.Unlock()
-	for _, s := range victims {
+	for i, s := range victims {
 		if err := l.fs.Remove(s.path); err != nil {
-			return 0, fmt.Errorf("wal: truncate: remove %s: %w", s.path, err)
+			l.mu.Lock()
+			l.segs = append(victims[i:len(victims):len(victims)], l.segs...)
+			l.mu.Unlock()
+			l.stats.truncated.Add(uint64(i))
+			return i, fmt.Errorf("wal: truncate: remove %s: %w", s.path, err)
 		}
 	}
 	if n > 0 {

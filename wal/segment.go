@@ -121,25 +121,32 @@ type scanResult struct {
 }
 
 // scanSegment reads every frame of a segment after the header, checking
-// checksum, LSN density and the CRC chain. fn, if set, sees each good frame
-// (its payload aliases a buffer reused on the next frame).
-func scanSegment(f vfs.File, size int64, first uint64, prevCRC uint32, maxPayload int, fn func(*Frame) error) (scanResult, error) {
+// checksum, LSN density and the CRC chain. chained says whether prevCRC is
+// the checksum of the frame before first: it is not for the oldest segment
+// left after truncation, whose predecessor is gone. fn, if set, sees each
+// good frame (its payload aliases a buffer reused on the next frame). An
+// error is returned only for a failed read or from fn: damage is reported in
+// the result, so that a read error is never taken for a torn tail.
+func scanSegment(f vfs.File, size int64, first uint64, prevCRC uint32, chained bool, maxPayload int, fn func(*Frame) error) (scanResult, error) {
 	r := &blockReader{f: f}
 	res := scanResult{end: segHeaderSize, lastLSN: first - 1, lastCRC: prevCRC}
 	off := int64(segHeaderSize)
 	for off < size {
-		fr, n, reason := readFrameAt(r, off, size, maxPayload)
+		fr, n, reason, err := readFrameAt(r, off, size, maxPayload)
+		if err != nil {
+			return res, err
+		}
 		if reason == "" {
 			if fr.LSN != res.lastLSN+1 {
 				reason = fmt.Sprintf("lsn %d where %d was expected", fr.LSN, res.lastLSN+1)
-			} else if fr.PrevCRC != res.lastCRC && res.lastLSN != 0 {
+			} else if chained && fr.PrevCRC != res.lastCRC {
 				reason = "previous-frame checksum does not match the chain"
 			}
 		}
 		if reason != "" {
 			res.bad = reason
-			res.laterDurable = laterFrameSaysDurable(r, off+1, size, res.lastLSN+1, maxPayload)
-			return res, nil
+			res.laterDurable, err = laterFrameSaysDurable(r, off+1, size, res.lastLSN+1, maxPayload)
+			return res, err
 		}
 		if fn != nil {
 			if err := fn(&fr); err != nil {
@@ -148,37 +155,44 @@ func scanSegment(f vfs.File, size int64, first uint64, prevCRC uint32, maxPayloa
 		}
 		res.frames++
 		res.lastLSN, res.lastCRC, res.lastEp, res.lastT = fr.LSN, fr.CRC, fr.Epoch, fr.Time
+		chained = true
 		off += int64(n)
 		res.end = off
 	}
 	return res, nil
 }
 
-// readFrameAt decodes the frame at off; a non-empty reason says why it is bad.
-func readFrameAt(r *blockReader, off, size int64, maxPayload int) (Frame, int, string) {
+// readFrameAt decodes the frame at off; a non-empty reason says why it is
+// bad (including a file that ends before the frame does). err is set only
+// when reading the file failed.
+func readFrameAt(r *blockReader, off, size int64, maxPayload int) (Frame, int, string, error) {
 	if size-off < frameHeaderSize {
-		return Frame{}, 0, "incomplete frame header"
+		return Frame{}, 0, "incomplete frame header", nil
 	}
 	h, err := r.at(off, frameHeaderSize)
-	if err != nil {
-		return Frame{}, 0, "read: " + err.Error()
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return Frame{}, 0, "incomplete frame header", nil
+	} else if err != nil {
+		return Frame{}, 0, "", fmt.Errorf("wal: read %d bytes at offset %d: %w", frameHeaderSize, off, err)
 	}
 	_, n, err := decodeHeader(h, maxPayload)
 	if err != nil {
-		return Frame{}, 0, err.Error()
+		return Frame{}, 0, err.Error(), nil
 	}
 	if size-off < int64(frameHeaderSize+n) {
-		return Frame{}, 0, "incomplete frame payload"
+		return Frame{}, 0, "incomplete frame payload", nil
 	}
 	b, err := r.at(off, frameHeaderSize+n)
-	if err != nil {
-		return Frame{}, 0, "read: " + err.Error()
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return Frame{}, 0, "incomplete frame payload", nil
+	} else if err != nil {
+		return Frame{}, 0, "", fmt.Errorf("wal: read %d bytes at offset %d: %w", frameHeaderSize+n, off, err)
 	}
 	fr, used, err := DecodeFrame(b, maxPayload)
 	if err != nil {
-		return Frame{}, 0, strings.TrimPrefix(err.Error(), ErrCorrupt.Error()+": ")
+		return Frame{}, 0, strings.TrimPrefix(err.Error(), ErrCorrupt.Error()+": "), nil
 	}
-	return fr, used, ""
+	return fr, used, "", nil
 }
 
 // laterFrameSaysDurable searches the bytes after a bad frame for an intact
@@ -186,19 +200,24 @@ func readFrameAt(r *blockReader, off, size int64, maxPayload int) (Frame, int, s
 // frame had been fsynced before it was damaged: that is corruption, not a
 // torn write. Frames written in the same unsynced group as the bad one
 // carry an older watermark, which is why a torn tail does not trip this.
-func laterFrameSaysDurable(r *blockReader, from, size int64, badLSN uint64, maxPayload int) bool {
+func laterFrameSaysDurable(r *blockReader, from, size int64, badLSN uint64, maxPayload int) (bool, error) {
 	for off := from; off+frameHeaderSize <= size; off++ {
 		h, err := r.at(off, 2)
-		if err != nil {
-			return false
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return false, nil
+		} else if err != nil {
+			return false, fmt.Errorf("wal: read at offset %d: %w", off, err)
 		}
 		if h[0] != frameMagic0 || h[1] != frameMagic1 {
 			continue
 		}
-		fr, _, reason := readFrameAt(r, off, size, maxPayload)
+		fr, _, reason, err := readFrameAt(r, off, size, maxPayload)
+		if err != nil {
+			return false, err
+		}
 		if reason == "" && fr.LSN > badLSN && fr.Synced >= badLSN {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }

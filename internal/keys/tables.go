@@ -64,10 +64,67 @@ const (
 	TableMessageEvents Table = 0x21
 	// TableTrackedBodies holds copies of tracked message bodies.
 	TableTrackedBodies Table = 0x22
-	// 0x23..0x27 reserved for Tracking's secondary indexes.
-	// 0x28..0x2F reserved for Tracking.
+	// TableInstancesByService indexes tracked service instances by service
+	// name and start time, newest first.
+	TableInstancesByService Table = 0x23
+	// TableInstancesByState indexes tracked service instances by current
+	// state and start time, newest first.
+	TableInstancesByState Table = 0x24
+	// TableInstancesByTime indexes tracked service instances by start time,
+	// newest first.
+	TableInstancesByTime Table = 0x25
+	// TableEventsByMessage indexes tracked message events by message ID and
+	// time, newest first.
+	TableEventsByMessage Table = 0x26
+	// TableEventsByPort indexes tracked message events by port and time,
+	// newest first.
+	TableEventsByPort Table = 0x27
+	// TableEventsByTime indexes tracked message events by time, newest
+	// first.
+	TableEventsByTime Table = 0x28
+	// TableEventsByProperty indexes tracked message events by tracked
+	// property name and value, then time, newest first.
+	TableEventsByProperty Table = 0x29
+	// TableInstancesFinished lists finished (completed or terminated)
+	// service instances by end time, oldest first: the purge queue.
+	TableInstancesFinished Table = 0x2B
+	// TableTrackingMeta holds the tracking database's format version and
+	// purge progress.
+	TableTrackingMeta Table = 0x2C
+	// 0x2A is left unassigned on purpose: the keys tests use it as their
+	// example of an unassigned prefix.
+	// 0x2D..0x2F reserved for Tracking.
 
-	// 0x30..0x3F reserved for Management (configuration).
+	// Management (configuration), 0x30..0x3F. Keys are the table byte and
+	// the artifact's name (host instances: host and server); values are
+	// written by package mgmt.
+
+	// TableMgmtApplications holds applications and their references.
+	TableMgmtApplications Table = 0x30
+	// TableMgmtHosts holds hosts.
+	TableMgmtHosts Table = 0x31
+	// TableMgmtHostInstances holds host instances, keyed by host and server.
+	TableMgmtHostInstances Table = 0x32
+	// TableMgmtAdapters holds adapters (transport types).
+	TableMgmtAdapters Table = 0x33
+	// TableMgmtAssemblies holds deployed assemblies (binding-file module
+	// references) and their tracked schemas.
+	TableMgmtAssemblies Table = 0x34
+	// TableMgmtReceivePorts holds receive ports with their receive locations.
+	TableMgmtReceivePorts Table = 0x35
+	// TableMgmtSendPorts holds send ports.
+	TableMgmtSendPorts Table = 0x36
+	// TableMgmtSendPortGroups holds send port groups.
+	TableMgmtSendPortGroups Table = 0x37
+	// TableMgmtOrchestrations holds orchestrations and their port bindings.
+	TableMgmtOrchestrations Table = 0x38
+	// TableMgmtParties holds parties.
+	TableMgmtParties Table = 0x39
+	// TableMgmtSubscriptions holds the MessageBox subscriptions each
+	// artifact owns, keyed by owner kind, owner name and subscription ID.
+	TableMgmtSubscriptions Table = 0x3A
+	// 0x3B..0x3F reserved for Management.
+
 	// 0x40..0x4F reserved for SSO.
 	// 0x50..0x5F reserved for BAM.
 	// 0x60..0x6F reserved for Business Rules.
@@ -97,6 +154,28 @@ var tableNames = [256]string{
 	TableServiceInstances: "ServiceInstances",
 	TableMessageEvents:    "MessageEvents",
 	TableTrackedBodies:    "TrackedBodies",
+
+	TableInstancesByService: "InstancesByService",
+	TableInstancesByState:   "InstancesByState",
+	TableInstancesByTime:    "InstancesByTime",
+	TableEventsByMessage:    "EventsByMessage",
+	TableEventsByPort:       "EventsByPort",
+	TableEventsByTime:       "EventsByTime",
+	TableEventsByProperty:   "EventsByProperty",
+	TableInstancesFinished:  "InstancesFinished",
+	TableTrackingMeta:       "TrackingMeta",
+
+	TableMgmtApplications:   "MgmtApplications",
+	TableMgmtHosts:          "MgmtHosts",
+	TableMgmtHostInstances:  "MgmtHostInstances",
+	TableMgmtAdapters:       "MgmtAdapters",
+	TableMgmtAssemblies:     "MgmtAssemblies",
+	TableMgmtReceivePorts:   "MgmtReceivePorts",
+	TableMgmtSendPorts:      "MgmtSendPorts",
+	TableMgmtSendPortGroups: "MgmtSendPortGroups",
+	TableMgmtOrchestrations: "MgmtOrchestrations",
+	TableMgmtParties:        "MgmtParties",
+	TableMgmtSubscriptions:  "MgmtSubscriptions",
 
 	TableUser: "User",
 }

@@ -21,6 +21,11 @@ func (s *Set) Checkpoint(ctx context.Context) error {
 	}
 	s.ckptMu.Lock()
 	defer s.ckptMu.Unlock()
+	if !s.replayed.Load() {
+		// Replay is deferred (Options.DeferReplay): the log's applied LSN is
+		// not yet true of the stores, so nothing may be declared current.
+		return nil
+	}
 	bytesAtStart := s.log.Stats().BytesWritten
 
 	s.applyMu.Lock()

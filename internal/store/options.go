@@ -43,6 +43,11 @@ type Options struct {
 	MaxFrameSize int
 	// Now is the clock stamped into frames. Defaults to time.Now.
 	Now func() time.Time
+	// DeferReplay leaves the stores where they are at Open instead of
+	// replaying the log into them; Replay (or TruncateTail) does it later.
+	// Until then Checkpoint does nothing. For replication, which must
+	// decide how much of the log's tail to keep first.
+	DeferReplay bool
 }
 
 // quietLogger keeps Pebble's routine flush and compaction lines out of an

@@ -89,6 +89,7 @@ type Set struct {
 	closed       atomic.Bool
 	cancel       context.CancelFunc
 	wg           sync.WaitGroup
+	replayed     atomic.Bool // the stores are at the log's end (see Options.DeferReplay)
 	replayFrames uint64
 	replayBytes  uint64
 	replayTime   time.Duration
@@ -145,9 +146,12 @@ func Open(opts *Options) (_ *Set, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.replay(); err != nil {
-		_ = s.log.Close()
-		return nil, err
+	if !o.DeferReplay {
+		if err := s.replay(); err != nil {
+			_ = s.log.Close()
+			return nil, err
+		}
+		s.replayed.Store(true)
 	}
 	s.ckptBytes.Store(s.log.Stats().BytesWritten)
 	ctx, cancel := context.WithCancel(context.Background())

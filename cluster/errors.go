@@ -1,0 +1,28 @@
+package cluster
+
+import "errors"
+
+var (
+	// ErrNotActive is returned by commits on a node that is not the active
+	// node of its pair, or that has stopped being active (it lost its
+	// witness lease, resigned, or saw a newer epoch) before the commit was
+	// acknowledged. A commit that fails with it may still have reached the
+	// passive and survive a failover: its outcome is unknown, as with any
+	// database whose connection drops during a commit.
+	ErrNotActive = errors.New("cluster: node is not active")
+
+	// ErrClosed is returned by calls on a closed Node.
+	ErrClosed = errors.New("cluster: node closed")
+
+	// ErrNoStandby is returned by Switchover when no passive holds every
+	// acknowledged commit, so handing over would lose data.
+	ErrNoStandby = errors.New("cluster: no passive node is in sync")
+
+	// ErrNeedBootstrap is reported (in Status.LastError) when the passive
+	// cannot continue from its own log: the active no longer holds the
+	// frames it needs, or it applied frames the active never had.
+	ErrNeedBootstrap = errors.New("cluster: passive must be rebuilt from a checkpoint")
+
+	// ErrProtocol marks a malformed or unexpected replication message.
+	ErrProtocol = errors.New("cluster: replication protocol error")
+)

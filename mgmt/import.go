@@ -1,0 +1,326 @@
+package mgmt
+
+import (
+	"context"
+	"io"
+	"slices"
+	"strings"
+)
+
+// ImportOptions control Import. A nil *ImportOptions means defaults.
+type ImportOptions struct {
+	// Application, if set, receives every imported artifact, whatever the
+	// file's ApplicationName elements say (BTSTask's -ApplicationName).
+	// Defaults to the file's own names, then the file's application
+	// module reference, then Options.DefaultApplication.
+	Application string
+	// Strict refuses a file that has elements or attributes mgmt can
+	// neither interpret nor keep (a *BindingError wrapping
+	// ErrUnknownElement) instead of reporting them in
+	// ImportResult.Ignored. Unknown elements inside artifacts are always
+	// kept and exported again.
+	Strict bool
+	// ApplyStates, once the configuration is in place, brings each
+	// orchestration to the State the file records (Unenlisted, Enlisted
+	// or Started), in the same commit and with the same rules as the
+	// transitions; an unenlist it implies is not forced. By default an
+	// import changes no state, as BizTalk's does.
+	ApplyStates bool
+}
+
+// ImportResult reports what Import did.
+type ImportResult struct {
+	// Created and Updated list the artifacts the import created and
+	// replaced, in the order it applied them.
+	Created []Ref
+	Updated []Ref
+	// Ignored lists what the file held that mgmt could neither interpret
+	// nor keep, such as unknown attributes on a leaf element or unknown
+	// collections at the top level.
+	Ignored []Ignored
+}
+
+// Import reads a BizTalk binding file (a <BindingInfo> document) and
+// creates or updates the artifacts it describes in one commit: their
+// applications, hosts and adapters if missing, assemblies, send ports,
+// send port groups, receive ports and locations, orchestrations and
+// parties. Artifacts keep their stored state (an import starts or stops
+// nothing unless ImportOptions.ApplyStates is set) and orchestrations
+// their activation filter; enlisted artifacts get their subscriptions
+// updated in the same commit.
+//
+// A file that is not well-formed or breaks a rule is refused whole: the
+// error is a *BindingError (wrapping ErrMalformed) naming the element path
+// and line, or the error of the rule (ErrInvalid, ErrExists, a
+// *StateError), and nothing is changed.
+func (s *Store) Import(ctx context.Context, r io.Reader, opts *ImportOptions) (*ImportResult, error) {
+	var o ImportOptions
+	if opts != nil {
+		o = *opts
+	}
+	b, err := parseBinding(r)
+	if err != nil {
+		return nil, err
+	}
+	if o.Strict && len(b.ignored) > 0 {
+		ig := b.ignored[0]
+		return nil, &BindingError{Path: ig.Path, Line: ig.Line, Err: ErrUnknownElement}
+	}
+	res := &ImportResult{Ignored: b.ignored}
+	err = s.Update(ctx, func(tx *Tx) error {
+		res.Created, res.Updated = nil, nil
+		return tx.applyBinding(b, &o, res)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (tx *Tx) applyBinding(b *binding, o *ImportOptions, res *ImportResult) error {
+	resolve := func(written string) string {
+		switch {
+		case o.Application != "":
+			return o.Application
+		case written != "":
+			return written
+		case b.app != "":
+			return b.app
+		}
+		return tx.s.opts.DefaultApplication
+	}
+	note := func(r Ref, existed bool) {
+		if existed {
+			res.Updated = append(res.Updated, r)
+		} else {
+			res.Created = append(res.Created, r)
+		}
+	}
+	ensureApp := func(app string) error {
+		if _, ok := tx.m.apps[app]; ok {
+			return nil
+		}
+		note(Ref{KindApplication, app}, false)
+		return tx.PutApplication(&Application{Name: app})
+	}
+	for _, h := range b.hosts {
+		if old, ok := tx.m.hosts[h.Name]; ok {
+			// A file that names the host only as a handler knows less than
+			// one with its <Host> element: fill in, never overwrite.
+			if old.NTGroupName == "" && h.NTGroupName != "" {
+				c := *old
+				c.NTGroupName = h.NTGroupName
+				note(Ref{KindHost, h.Name}, true)
+				if err := tx.PutHost(&c); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		note(Ref{KindHost, h.Name}, false)
+		if err := tx.PutHost(h); err != nil {
+			return err
+		}
+	}
+	for _, a := range b.adapters {
+		if _, ok := tx.m.adapters[a.Name]; ok {
+			continue
+		}
+		note(Ref{KindAdapter, a.Name}, false)
+		if err := tx.PutAdapter(a); err != nil {
+			return err
+		}
+	}
+	// Application pseudo references are stored under their canonical full
+	// name; the orchestrations they hold follow them.
+	renamed := map[string]string{}
+	for _, a := range b.assemblies {
+		c := *a
+		if isAppModule(c.Name) {
+			app := resolve(strings.TrimSuffix(strings.TrimPrefix(c.Name, appModulePrefix), "]"))
+			c.Name, c.FullName, c.Application = appModuleName(app), appModuleFullName(app), app
+			renamed[a.FullName] = c.FullName
+			if err := ensureApp(app); err != nil {
+				return err
+			}
+			if isEmptyAppModule(&c) {
+				// Export writes it anyway; storing it would add nothing.
+				continue
+			}
+		} else {
+			c.Application = resolve(c.Application)
+			if err := ensureApp(c.Application); err != nil {
+				return err
+			}
+		}
+		_, existed := tx.m.assemblies[c.FullName]
+		note(Ref{KindAssembly, c.FullName}, existed)
+		if err := tx.PutAssembly(&c); err != nil {
+			return err
+		}
+	}
+	for _, p := range b.sendPorts {
+		c := *p
+		c.Application = resolve(b.sendPortApps[p.Name])
+		if err := ensureApp(c.Application); err != nil {
+			return err
+		}
+		_, existed := tx.m.sendPorts[c.Name]
+		note(Ref{KindSendPort, c.Name}, existed)
+		if err := tx.PutSendPort(&c); err != nil {
+			return err
+		}
+	}
+	// A binding file does not carry application references, but binds
+	// across applications when the source group had them: add what the
+	// bindings need, as the references must have existed there.
+	ensureRef := func(from, to string) error {
+		a := tx.m.apps[from]
+		if from == to || a == nil || slices.Contains(a.References, to) {
+			return nil
+		}
+		if _, ok := tx.m.apps[to]; !ok {
+			return nil // the Put that follows reports the missing artifact
+		}
+		c := a.clone()
+		c.References = append(c.References, to)
+		note(Ref{KindApplication, from}, true)
+		return tx.PutApplication(c)
+	}
+	for _, g := range b.groups {
+		c := *g
+		c.Application = resolve(b.groupApps[g.Name])
+		if err := ensureApp(c.Application); err != nil {
+			return err
+		}
+		for _, m := range c.SendPorts {
+			if p, ok := tx.m.sendPorts[m]; ok {
+				if err := ensureRef(c.Application, p.Application); err != nil {
+					return err
+				}
+			}
+		}
+		_, existed := tx.m.groups[c.Name]
+		note(Ref{KindSendPortGroup, c.Name}, existed)
+		if err := tx.PutSendPortGroup(&c); err != nil {
+			return err
+		}
+	}
+	for _, p := range b.receivePorts {
+		c := *p
+		c.Application = resolve(b.receivePortApps[p.Name])
+		if err := ensureApp(c.Application); err != nil {
+			return err
+		}
+		_, existed := tx.m.receivePorts[c.Name]
+		note(Ref{KindReceivePort, c.Name}, existed)
+		if err := tx.PutReceivePort(&c); err != nil {
+			return err
+		}
+	}
+	for _, or := range b.orchestrations {
+		c := *or
+		c.Application = resolve(or.Application)
+		if n, ok := renamed[c.Assembly]; ok {
+			c.Assembly = n
+		}
+		if err := ensureApp(c.Application); err != nil {
+			return err
+		}
+		for _, pb := range c.Ports {
+			var to string
+			if p, ok := tx.m.sendPorts[pb.SendPort]; ok {
+				to = p.Application
+			} else if g, ok := tx.m.groups[pb.SendPortGroup]; ok {
+				to = g.Application
+			} else if r, ok := tx.m.receivePorts[pb.ReceivePort]; ok {
+				to = r.Application
+			}
+			if to != "" {
+				if err := ensureRef(c.Application, to); err != nil {
+					return err
+				}
+			}
+		}
+		old, existed := tx.m.orchs[c.Name]
+		if existed {
+			c.Activation = old.Activation
+		}
+		note(Ref{KindOrchestration, c.Name}, existed)
+		if err := tx.PutOrchestration(&c); err != nil {
+			return err
+		}
+	}
+	if o.ApplyStates {
+		for _, or := range b.orchestrations {
+			r := Ref{KindOrchestration, or.Name}
+			var err error
+			switch b.orchStates[or.Name] {
+			case "Started":
+				err = tx.Start(r)
+			case "Enlisted", "Stopped":
+				if err = tx.Enlist(r); err == nil {
+					err = tx.Stop(r)
+				}
+			case "Unenlisted", "Bound", "Unbound":
+				err = tx.Unenlist(r, false)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range b.parties {
+		c := *p
+		_, existed := tx.m.parties[c.Name]
+		note(Ref{KindParty, c.Name}, existed)
+		if err := tx.PutParty(&c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isAppModule(name string) bool {
+	return strings.HasPrefix(name, appModulePrefix) && strings.HasSuffix(name, "]")
+}
+
+func appModuleName(app string) string { return appModulePrefix + app + "]" }
+
+func appModuleFullName(app string) string {
+	return appModuleName(app) + ", Version=, Culture=, PublicKeyToken="
+}
+
+// isEmptyAppModule reports whether a is an application's pseudo module
+// reference with nothing in it but what Export writes by itself.
+func isEmptyAppModule(a *Assembly) bool {
+	if len(a.ExtraAttrs) > 0 {
+		return false
+	}
+	for _, r := range a.Extra {
+		if r.XML != "<TrackedSchemas />" {
+			return false
+		}
+	}
+	return true
+}
+
+// parseFullName splits an assembly display name, "Name, Version=1.0.0.0,
+// Culture=neutral, PublicKeyToken=abc", into an Assembly.
+func parseFullName(full string) *Assembly {
+	a := &Assembly{FullName: full}
+	parts := strings.Split(full, ",")
+	a.Name = strings.TrimSpace(parts[0])
+	for _, p := range parts[1:] {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		switch k {
+		case "Version":
+			a.Version = v
+		case "Culture":
+			a.Culture = v
+		case "PublicKeyToken":
+			a.PublicKeyToken = v
+		}
+	}
+	return a
+}
