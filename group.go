@@ -58,6 +58,8 @@ type Group struct {
 	marks    *backup.MarkList
 	backupMu sync.Mutex
 
+	typed typedStores
+
 	closeOnce sync.Once
 	closeErr  error
 	closed    atomic.Bool
@@ -297,7 +299,7 @@ func (g *Group) Checkpoint(ctx context.Context) error {
 func (g *Group) Close() error {
 	g.closeOnce.Do(func() {
 		g.closed.Store(true)
-		g.closeErr = errors.Join(g.set.Close(), g.lock.Close())
+		g.closeErr = errors.Join(g.closeTyped(), g.set.Close(), g.lock.Close())
 	})
 	return g.closeErr
 }

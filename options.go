@@ -1,6 +1,7 @@
 package biztier
 
 import (
+	"github.com/biztier/biztier/messagebox"
 	"time"
 
 	"github.com/biztier/biztier/wal"
@@ -67,6 +68,9 @@ type Options struct {
 	SegmentSize int64
 	// MaxFrameSize caps one commit's size. Defaults to 64 MiB.
 	MaxFrameSize int
+	// MessageBox configures the MessageBox (clock, fragment size,
+	// compression, retry defaults). Nil means its defaults.
+	MessageBox *messagebox.Options
 	// Now is the group's clock (frame times, and later leases, retries and
 	// schedules). Defaults to time.Now.
 	Now func() time.Time

@@ -4,45 +4,40 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/biztier/biztier"
 	"log"
 	"time"
 
-	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/messagebox"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
-// openGroup opens the group's stores on an in-memory file system.
-func openGroup() *store.Set {
-	fs := vfs.NewMem()
-	dirs := map[store.ID]string{}
-	for _, id := range store.All {
-		dirs[id] = id.String()
-	}
-	set, err := store.Open(&store.Options{FS: fs, WALDir: "wal", Dirs: dirs, MemTableSize: 4 << 20, CheckpointInterval: -1})
+// openMessageBox opens an in-memory group, the test double, and its
+// MessageBox.
+func openMessageBox() (*biztier.Group, *messagebox.Store) {
+	g, err := biztier.OpenInMemory()
 	if err != nil {
 		log.Fatal(err)
 	}
-	return set
+	mb, err := g.MessageBox()
+	if err != nil {
+		log.Fatal(err)
+	}
+	return g, mb
 }
 
 const messageType = "http://schemas.microsoft.com/BizTalk/2003/system-properties#MessageType"
 
 func Example() {
 	ctx := context.Background()
-	set := openGroup()
-	defer set.Close()
-	mb, err := messagebox.Open(set, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer mb.Close()
+	g, mb := openMessageBox()
+	defer g.Close()
 
 	// A send port on host "SendHost" subscribes to orders over 100.
 	if err := mb.CreateHost(ctx, "SendHost"); err != nil {
 		log.Fatal(err)
 	}
-	_, err = mb.Subscribe(ctx, messagebox.Subscription{
+	_, err := mb.Subscribe(ctx, messagebox.Subscription{
 		Name: "OrdersToWarehouse",
 		Host: "SendHost",
 		Predicate: messagebox.Or(messagebox.And(
@@ -82,16 +77,11 @@ func Example() {
 
 func Example_routingFailure() {
 	ctx := context.Background()
-	set := openGroup()
-	defer set.Close()
-	mb, err := messagebox.Open(set, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer mb.Close()
+	g, mb := openMessageBox()
+	defer g.Close()
 
 	// Nothing subscribes: the message is suspended, not dropped.
-	_, _, err = mb.Publish(ctx, messagebox.NewMessage([]byte("<Invoice/>"),
+	_, _, err := mb.Publish(ctx, messagebox.NewMessage([]byte("<Invoice/>"),
 		messagebox.Promoted(messageType, messagebox.String("urn:shop#Invoice"))))
 	var re *messagebox.RoutingError
 	if errors.As(err, &re) {
@@ -106,14 +96,20 @@ func Example_routingFailure() {
 
 func ExampleStore_Fail() {
 	ctx := context.Background()
-	set := openGroup()
-	defer set.Close()
 	clock := messagebox.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	mb, err := messagebox.Open(set, &messagebox.Options{Clock: clock})
+	g, err := biztier.Open("biztier", &biztier.Options{
+		FS:         vfs.NewMem(),
+		Durability: biztier.NoSync,
+		MessageBox: &messagebox.Options{Clock: clock},
+	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer mb.Close()
+	defer g.Close()
+	mb, err := g.MessageBox()
+	if err != nil {
+		log.Fatal(err)
+	}
 	_ = mb.CreateHost(ctx, "SendHost")
 	_, _ = mb.Subscribe(ctx, messagebox.Subscription{
 		Host:      "SendHost",

@@ -186,3 +186,26 @@ func TestSet_MiddleCorruptionFailsOpen(t *testing.T) {
 	_, err = Open(o)
 	require.ErrorIs(t, err, wal.ErrCorrupt)
 }
+
+func TestTxn_OnCommitRunsOnlyAfterCommit(t *testing.T) {
+	s := openSet(t, testOptions(vfs.NewMem(), "g"))
+	defer s.Close()
+	ran := 0
+	tx := s.NewTxn()
+	require.NoError(t, tx.Batch(MessageBox).Set([]byte("k"), []byte("v"), nil))
+	tx.OnCommit(func() {
+		_, ok := get(t, s.DB(MessageBox), "k")
+		require.True(t, ok, "OnCommit must see the committed write")
+		ran++
+	})
+	_, err := tx.Commit(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 1, ran)
+
+	tx = s.NewTxn()
+	require.NoError(t, tx.Batch(MessageBox).SingleDelete([]byte("k"), nil))
+	tx.OnCommit(func() { ran++ })
+	_, err = tx.Commit(context.Background())
+	require.Error(t, err)
+	require.Equal(t, 1, ran, "a failed commit runs no OnCommit")
+}

@@ -18,7 +18,15 @@ type Txn struct {
 	s       *Set
 	batches [maxID + 1]*pebble.Batch
 	done    bool
+	// onCommit runs, in order, once the Txn has committed.
+	onCommit []func()
 }
+
+// OnCommit registers fn to run after the Txn commits successfully, before
+// Commit returns. Stores use it to update in-memory state (indexes, queues)
+// only once the writes it mirrors are durable and visible, whoever owns the
+// Txn. fn must not block or call back into the Txn.
+func (t *Txn) OnCommit(fn func()) { t.onCommit = append(t.onCommit, fn) }
 
 // NewTxn starts a transaction.
 func (s *Set) NewTxn() *Txn { return &Txn{s: s} }
@@ -91,6 +99,7 @@ func (t *Txn) Commit(ctx context.Context) (uint64, error) {
 		n++
 	}
 	if n == 0 {
+		t.runOnCommit()
 		return 0, nil
 	}
 	// The payload is a copy: Repr aliases the batch's memory, which Abort
@@ -103,7 +112,15 @@ func (t *Txn) Commit(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store: commit: %w", err)
 	}
+	t.runOnCommit()
 	return lsn, nil
+}
+
+func (t *Txn) runOnCommit() {
+	for _, fn := range t.onCommit {
+		fn()
+	}
+	t.onCommit = nil
 }
 
 // Abort drops the Txn's batches. It is safe after Commit.
