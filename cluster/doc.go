@@ -24,8 +24,9 @@
 // acknowledged, the log's gate (wal.Log.SetGate) holds it until the mode's
 // condition holds: in [Sync] mode (the default) the passive has the frames
 // durably; in [SyncApply] it has applied them too; in [Async] only the
-// local fsync counts. Meanwhile a sender tails the durable log
-// (wal.Reader.Next, no polling) and streams frames to the passive, which
+// local fsync counts. Meanwhile a sender tails the log
+// (wal.Log.NewUnsyncedReader: frames as soon as they are written, so the
+// two fsyncs overlap; no polling) and streams them to the passive, which
 // appends them to its own log with their LSN, epoch, time and CRC chain
 // intact (wal.Log.Append), fsyncs, acknowledges its durable and applied
 // LSNs, and applies them with the same Apply code as the active. Nothing
@@ -67,6 +68,17 @@
 //
 // RPO 0 rests on these rules and on epochs, not on clocks; lease timing
 // decides only how soon the passive takes over.
+//
+// # Reads and commit outcomes
+//
+// [Node.Read] gives linearizable reads on the active: it runs only while
+// the lease is valid and keeps its result only if the lease is still valid
+// afterwards, since no other node can win before the lease runs out. Reads
+// through [Node.Group] may be stale during a failover (and are, on the
+// passive, by the replication lag). A commit refused by a node that is not
+// active fails with [ErrNotActive] alone and had no effect; one that fails
+// because the node stepped down while it waited for the passive also
+// matches [ErrInDoubt]: it may survive on the new active.
 //
 // # Fencing
 //
@@ -174,11 +186,10 @@
 //     does not fail over automatically (an availability group allows
 //     automatic failover only to a synchronous replica). A forced,
 //     data-losing promotion is not implemented yet.
-//   - The active keeps its pin on the log for the passive (from the
-//     passive's last durable LSN) while it stays active, even while the
-//     passive is away: the retention cap that would drop the pin of a
-//     passive away too long (and send it to bootstrap) is not implemented
-//     yet, so a passive that never returns makes the active's log grow.
+//   - Retention (§4.10): the active pins its log from the passive's last
+//     durable LSN, also while the passive is away, until the log grows past
+//     Options.RetainBytes; the cap is on the whole log's size, not on the
+//     bytes held only for the passive, and there is no age limit.
 //   - Bootstrap swaps the directories in several renames, not one: a crash
 //     in the middle leaves a group that must be bootstrapped again. It
 //     needs the group's default directory layout (biztier.Options.Dirs
@@ -190,5 +201,8 @@
 //   - The randomized test runs in one process with the in-process witness
 //     and the fault proxy; child processes with SIGKILL/SIGSTOP (§5.4) are
 //     replaced by in-process crash clones (vfs.CrashClone) and a test hook
-//     that makes a node ignore its lease, and porcupine is not used yet.
+//     that makes a node ignore its lease. Its load is raw Group.Update
+//     writes and cross-database transfers, since the MessageBox API is not
+//     ready; porcupine checks the writes and the [Node.Read] reads as
+//     per-key registers.
 package cluster

@@ -6,10 +6,17 @@ var (
 	// ErrNotActive is returned by commits on a node that is not the active
 	// node of its pair, or that has stopped being active (it lost its
 	// witness lease, resigned, or saw a newer epoch) before the commit was
-	// acknowledged. A commit that fails with it may still have reached the
-	// passive and survive a failover: its outcome is unknown, as with any
-	// database whose connection drops during a commit.
+	// acknowledged. In the latter case the error also matches ErrInDoubt:
+	// the commit may have reached the passive and survive a failover, as
+	// with any database whose connection drops during a commit.
 	ErrNotActive = errors.New("cluster: node is not active")
+
+	// ErrInDoubt accompanies ErrNotActive (errors.Is holds for both) when
+	// a commit failed after its frame was written: the node stepped down
+	// while waiting for the passive, and the frame may have reached it and
+	// survive a failover. A commit that fails with ErrNotActive alone was
+	// refused before anything was written.
+	ErrInDoubt = errors.New("cluster: commit outcome unknown")
 
 	// ErrClosed is returned by calls on a closed Node.
 	ErrClosed = errors.New("cluster: node closed")

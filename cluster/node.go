@@ -123,7 +123,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 	return n, nil
 }
 
-func refuseAll(uint64) error { return ErrNotActive }
+func refuseAll(uint64) error { return errInDoubt }
 
 // ID is the node's ID.
 func (n *Node) ID() string { return n.opts.ID }
@@ -421,6 +421,7 @@ func (n *Node) runActive(t Term) {
 	} else if a, ok := t.(interface{ abandon() }); ok {
 		a.abandon()
 	}
+	close(p.demoted)
 	if err == nil && n.opts.OnDemote != nil {
 		n.opts.OnDemote(e)
 	}
@@ -486,6 +487,7 @@ func (n *Node) watchLease(p *primary) {
 // anything (a planned failover): it stops admitting commits, waits until
 // the passive holds and has applied every frame, and resigns, so the
 // passive wins the election at once; this node then rejoins as passive.
+// When it returns nil, this node is no longer active.
 // It fails with ErrNotActive on a passive and with ErrNoStandby when the
 // passive is not in sync (commits are admitted again then).
 func (n *Node) Switchover(ctx context.Context) error {
@@ -522,6 +524,10 @@ func (n *Node) Switchover(ctx context.Context) error {
 		t.Stop()
 	}
 	p.fence("switchover")
+	select { // until this node has stepped down and resigned
+	case <-p.demoted:
+	case <-ctx.Done():
+	}
 	return nil
 }
 

@@ -22,6 +22,7 @@ type primary struct {
 	mode  Mode
 
 	fenceCh chan struct{} // closed by fence
+	demoted chan struct{} // closed once the node has stepped down from the term
 	wg      sync.WaitGroup
 
 	// syncMu serialises sync-record writes with the decisions they record.
@@ -50,7 +51,7 @@ type primary struct {
 
 func newPrimary(n *Node, t Term) *primary {
 	return &primary{n: n, term: t, epoch: t.Epoch(), mode: n.opts.Mode,
-		fenceCh: make(chan struct{}), changed: make(chan struct{})}
+		fenceCh: make(chan struct{}), demoted: make(chan struct{}), changed: make(chan struct{})}
 }
 
 func (p *primary) notifyLocked() {
@@ -155,6 +156,9 @@ func (p *primary) checkRetention() {
 	p.mu.Unlock()
 }
 
+// errInDoubt is the gate's error once the node has stepped down.
+var errInDoubt = fmt.Errorf("%w: %w", ErrNotActive, ErrInDoubt)
+
 // gate is the log's replication gate (wal.Log.SetGate): it returns once
 // the group ending at last may be applied and acknowledged, or fails it.
 func (p *primary) gate(last uint64) error {
@@ -163,12 +167,12 @@ func (p *primary) gate(last uint64) error {
 		p.mu.Lock()
 		if p.fenced {
 			p.mu.Unlock()
-			return ErrNotActive
+			return errInDoubt
 		}
 		if !p.leaseValid() {
 			p.mu.Unlock()
 			p.fence("lease lapsed at commit")
-			return fmt.Errorf("%w: lease lapsed", ErrNotActive)
+			return fmt.Errorf("%w: %w: lease lapsed", ErrNotActive, ErrInDoubt)
 		}
 		ok := p.mode == Async || !p.waitS
 		if !ok && p.mode == SyncApply {
@@ -190,7 +194,7 @@ func (p *primary) gate(last uint64) error {
 			p.mu.Unlock()
 			if err := p.degrade(); err != nil {
 				p.fence("could not drop the passive from the sync record: " + err.Error())
-				return fmt.Errorf("%w: %w", ErrNotActive, err)
+				return fmt.Errorf("%w: %w: %w", ErrNotActive, ErrInDoubt, err)
 			}
 			continue
 		}

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -13,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/biztier/biztier"
 	"github.com/anishathalye/porcupine"
+	"github.com/biztier/biztier"
 	"github.com/biztier/biztier/wal"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/require"
@@ -288,10 +289,12 @@ func runTrial(t *testing.T, seed uint64) (lost, diverged int) {
 				return err
 			})
 			ret := p.hist.clock.Add(1)
-			if err != nil || n.noSelfFence.Load() {
-				continue // no effect; or a node whose clock the test froze
+			if err == nil && !n.noSelfFence.Load() {
+				// (A failed read has no effect; a node whose clock the test
+				// froze is not a fair reader.)
+				p.hist.add(porcupine.Operation{ClientId: 10, Input: regInput{key: key}, Call: call, Output: got, Return: ret})
 			}
-			p.hist.add(porcupine.Operation{ClientId: 10, Input: regInput{key: key}, Call: call, Output: got, Return: ret})
+			time.Sleep(2 * time.Millisecond)
 		}
 	}()
 
@@ -422,7 +425,10 @@ func (p *trialPair) load(l *ledger, stop <-chan struct{}) int {
 				if err != nil {
 					ret = math.MaxInt64 // outcome unknown
 				}
-				p.hist.add(porcupine.Operation{ClientId: w, Input: regInput{key: key, write: true, v: v}, Call: call, Return: ret})
+				if err == nil || !errors.Is(err, ErrNotActive) || errors.Is(err, ErrInDoubt) {
+					// (A commit refused outright had no effect.)
+					p.hist.add(porcupine.Operation{ClientId: w, Input: regInput{key: key, write: true, v: v}, Call: call, Return: ret})
+				}
 				l.record(key, v, err)
 				if err == nil {
 					mu.Lock()
