@@ -2,6 +2,7 @@ package biztier
 
 import (
 	"github.com/biztier/biztier/messagebox"
+	"github.com/biztier/biztier/tracking"
 	"time"
 
 	"github.com/biztier/biztier/wal"
@@ -71,6 +72,13 @@ type Options struct {
 	// MessageBox configures the MessageBox (clock, fragment size,
 	// compression, retry defaults). Nil means its defaults.
 	MessageBox *messagebox.Options
+	// Tracking configures the Tracking database (what is tracked, purge
+	// windows, archive directory). Nil means its defaults, with the archive
+	// in <dir>/tracking-archive on FS and the group's clock.
+	Tracking *tracking.Options
+	// DisableTracking keeps the MessageBox from recording tracking events.
+	// Tracking is on by default, as in BizTalk.
+	DisableTracking bool
 	// Now is the group's clock (frame times, and later leases, retries and
 	// schedules). Defaults to time.Now.
 	Now func() time.Time

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/biztier/biztier/messagebox"
+	"github.com/biztier/biztier/tracking"
 )
 
 // typedStores holds the typed databases a Group opens on first use. They
@@ -12,14 +13,17 @@ import (
 // as frames arrive, opens them only once it becomes active (their in-memory
 // indexes are rebuilt from the store at that moment).
 type typedStores struct {
-	// mu guards mb.
+	// mu guards mb and tr.
 	mu sync.Mutex
 	mb *messagebox.Store
+	tr *tracking.Store
 }
 
 // MessageBox returns the group's MessageBox, opening it on first use with
 // Options.MessageBox. Opening rebuilds its subscription index and host
-// queues from the store. It fails with ErrClosed after Close.
+// queues from the store. Unless Options.DisableTracking is set, every
+// MessageBox operation records its tracking events in the Tracking database
+// in the same commit. It fails with ErrClosed after Close.
 func (g *Group) MessageBox() (*messagebox.Store, error) {
 	g.typed.mu.Lock()
 	defer g.typed.mu.Unlock()
@@ -29,7 +33,18 @@ func (g *Group) MessageBox() (*messagebox.Store, error) {
 	if g.typed.mb != nil {
 		return g.typed.mb, nil
 	}
-	mb, err := messagebox.Open(g.set, g.opts.MessageBox)
+	var o messagebox.Options
+	if g.opts.MessageBox != nil {
+		o = *g.opts.MessageBox
+	}
+	if !g.opts.DisableTracking && o.Tracker == nil {
+		tr, err := g.trackingLocked()
+		if err != nil {
+			return nil, err
+		}
+		o.Tracker = newMessageBoxTracker(tr)
+	}
+	mb, err := messagebox.Open(g.set, &o)
 	if err != nil {
 		return nil, fmt.Errorf("biztier: open messagebox: %w", err)
 	}
@@ -37,8 +52,46 @@ func (g *Group) MessageBox() (*messagebox.Store, error) {
 	return mb, nil
 }
 
+// Tracking returns the group's Tracking database (BizTalkDTADb), opening it
+// on first use with Options.Tracking: its queries, purge and archive. It
+// fails with ErrClosed after Close.
+func (g *Group) Tracking() (*tracking.Store, error) {
+	g.typed.mu.Lock()
+	defer g.typed.mu.Unlock()
+	if g.closed.Load() {
+		return nil, ErrClosed
+	}
+	return g.trackingLocked()
+}
+
+func (g *Group) trackingLocked() (*tracking.Store, error) {
+	if g.typed.tr != nil {
+		return g.typed.tr, nil
+	}
+	var o tracking.Options
+	if g.opts.Tracking != nil {
+		o = *g.opts.Tracking
+	}
+	if o.FS == nil {
+		o.FS = g.opts.FS
+	}
+	if o.ArchiveDir == "" {
+		o.ArchiveDir = o.FS.PathJoin(g.dir, "tracking-archive")
+	}
+	if o.Clock == nil {
+		o.Clock = g.opts.Now
+	}
+	tr, err := tracking.Open(g.set, &o)
+	if err != nil {
+		return nil, fmt.Errorf("biztier: open tracking: %w", err)
+	}
+	g.typed.tr = tr
+	return tr, nil
+}
+
 // closeTyped closes the typed stores that were opened, before the log and
-// the Pebble stores under them close.
+// the Pebble stores under them close: the MessageBox first, since its
+// operations write tracking events.
 func (g *Group) closeTyped() error {
 	g.typed.mu.Lock()
 	defer g.typed.mu.Unlock()
@@ -46,6 +99,12 @@ func (g *Group) closeTyped() error {
 	if g.typed.mb != nil {
 		err = g.typed.mb.Close()
 		g.typed.mb = nil
+	}
+	if g.typed.tr != nil {
+		if cerr := g.typed.tr.Close(); err == nil {
+			err = cerr
+		}
+		g.typed.tr = nil
 	}
 	return err
 }

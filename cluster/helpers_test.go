@@ -28,12 +28,6 @@ type testNode struct {
 	dir string
 }
 
-type pairOpts struct {
-	mode   Mode
-	strict bool
-	dial   func(ctx context.Context, addr string) (interface{}, error)
-}
-
 func nodeOptions(id string, w Witness, fs vfs.FS, mode Mode) *Options {
 	return &Options{
 		ID:          id,

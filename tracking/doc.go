@@ -12,8 +12,8 @@
 // the tracking writes to the transaction of the operation they describe
 // (a *store.Txn), so they commit in the same group log frame or not at
 // all. The MessageBox declares a small Tracker interface; the root
-// package adapts it to Record. Record never commits and never blocks on
-// I/O other than reading an instance's row for lifecycle events.
+// package adapts it to Record. Record never commits; its only reads are of
+// an instance's row, for lifecycle events after InstanceStarted.
 //
 // What is recorded is chosen by a [Profile]: [Settings] per subscription,
 // port and orchestration, and a default. Lifecycle and message events are

@@ -13,7 +13,7 @@ type EventKind uint8
 
 // Service instance lifecycle events. They need Event.InstanceID.
 const (
-	InstanceStarted    EventKind = iota + 1 // the instance was created and started running
+	InstanceStarted    EventKind = iota + 1 // the instance was created and started running (again: its record is replaced, its history kept)
 	InstanceDehydrated                      // its state was persisted and it left memory
 	InstanceRehydrated                      // it was loaded back and runs again
 	InstanceSuspended                       // it was suspended (Event.Error says why)

@@ -104,10 +104,14 @@ var (
 	progressKey = append(tablePrefix(keys.TableTrackingMeta), "purge-progress"...)
 )
 
-// instanceIndexKeys appends to dst the index keys of an instance row.
+// instanceIndexKeys appends to dst the index keys of an instance row. An
+// instance without a service name has no service entry: no query asks for
+// the empty name.
 func instanceIndexKeys(dst [][]byte, id uuid.UUID, r *instanceRow) [][]byte {
+	if r.service != "" {
+		dst = append(dst, appendLocator(servicePrefix(nil, r.service), r.start, id))
+	}
 	dst = append(dst,
-		appendLocator(servicePrefix(nil, r.service), r.start, id),
 		appendLocator(statePrefix(nil, r.state), r.start, id),
 		appendLocator(tablePrefix(keys.TableInstancesByTime), r.start, id),
 	)
@@ -120,9 +124,6 @@ func instanceIndexKeys(dst [][]byte, id uuid.UUID, r *instanceRow) [][]byte {
 // forEventIndexKeys calls fn with each index key of a message event row,
 // built in buf (fn must not keep it), and returns buf for reuse.
 func forEventIndexKeys(buf []byte, inst uuid.UUID, stamp uint64, r *eventRow, fn func(k []byte) error) ([]byte, error) {
-	if true {
-		return buf, nil
-	}
 	buf = appendLocator(messagePrefix(buf[:0], r.messageID), stamp, inst)
 	if err := fn(buf); err != nil {
 		return buf, err

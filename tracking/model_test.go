@@ -42,7 +42,7 @@ func (m *model) record(now time.Time, evs []Event) {
 		st := m.stamp(now)
 		if e.Kind.IsInstanceEvent() {
 			in := m.insts[e.InstanceID]
-			if in == nil {
+			if in == nil || e.Kind == InstanceStarted { // a start makes a new record
 				in = &modelInstance{id: e.InstanceID, service: e.Service, start: st}
 				m.insts[e.InstanceID] = in
 			}

@@ -174,6 +174,17 @@ func (s *Store) selectBatch(c cutoffs, resume *resumeKeys) (*batch, error) {
 			return false, nil
 		}
 		resume.byTime = bytes.Clone(k)
+		r, err := rd.instanceRow(id)
+		if err != nil {
+			return false, err
+		}
+		if r == nil || r.start != start {
+			// The instance was started again (or is gone): drop the
+			// entries of its earlier start.
+			b.units = append(b.units, unit{points: staleInstanceKeys(k, id, start, r)})
+			b.rows++
+			return true, nil
+		}
 		return true, rd.addInstance(b, id, c.full)
 	})
 	if err != nil || full() {
@@ -218,6 +229,21 @@ func (s *Store) selectBatch(c cutoffs, resume *resumeKeys) (*batch, error) {
 		return true, rd.addEvent(b, inst, stamp)
 	})
 	return b, err
+}
+
+// staleInstanceKeys returns the index keys an instance may have left from
+// an earlier start: the time entry k itself, a state entry for every state
+// and, when the instance still has a row, the service entry under its
+// current service name.
+func staleInstanceKeys(k []byte, id uuid.UUID, start uint64, r *instanceRow) [][]byte {
+	out := [][]byte{bytes.Clone(k)}
+	for st := StateRunning; st <= maxState; st++ {
+		out = append(out, appendLocator(statePrefix(nil, st), start, id))
+	}
+	if r != nil && r.service != "" {
+		out = append(out, appendLocator(servicePrefix(nil, r.service), start, id))
+	}
+	return out
 }
 
 // walk iterates the keys under prefix, forward or (reverse) backward,

@@ -372,12 +372,13 @@ func (rd reader) instances(ctx context.Context, q InstanceQuery) (*InstancePage,
 		prefix = tablePrefix(keys.TableInstancesByTime)
 	}
 	next, err := rd.scan(ctx, indexSpan(prefix, from, to), q.OldestFirst, q.Cursor, pageLimit(q.Limit), func(k []byte) (bool, error) {
-		_, id, err := decodeLocator(k)
+		start, id, err := decodeLocator(k)
 		if err != nil {
 			return false, err
 		}
 		r, err := rd.instanceRow(id)
-		if err != nil || r == nil {
+		if err != nil || r == nil || r.start != start {
+			// No row, or an entry of an earlier start of the instance.
 			return false, err
 		}
 		if q.State != 0 && r.state != q.State {

@@ -115,7 +115,8 @@ func (s *Store) checkFormat() error {
 	return nil
 }
 
-// writeFormatLocked adds the format-version key to b if it may be missing.
+// writeFormat adds the format-version key to b unless it is known to be
+// written already.
 func (s *Store) writeFormat(b *pebble.Batch) error {
 	if s.formatWritten.Load() {
 		return nil
@@ -227,9 +228,9 @@ func (s *Store) Close() error {
 // lags the operation it describes and an aborted operation leaves no
 // trace. Events the profile does not select are skipped.
 //
-// Lifecycle events read the instance's committed row to move its state
-// index entry, so the events of one instance should be recorded in the
-// order they happen, each in the transaction of the operation it
+// Lifecycle events other than InstanceStarted read the instance's
+// committed row to move its state index entry, so the events of one
+// instance should be recorded in the order they happen, each in the transaction of the operation it
 // describes (as the MessageBox does); several events of one instance in
 // one call are applied in order.
 //
@@ -239,6 +240,9 @@ func (s *Store) Close() error {
 func (s *Store) Record(tx *store.Txn, events []Event) error {
 	if s.closed.Load() {
 		return ErrClosed
+	}
+	if len(events) == 0 {
+		return nil
 	}
 	for i := range events {
 		if err := validate(&events[i]); err != nil {
@@ -254,15 +258,18 @@ func (s *Store) Record(tx *store.Txn, events []Event) error {
 			recorderPool.Put(w)
 		}
 	}()
-	if err := s.writeFormat(w.b); err != nil {
-		return fmt.Errorf("tracking: record: %w", err)
-	}
 	for i := range events {
 		if err := w.record(&events[i]); err != nil {
 			return fmt.Errorf("tracking: record: %w", err)
 		}
 	}
 	if err := w.flushInstances(); err != nil {
+		return fmt.Errorf("tracking: record: %w", err)
+	}
+	if w.b.Empty() {
+		return nil
+	}
+	if err := s.writeFormat(w.b); err != nil {
 		return fmt.Errorf("tracking: record: %w", err)
 	}
 	return nil
@@ -364,10 +371,26 @@ func (w *recorder) record(e *Event) error {
 
 // lifecycle applies a lifecycle event to its instance's pending row and
 // writes the event's history row.
+//
+// InstanceStarted does not read the committed row: a start makes a new
+// instance record, and looking up a key that does not exist is the most
+// expensive read Pebble does. If the instance did exist (a redelivery
+// started it again), its row is replaced and the index entries of its
+// earlier start become stale: queries skip entries whose start does not
+// match the row, and purge deletes them (see staleInstanceKeys).
 func (w *recorder) lifecycle(e *Event, at time.Time) error {
-	p, err := w.instance(e.InstanceID)
-	if err != nil {
-		return err
+	var p *pendingInstance
+	if e.Kind == InstanceStarted {
+		if p = w.pending(e.InstanceID); p == nil {
+			p = &pendingInstance{id: e.InstanceID}
+			w.insts = append(w.insts, p)
+		}
+		p.row, p.exists = instanceRow{}, false
+	} else {
+		var err error
+		if p, err = w.instance(e.InstanceID); err != nil {
+			return err
+		}
 	}
 	stamp := w.s.stamp()
 	r := &p.row
@@ -404,10 +427,8 @@ func (w *recorder) lifecycle(e *Event, at time.Time) error {
 // instance returns the pending row of id, reading the committed row the
 // first time this call touches it.
 func (w *recorder) instance(id uuid.UUID) (*pendingInstance, error) {
-	for _, p := range w.insts {
-		if p.id == id {
-			return p, nil
-		}
+	if p := w.pending(id); p != nil {
+		return p, nil
 	}
 	p := &pendingInstance{id: id}
 	v, closer, err := w.s.db.Get(instKey(nil, id))
@@ -425,6 +446,16 @@ func (w *recorder) instance(id uuid.UUID) (*pendingInstance, error) {
 	}
 	w.insts = append(w.insts, p)
 	return p, nil
+}
+
+// pending returns the pending row of id if this call has touched it.
+func (w *recorder) pending(id uuid.UUID) *pendingInstance {
+	for _, p := range w.insts {
+		if p.id == id {
+			return p
+		}
+	}
+	return nil
 }
 
 // flushInstances writes the changed instance rows and moves their index

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -413,4 +414,62 @@ func TestStore_RacingLifecycleEvents(t *testing.T) {
 	require.Zero(t, res.Instances)
 	_, err = e.s.Instance(ctx, orchID)
 	require.NoError(t, err)
+}
+
+func TestOpen_FormatTooNew(t *testing.T) {
+	fs := vfs.NewMem()
+	set := openSet(t, fs)
+	defer set.Close()
+	tx := set.NewTxn()
+	require.NoError(t, tx.Batch(store.Tracking).Set(formatKey, []byte{formatVersion + 1}, nil))
+	_, err := tx.Commit(context.Background())
+	require.NoError(t, err)
+	_, err = Open(set, &Options{PurgeInterval: -1})
+	require.ErrorIs(t, err, ErrFormatTooNew)
+
+	tx = set.NewTxn()
+	require.NoError(t, tx.Batch(store.Tracking).Set(formatKey, []byte{0x80}, nil))
+	_, err = tx.Commit(context.Background())
+	require.NoError(t, err)
+	_, err = Open(set, &Options{PurgeInterval: -1})
+	require.True(t, IsCorruption(err), "%v", err)
+}
+
+func TestStore_RecordNothingTracked(t *testing.T) {
+	e := newEnv(t, nil, &Options{Profile: &Profile{}})
+	tx := e.set.NewTxn()
+	defer tx.Abort()
+	require.NoError(t, e.s.Record(tx, []Event{{Kind: MessageSent, MessageID: m1}, {Kind: InstanceStarted, InstanceID: orchID}}))
+	require.NoError(t, e.s.Record(tx, nil))
+	require.True(t, tx.Empty(), "an operation with nothing tracked writes nothing to the tracking database")
+}
+
+// TestStore_RestartedInstance starts an instance twice (a redelivery): the
+// second start replaces the record, the first start's index entries are
+// never returned, and purge removes them.
+func TestStore_RestartedInstance(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil, &Options{LiveWindow: time.Hour, HardDeleteAge: 2 * time.Hour})
+	e.record(t, Event{Kind: InstanceStarted, InstanceID: orchID, Service: "O"},
+		Event{Kind: InstanceSuspended, InstanceID: orchID, Error: "x"})
+	e.clock.Advance(time.Minute)
+	e.record(t, Event{Kind: InstanceStarted, InstanceID: orchID, Service: "O"})
+	require.Equal(t, []uuid.UUID{orchID}, instanceIDs(allInstances(t, e.s, InstanceQuery{})))
+	require.Equal(t, []uuid.UUID{orchID}, instanceIDs(allInstances(t, e.s, InstanceQuery{Service: "O"})))
+	require.Empty(t, allInstances(t, e.s, InstanceQuery{State: StateSuspended}))
+	require.Len(t, allInstances(t, e.s, InstanceQuery{State: StateRunning}), 1)
+	inst, err := e.s.Instance(ctx, orchID)
+	require.NoError(t, err)
+	require.Len(t, inst.History, 3)
+
+	e.clock.Advance(3 * time.Hour)
+	_, err = e.s.Purge(ctx)
+	require.NoError(t, err)
+	st, err := e.s.Stats(ctx)
+	require.NoError(t, err)
+	for _, ts := range st.Tables {
+		if ts.Table != "TrackingMeta" {
+			require.Zero(t, ts.Rows, ts.Table)
+		}
+	}
 }

@@ -53,7 +53,10 @@ const (
 	// qualified with the database because other databases will want a meta
 	// table of their own.
 	TableMessageBoxMeta Table = 0x18
-	// 0x19..0x1F reserved for MessageBox.
+	// TableConvoySets holds convoy sets: the correlation values of a
+	// convoy and the service instance they route to.
+	TableConvoySets Table = 0x19
+	// 0x1A..0x1F reserved for MessageBox.
 
 	// Tracking (DTA), 0x20..0x2F.
 
@@ -150,6 +153,7 @@ var tableNames = [256]string{
 	TableInstances:      "Instances",
 	TableRefCounts:      "RefCounts",
 	TableMessageBoxMeta: "MessageBoxMeta",
+	TableConvoySets:     "ConvoySets",
 
 	TableServiceInstances: "ServiceInstances",
 	TableMessageEvents:    "MessageEvents",

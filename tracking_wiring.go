@@ -1,0 +1,95 @@
+package biztier
+
+import (
+	"encoding/binary"
+
+	"github.com/biztier/biztier/internal/store"
+	"github.com/biztier/biztier/messagebox"
+	"github.com/biztier/biztier/tracking"
+	"github.com/google/uuid"
+)
+
+// messageBoxTracker records the MessageBox's events in the tracking
+// database, in the MessageBox's own transaction: it is the
+// messagebox.Tracker the Group gives the MessageBox when tracking is open.
+//
+// The MessageBox reports messages and host-queue entries, not service
+// instances. Each entry (one message delivered to one subscription) is
+// tracked as a messaging service instance of its own, whose ID is derived
+// from the entry ID (see entryInstance): delivered starts it, completed
+// completes it, suspended, resumed and terminated move it, retries and
+// backup-transport moves are failures on it. Publishing and routing belong
+// to no instance.
+type messageBoxTracker struct {
+	s *tracking.Store
+}
+
+var _ messagebox.Tracker = messageBoxTracker{}
+
+// newMessageBoxTracker returns the Tracker to put in the MessageBox's
+// options so that its operations are tracked by s.
+func newMessageBoxTracker(s *tracking.Store) messagebox.Tracker {
+	return messageBoxTracker{s: s}
+}
+
+// Track implements messagebox.Tracker.
+func (t messageBoxTracker) Track(tx *store.Txn, events []messagebox.Event) error {
+	return t.s.Record(tx, trackingEvents(make([]tracking.Event, 0, 2*len(events)), events))
+}
+
+// entryNamespace starts the IDs of the instances that stand for host-queue
+// entries. Its seventh byte is 0, so such an ID has version 0 and cannot
+// collide with a random (version 4 or 7) UUID.
+var entryNamespace = [8]byte{'b', 'z', 't', 'e', 'n', 't', 0, 0}
+
+// entryInstance is the tracking instance ID of a host-queue entry.
+func entryInstance(e messagebox.EntryID) uuid.UUID {
+	var id uuid.UUID
+	copy(id[:8], entryNamespace[:])
+	binary.BigEndian.PutUint64(id[8:], uint64(e))
+	return id
+}
+
+// trackingEvents appends to dst the tracking events of events.
+func trackingEvents(dst []tracking.Event, events []messagebox.Event) []tracking.Event {
+	for _, e := range events {
+		inst := entryInstance(e.Entry)
+		base := tracking.Event{At: e.At, MessageID: e.MessageID, Subscription: e.Subscription, Host: e.Host, Error: e.Reason}
+		lifecycle := func(k tracking.EventKind) tracking.Event {
+			return tracking.Event{Kind: k, At: e.At, InstanceID: inst, ServiceType: tracking.ServiceMessaging,
+				Subscription: e.Subscription, Host: e.Host, Error: e.Reason}
+		}
+		message := func(k tracking.EventKind, d tracking.Direction) tracking.Event {
+			ev := base
+			ev.Kind, ev.InstanceID, ev.Direction, ev.ServiceType = k, inst, d, tracking.ServiceMessaging
+			return ev
+		}
+		switch e.Kind {
+		case messagebox.EventPublished:
+			ev := base
+			ev.Kind, ev.Direction = tracking.MessageSent, tracking.DirectionOut
+			dst = append(dst, ev)
+		case messagebox.EventRouted:
+			ev := base
+			ev.Kind = tracking.MessageRouted
+			dst = append(dst, ev)
+		case messagebox.EventRoutingFailure:
+			// BizTalk keeps a suspended routing failure report.
+			dst = append(dst, lifecycle(tracking.InstanceStarted), lifecycle(tracking.InstanceSuspended),
+				message(tracking.MessageFailed, tracking.DirectionNone))
+		case messagebox.EventDelivered:
+			dst = append(dst, lifecycle(tracking.InstanceStarted), message(tracking.MessageReceived, tracking.DirectionIn))
+		case messagebox.EventCompleted:
+			dst = append(dst, lifecycle(tracking.InstanceCompleted))
+		case messagebox.EventRetry, messagebox.EventBackup:
+			dst = append(dst, message(tracking.MessageFailed, tracking.DirectionNone))
+		case messagebox.EventSuspended:
+			dst = append(dst, lifecycle(tracking.InstanceSuspended))
+		case messagebox.EventResumed:
+			dst = append(dst, lifecycle(tracking.InstanceResumed))
+		case messagebox.EventTerminated:
+			dst = append(dst, lifecycle(tracking.InstanceTerminated))
+		}
+	}
+	return dst
+}

@@ -1,0 +1,173 @@
+package biztier
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/biztier/biztier/internal/store"
+	"github.com/biztier/biztier/messagebox"
+	"github.com/biztier/biztier/tracking"
+	"github.com/biztier/biztier/wal"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+)
+
+func TestTrackingEvents(t *testing.T) {
+	at := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	msg, sub := uuid.New(), uuid.New()
+	in := []messagebox.Event{
+		{Kind: messagebox.EventPublished, At: at, MessageID: msg},
+		{Kind: messagebox.EventRouted, At: at, MessageID: msg, Entry: 7, Subscription: sub, Host: "H"},
+		{Kind: messagebox.EventDelivered, At: at, MessageID: msg, Entry: 7, Subscription: sub, Host: "H"},
+		{Kind: messagebox.EventRetry, At: at, MessageID: msg, Entry: 7, Reason: "timeout"},
+		{Kind: messagebox.EventSuspended, At: at, MessageID: msg, Entry: 7, Reason: "too many retries"},
+		{Kind: messagebox.EventResumed, At: at, MessageID: msg, Entry: 7},
+		{Kind: messagebox.EventCompleted, At: at, MessageID: msg, Entry: 7},
+		{Kind: messagebox.EventRoutingFailure, At: at, MessageID: msg, Entry: 8, Reason: "no subscribers"},
+		{Kind: messagebox.EventTerminated, At: at, MessageID: msg, Entry: 8},
+	}
+	out := trackingEvents(nil, in)
+	var kinds []tracking.EventKind
+	for _, e := range out {
+		kinds = append(kinds, e.Kind)
+		require.Equal(t, at, e.At)
+	}
+	require.Equal(t, []tracking.EventKind{
+		tracking.MessageSent, tracking.MessageRouted,
+		tracking.InstanceStarted, tracking.MessageReceived,
+		tracking.MessageFailed, tracking.InstanceSuspended, tracking.InstanceResumed, tracking.InstanceCompleted,
+		tracking.InstanceStarted, tracking.InstanceSuspended, tracking.MessageFailed, tracking.InstanceTerminated,
+	}, kinds)
+	require.Equal(t, uuid.Nil, out[0].InstanceID, "publishing belongs to no instance")
+	require.Equal(t, tracking.DirectionOut, out[0].Direction)
+	require.Equal(t, sub, out[1].Subscription)
+	require.Equal(t, entryInstance(7), out[3].InstanceID)
+	require.Equal(t, tracking.DirectionIn, out[3].Direction)
+	require.Equal(t, "timeout", out[4].Error)
+	require.Equal(t, entryInstance(8), out[9].InstanceID)
+	require.NotEqual(t, entryInstance(7), entryInstance(8))
+	require.Equal(t, uuid.Version(0), entryInstance(7).Version(), "cannot collide with random UUIDs")
+}
+
+// openTrackedMessageBox opens a MessageBox whose Tracker records into a
+// tracking Store on the same set, with one host and one subscription.
+// A nil profile means tracking off.
+func openTrackedMessageBox(tb testing.TB, set *store.Set, profile *tracking.Profile) (*messagebox.Store, *tracking.Store) {
+	tb.Helper()
+	var mbOpts messagebox.Options
+	var tr *tracking.Store
+	if profile != nil {
+		var err error
+		tr, err = tracking.Open(set, &tracking.Options{PurgeInterval: -1, Profile: profile})
+		require.NoError(tb, err)
+		tb.Cleanup(func() { _ = tr.Close() })
+		mbOpts.Tracker = newMessageBoxTracker(tr)
+	}
+	mb, err := messagebox.Open(set, &mbOpts)
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = mb.Close() })
+	ctx := context.Background()
+	require.NoError(tb, mb.CreateHost(ctx, "send"))
+	_, err = mb.Subscribe(ctx, messagebox.Subscription{Host: "send",
+		Predicate: messagebox.Or(messagebox.And(messagebox.Eq("urn:t#Type", messagebox.String("order"))))})
+	require.NoError(tb, err)
+	return mb, tr
+}
+
+func trackingSetOptions(fs vfs.FS, root string, d wal.Durability) *store.Options {
+	dirs := map[store.ID]string{}
+	for _, id := range store.All {
+		dirs[id] = fs.PathJoin(root, id.String())
+	}
+	return &store.Options{FS: fs, WALDir: fs.PathJoin(root, "wal"), Dirs: dirs, Logger: store.PanicLogger{},
+		MemTableSize: 4 << 20, CheckpointInterval: -1, Durability: d}
+}
+
+// TestMessageBoxTracker runs a message through the MessageBox with the
+// tracker on and finds its events in the tracking database.
+func TestMessageBoxTracker(t *testing.T) {
+	ctx := context.Background()
+	set, err := store.Open(trackingSetOptions(vfs.NewMem(), "g", wal.NoSync))
+	require.NoError(t, err)
+	defer set.Close()
+	mb, tr := openTrackedMessageBox(t, set, &tracking.Profile{Default: tracking.DefaultSettings})
+
+	id, entries, err := mb.Publish(ctx, messagebox.NewMessage([]byte("<order/>"), messagebox.Promoted("urn:t#Type", messagebox.String("order"))))
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	ds, err := mb.Dequeue(ctx, "send", 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	require.NoError(t, mb.Complete(ctx, ds[0].Lease))
+
+	page, err := tr.MessageEvents(ctx, tracking.MessageEventQuery{MessageID: id, OldestFirst: true})
+	require.NoError(t, err)
+	var kinds []tracking.EventKind
+	for _, e := range page.Events {
+		kinds = append(kinds, e.Kind)
+	}
+	require.Equal(t, []tracking.EventKind{tracking.MessageSent, tracking.MessageRouted, tracking.MessageReceived}, kinds)
+	inst, err := tr.Instance(ctx, entryInstance(entries[0]))
+	require.NoError(t, err)
+	require.Equal(t, tracking.StateCompleted, inst.State)
+	require.Equal(t, "send", inst.Host)
+}
+
+// BenchmarkMessagingTracking is the BBW "messaging" shape on the
+// MessageBox (publish a 2 KiB message, dequeue it, complete it; batches
+// of 64 messages per commit) with tracking off, on for message events
+// only, and on (message and lifecycle events, the default), durably
+// (wal.Sync) on real disk. The MessageBox's events carry no bodies, so there is no
+// bodies=on case until they do.
+//
+//	go test . -run '^$' -bench BenchmarkMessagingTracking -benchtime 20s -count 5
+func BenchmarkMessagingTracking(b *testing.B) {
+	if testing.Short() {
+		b.Skip("real-disk benchmark")
+	}
+	const batch = 64
+	profiles := []struct {
+		name    string
+		profile *tracking.Profile
+	}{
+		{"off", nil},
+		{"messages", &tracking.Profile{Default: tracking.Settings{Messages: true}}},
+		{"on", &tracking.Profile{Default: tracking.DefaultSettings}},
+	}
+	for _, p := range profiles {
+		b.Run("tracking="+p.name, func(b *testing.B) {
+			o := trackingSetOptions(vfs.Default, b.TempDir(), wal.Sync)
+			o.MemTableSize = 64 << 20
+			set, err := store.Open(o)
+			require.NoError(b, err)
+			defer set.Close()
+			mb, _ := openTrackedMessageBox(b, set, p.profile)
+			ctx := context.Background()
+			body := make([]byte, 2048)
+			msgs := make([]*messagebox.Message, batch)
+			b.ReportAllocs()
+			for b.Loop() {
+				for i := range msgs {
+					msgs[i] = messagebox.NewMessage(body, messagebox.Promoted("urn:t#Type", messagebox.String("order")))
+				}
+				if _, err := mb.PublishBatch(ctx, msgs); err != nil {
+					b.Fatal(err)
+				}
+				ds, err := mb.Dequeue(ctx, "send", batch, time.Minute)
+				if err != nil {
+					b.Fatal(err)
+				}
+				leases := make([]messagebox.Lease, len(ds))
+				for i, d := range ds {
+					leases[i] = d.Lease
+				}
+				if err := mb.Complete(ctx, leases...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}
