@@ -12,15 +12,25 @@
 //
 // # Package map
 //
-//	biztier            the Group: Open, Close, Update, Mark, Stats
+//	biztier            the Group: Open, Close, MessageBox, Tracking, Update,
+//	                   Mark, Backup, Restore, log shipping, Stats
 //	wal                the group's transaction log: frames, LSNs, group
-//	                   commit, segments, marks, readers that tail it, pins
+//	                   commit, segments, marks, readers that tail it, pins,
+//	                   the replication hooks (gate, follower append)
 //	internal/store     one Pebble DB per database on the log; multi-store
 //	                   transactions, replay, checkpoints
 //	internal/keys      order-preserving tuple keys and table prefixes
 //	internal/codec     versioned binary values
-//	messagebox         messages, subscriptions, host queues, suspend/resume
-//	examples/pipeline  receive → route → send on a group on disk
+//	internal/backup    backup sets, manifests, restore, the DR standby
+//	messagebox         messages, subscriptions, host queues, leases,
+//	                   retries, suspend/resume, explain
+//	tracking           the DTA: tracked events, queries, message flow,
+//	                   purge and archive
+//	mgmt               the Management database and binding files
+//	cluster            the active/passive pair: replication, witness,
+//	                   fencing, failover
+//	bench              benchmark scenarios and peers
+//	examples           pipeline, dr, failover
 //
 // Dependencies point one way: examples and bench → biztier → the typed
 // stores (messagebox, tracking, mgmt, sso, bam, rules) → internal/store →
