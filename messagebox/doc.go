@@ -60,6 +60,43 @@
 // the next Dequeue of the host; [Store.DequeueWait] waits on a
 // notification or a clock timer, never polling.
 //
+// # Orchestrations
+//
+// An Activation subscription with a Service starts a [ServiceInstance] per
+// matching message, in the publish's commit; the instance's first
+// delivery carries that message and [Delivery.Instance]. An instance moves
+// on by persistence points ([Store.Persist]): one commit completes the
+// messages it consumed, stores its opaque state, publishes its messages,
+// initializes or releases its correlation sets (Instance subscriptions of
+// up to three properties) and carries other stores' writes. A crash
+// resumes it from its last persistence point: the messages consumed since
+// are delivered again. A dehydrated instance is woken, its state handed
+// back, by the next message routed to it.
+//
+// A convoy is an activation subscription with Correlation properties: the
+// first message with a set of values starts the instance and records the
+// convoy set in the same commit, under the store's lock, so a second
+// "first" message always joins it; activation subscriptions of one
+// Service sharing the properties form a parallel convoy. An instance that
+// completes with messages still routed to it ends "completed with
+// discarded messages", those messages suspended, not resumable (zombies).
+// Publishes that would route to an instance whose end is committing wait
+// for that commit, so they are ordered after it.
+//
+// Instances are listed by [InstanceQuery], suspended, resumed and
+// terminated singly or in bulk.
+//
+// # Delivery
+//
+// An Ordered subscription has one entry in flight at a time, in publish
+// order, stopping or skipping on a failure as configured. [Store.PublishAt]
+// and a subscription's [ServiceWindow] schedule entries for later. When the
+// entries reach [Options.MessageCountLimit] (or the spool its multiple),
+// Publish waits instead of failing; leased entries beyond
+// [Options.InFlightLimit] are not handed out; [Stats] shows both states
+// with BizTalk's codes. [Options.Dedup] rejects repeated messages within a
+// window.
+//
 // # Other stores
 //
 // A [Tracker] in the options adds its writes (the tracking database) to

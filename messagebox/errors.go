@@ -56,6 +56,20 @@ var (
 	// has failed: whether it reached the disk is unknown, so the in-memory
 	// state can no longer be trusted. Close the store and reopen the group.
 	ErrFailed = errors.New("messagebox: store failed")
+	// ErrInstanceBusy is returned for a service instance that another
+	// persistence point or termination is changing, or whose entries are
+	// being changed; retry.
+	ErrInstanceBusy = errors.New("messagebox: instance busy")
+	// ErrNotInitialized is returned by Persist for a correlation set the
+	// instance follows or releases but never initialized.
+	ErrNotInitialized = errors.New("messagebox: correlation set not initialized")
+	// ErrInvalidCorrelation is returned by Persist for a correlation set
+	// without a name, with no property or more than
+	// MaxCorrelationProperties, or with a bad filter.
+	ErrInvalidCorrelation = errors.New("messagebox: invalid correlation set")
+	// ErrStateTooLarge is returned by Persist for state bytes over
+	// Options.MaxInstanceState.
+	ErrStateTooLarge = errors.New("messagebox: instance state too large")
 )
 
 // IsCorruption reports whether err marks stored data that cannot be

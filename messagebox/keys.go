@@ -15,6 +15,12 @@ import (
 //	MessageBoxMeta  0x18 | "host" | name               -> host record
 //	MessageBoxMeta  0x18 | "seq"                       -> entry sequence high-water mark
 //	MessageBoxMeta  0x18 | "format"                    -> MessageBox format version
+//	Instances       0x16 | instanceID                  -> service instance record (state bytes inline)
+//	ConvoySets      0x19 | convoy key                  -> instance ID
+//	Dedup           0x1A | publisher | key             -> expiry (duplicate detection)
+//
+// Entries routed to a service instance name it in their record; an
+// instance's correlation sets are Instance subscriptions naming it.
 //
 // A message's reference count is the number of entries (queued or
 // suspended) naming it; it is kept in memory and rebuilt on open from the
@@ -107,7 +113,7 @@ func FormatKey(key []byte) string {
 		return keys.Format(key)
 	}
 	switch keys.Table(key[0]) {
-	case keys.TableMessages, keys.TableSubscriptions:
+	case keys.TableMessages, keys.TableSubscriptions, keys.TableInstances:
 		return keys.FormatTuple(key, keys.KindUUID)
 	case keys.TableBodyFragments:
 		return keys.FormatTuple(key, keys.KindUUID, keys.KindUint64, keys.KindUint64)
@@ -116,6 +122,10 @@ func FormatKey(key []byte) string {
 	case keys.TableSuspended:
 		return keys.FormatTuple(key, keys.KindUint64)
 	case keys.TableMessageBoxMeta:
+		return keys.FormatTuple(key, keys.KindString, keys.KindString)
+	case keys.TableConvoySets:
+		return keys.FormatTuple(key, keys.KindString)
+	case keys.TableDedup:
 		return keys.FormatTuple(key, keys.KindString, keys.KindString)
 	}
 	return keys.Format(key)

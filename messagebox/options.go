@@ -2,6 +2,7 @@ package messagebox
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -64,7 +65,36 @@ type Options struct {
 	// Tracker, if set, adds its writes to the transaction of every
 	// operation that changes the MessageBox (see Tracker).
 	Tracker Tracker
+	// MessageCountLimit is BizTalk's "message count in database": when the
+	// queue and suspended entries reach it, Publish waits (publishing
+	// throttling state ThrottleDatabase) until some are settled. Defaults
+	// to DefaultMessageCountLimit; negative disables.
+	MessageCountLimit int
+	// SpoolMultiplier throttles publishing the same way when the stored
+	// messages reach MessageCountLimit times it. Defaults to
+	// DefaultSpoolMultiplier; negative disables.
+	SpoolMultiplier int
+	// InFlightLimit caps the leased entries of all hosts (delivery
+	// throttling state ThrottleInFlight): Dequeue hands out no more beyond
+	// it. Defaults to DefaultInFlightPerCPU times runtime.NumCPU();
+	// negative disables.
+	InFlightLimit int
+	// MaxInstanceState caps the state bytes of a persistence point.
+	// Defaults to DefaultMaxInstanceState.
+	MaxInstanceState int
+	// Dedup, if set, turns on duplicate detection for Publish,
+	// PublishBatch and PublishAt (not for the messages of persistence
+	// points). Nil means off.
+	Dedup *DedupOptions
 }
+
+// Throttling and instance defaults, BizTalk's where it has them.
+const (
+	DefaultMessageCountLimit = 50000
+	DefaultSpoolMultiplier   = 10
+	DefaultInFlightPerCPU    = 1000
+	DefaultMaxInstanceState  = 1 << 20
+)
 
 func (o *Options) withDefaults() (Options, error) {
 	var c Options
@@ -95,6 +125,22 @@ func (o *Options) withDefaults() (Options, error) {
 	if c.Closest == 0 {
 		c.Closest = 3
 	}
+	if c.MessageCountLimit == 0 {
+		c.MessageCountLimit = DefaultMessageCountLimit
+	}
+	if c.SpoolMultiplier == 0 {
+		c.SpoolMultiplier = DefaultSpoolMultiplier
+	}
+	if c.InFlightLimit == 0 {
+		c.InFlightLimit = DefaultInFlightPerCPU * runtime.NumCPU()
+	}
+	if c.Dedup != nil {
+		d := *c.Dedup
+		c.Dedup = &d
+	}
+	if c.MaxInstanceState == 0 {
+		c.MaxInstanceState = DefaultMaxInstanceState
+	}
 	switch {
 	case c.FragmentSize < 1024:
 		return c, fmt.Errorf("messagebox: options: FragmentSize %d below 1024", c.FragmentSize)
@@ -108,6 +154,10 @@ func (o *Options) withDefaults() (Options, error) {
 		return c, fmt.Errorf("messagebox: options: negative BulkBatchSize")
 	case c.Closest < 0:
 		return c, fmt.Errorf("messagebox: options: negative Closest")
+	case c.Dedup != nil && c.Dedup.Window <= 0:
+		return c, fmt.Errorf("messagebox: options: Dedup.Window must be positive")
+	case c.MaxInstanceState < 0:
+		return c, fmt.Errorf("messagebox: options: negative MaxInstanceState")
 	}
 	return c, nil
 }

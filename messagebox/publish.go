@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/biztier/biztier/internal/store"
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 )
 
@@ -48,17 +51,31 @@ func (s *Store) PublishBatch(ctx context.Context, msgs []*Message) ([]Published,
 	return s.publish(ctx, msgs)
 }
 
+// PublishAt is Publish with a not-before time: the message is stored and
+// routed now, but its entries stay in the scheduled queue (counted as
+// Delayed) until notBefore on the store's Clock.
+func (s *Store) PublishAt(ctx context.Context, m *Message, notBefore time.Time) (uuid.UUID, []EntryID, error) {
+	pend, err := s.preparePublish([]*Message{m}, s.now())
+	if err != nil {
+		return uuid.Nil, nil, err
+	}
+	pend[0].at = notBefore.UnixNano()
+	res, err := s.publishPrepared(ctx, pend)
+	if len(res) == 0 {
+		return uuid.Nil, nil, err
+	}
+	return res[0].MessageID, res[0].Entries, err
+}
+
 type pendingMsg struct {
 	m     *Message
 	rec   []byte
 	frags []fragment
+	at    int64 // not before (UnixNano), 0 for now
 }
 
-func (s *Store) publish(ctx context.Context, msgs []*Message) ([]Published, error) {
-	if len(msgs) == 0 {
-		return nil, nil
-	}
-	now := s.now()
+// preparePublish validates and encodes msgs.
+func (s *Store) preparePublish(msgs []*Message, now time.Time) ([]pendingMsg, error) {
 	pend := make([]pendingMsg, len(msgs))
 	seen := make(map[uuid.UUID]struct{}, len(msgs))
 	for i, m := range msgs {
@@ -80,29 +97,118 @@ func (s *Store) publish(ctx context.Context, msgs []*Message) ([]Published, erro
 		rec, frags := encodeMessage(nil, c, s.opts.FragmentSize, s.opts.CompressThreshold, s.opts.Compression)
 		pend[i] = pendingMsg{m: c, rec: rec, frags: frags}
 	}
+	return pend, nil
+}
 
-	tx := s.set.NewTxn()
-	b := tx.Batch(store.MessageBox)
-	res := make([]Published, len(msgs))
-	var (
-		added    []*entry
-		events   []Event
-		failures []error
-	)
-	s.mu.Lock()
-	if err := s.checkLocked(); err != nil {
-		s.mu.Unlock()
-		tx.Abort()
+func (s *Store) publish(ctx context.Context, msgs []*Message) ([]Published, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	pend, err := s.preparePublish(msgs, s.now())
+	if err != nil {
 		return nil, err
 	}
-	for _, p := range pend {
-		if s.mu.msgs[p.m.ID] != nil {
+	return s.publishPrepared(ctx, pend)
+}
+
+func (s *Store) publishPrepared(ctx context.Context, pend []pendingMsg) ([]Published, error) {
+	if err := s.throttle(ctx); err != nil {
+		return nil, err
+	}
+	var (
+		now    time.Time
+		tx     *store.Txn
+		events []Event
+		pl     *publishPlan
+	)
+	for {
+		now = s.now()
+		tx = s.set.NewTxn()
+		b := tx.Batch(store.MessageBox)
+		events = events[:0]
+		s.mu.Lock()
+		err := s.checkLocked()
+		if err == nil {
+			err = s.duplicateLocked(pend)
+		}
+		if err != nil {
 			s.mu.Unlock()
 			tx.Abort()
-			return nil, fmt.Errorf("%w: message %s", ErrDuplicate, p.m.ID)
+			return nil, err
+		}
+		reserved := s.mu.reserved
+		keys, err := s.dedupLocked(b, pend, now.UnixNano())
+		if err != nil {
+			s.mu.Unlock()
+			tx.Abort()
+			return nil, err
+		}
+		pl = s.publishLocked(b, pend, now, &events)
+		pl.dedup = keys
+		if pl.wait == nil {
+			s.mu.Unlock()
+			break
+		}
+		// An instance it routes to is ending: publish after its end.
+		s.unpublishLocked(pl, pend)
+		s.mu.reserved = reserved
+		s.mu.Unlock()
+		tx.Abort()
+		select {
+		case <-pl.wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
+
+	if err := s.commit(ctx, tx, events); err != nil {
+		s.mu.Lock()
+		s.unpublishLocked(pl, pend)
+		s.mu.Unlock()
+		return nil, err
+	}
+	s.mu.Lock()
+	s.publishedLocked(pl, now.UnixNano())
+	s.mu.Unlock()
+	s.published.Add(uint64(len(pend)))
+	return pl.res, errors.Join(pl.failures...)
+}
+
+// duplicateLocked fails if one of pend's messages is already stored.
+func (s *Store) duplicateLocked(pend []pendingMsg) error {
+	for _, p := range pend {
+		if s.mu.msgs[p.m.ID] != nil {
+			return fmt.Errorf("%w: message %s", ErrDuplicate, p.m.ID)
+		}
+	}
+	return nil
+}
+
+// publishPlan is what publishLocked prepared, for publishedLocked to apply
+// or unpublishLocked to undo.
+type publishPlan struct {
+	res      []Published
+	added    []*entry
+	failures []error
+	// created are the instances the messages activated; convoys the
+	// convoy sets recorded for them.
+	created []*instState
+	convoys []string
+	// wait, when not nil, means a message routes to an instance whose end
+	// is committing: the plan must be undone and retried once it closes.
+	wait <-chan struct{}
+	// dedup are the duplicate-detection keys remembered for it.
+	dedup []string
+}
+
+// publishLocked adds the storage and routing of pend to b. Entries are
+// registered in memory as busy; new instances and convoy sets are
+// registered at once, so a concurrent publish of the same convoy routes to
+// the same instance.
+func (s *Store) publishLocked(b *pebble.Batch, pend []pendingMsg, now time.Time, events *[]Event) *publishPlan {
 	nowNanos := now.UnixNano()
+	pl := &publishPlan{res: make([]Published, len(pend))}
+	res := pl.res
 	for i, p := range pend {
 		m := p.m
 		ms := &msgState{id: m.ID, frag: len(p.frags) > 0}
@@ -113,7 +219,7 @@ func (s *Store) publish(ctx context.Context, msgs []*Message) ([]Published, erro
 		subs := s.mu.idx.match(m, s.mu.buf)
 		res[i] = Published{MessageID: m.ID, Routed: len(subs) > 0}
 		if s.tracking() {
-			events = append(events, Event{Kind: EventPublished, At: now, MessageID: m.ID})
+			*events = append(*events, Event{Kind: EventPublished, At: now, MessageID: m.ID})
 		}
 		if len(subs) == 0 {
 			e := &entry{id: s.nextIDLocked(b), msg: ms, state: stBusy, flags: flags, at: nowNanos,
@@ -121,25 +227,45 @@ func (s *Store) publish(ctx context.Context, msgs []*Message) ([]Published, erro
 			near := s.closestLocked(m)
 			rec := entryRec{msg: m.ID, flags: flags, at: nowNanos, reason: e.reason, kind: uint8(RoutingFailure), near: near}
 			_ = b.Set(suspKey(e.id), encodeSuspended(&rec), nil)
-			added = append(added, e)
+			pl.added = append(pl.added, e)
 			res[i].Entries = []EntryID{e.id}
-			failures = append(failures, &RoutingError{MessageID: m.ID, Entry: e.id, Closest: near})
+			pl.failures = append(pl.failures, &RoutingError{MessageID: m.ID, Entry: e.id, Closest: near})
 			if s.tracking() {
-				events = append(events, Event{Kind: EventRoutingFailure, At: now, MessageID: m.ID, Entry: e.id, Reason: e.reason})
+				*events = append(*events, Event{Kind: EventRoutingFailure, At: now, MessageID: m.ID, Entry: e.id, Reason: e.reason})
 			}
 		} else {
 			res[i].Entries = make([]EntryID, 0, len(subs))
+			var routed []*instState // instances this message already reached
 			for _, sub := range subs {
+				inst := s.routeLocked(b, pl, sub, m, nowNanos)
+				if inst != nil && inst.ended != nil {
+					pl.wait = inst.ended
+					return pl
+				}
+				if inst != nil {
+					if slices.Contains(routed, inst) {
+						continue
+					}
+					routed = append(routed, inst)
+					inst.pending++
+				}
 				hq := s.mu.hosts[sub.Host]
 				e := &entry{id: s.nextIDLocked(b), msg: ms, sub: sub.ID, host: hq, prio: uint8(sub.Priority),
-					state: stBusy, flags: flags, idx: -1}
-				rec := entryRec{msg: m.ID, sub: sub.ID, flags: flags}
+					state: stBusy, flags: flags, idx: -1, inst: inst}
+				at := p.at
+				if sub.Window != nil {
+					at = max(at, sub.Window.next(time.Unix(0, max(at, nowNanos))).UnixNano())
+				}
+				if at > nowNanos {
+					e.at = at
+				}
+				rec := e.recAt()
 				s.mu.buf = queueKey(s.mu.buf[:0], hq.name, e.prio, e.id)
 				_ = b.Set(s.mu.buf, encodeEntry(nil, &rec), nil)
-				added = append(added, e)
+				pl.added = append(pl.added, e)
 				res[i].Entries = append(res[i].Entries, e.id)
 				if s.tracking() {
-					events = append(events, Event{Kind: EventRouted, At: now, MessageID: m.ID, Entry: e.id, Subscription: sub.ID, Host: hq.name})
+					*events = append(*events, Event{Kind: EventRouted, At: now, MessageID: m.ID, Entry: e.id, Subscription: sub.ID, Host: hq.name})
 				}
 			}
 		}
@@ -150,42 +276,93 @@ func (s *Store) publish(ctx context.Context, msgs []*Message) ([]Published, erro
 			_ = b.Set(fragKey(m.ID, f.part, f.idx), f.data, nil)
 		}
 	}
-	for _, e := range added {
+	for _, e := range pl.added {
 		s.mu.entries[e.id] = e
 	}
-	s.mu.Unlock()
+	return pl
+}
 
-	if err := s.commit(ctx, tx, events); err != nil {
-		s.mu.Lock()
-		for _, e := range added {
-			delete(s.mu.entries, e.id)
-		}
-		for _, p := range pend {
-			delete(s.mu.msgs, p.m.ID)
-		}
-		s.mu.Unlock()
-		return nil, err
+// routeLocked returns the service instance a message matched by sub goes
+// to, creating it (and its convoy set) in b for an activation, or nil for
+// a messaging subscription.
+func (s *Store) routeLocked(b *pebble.Batch, pl *publishPlan, sub *subState, m *Message, now int64) *instState {
+	switch {
+	case sub.Kind == Instance:
+		return s.mu.insts[sub.InstanceID]
+	case sub.Service == "":
+		return nil
 	}
+	var ck string
+	if len(sub.Correlation) > 0 {
+		var ok bool
+		if ck, ok = convoyKeyOf(sub, m); ok {
+			if inst := s.mu.convoys[ck]; inst != nil {
+				return inst
+			}
+		}
+	}
+	inst := newInstState(uuid.Must(uuid.NewV7()), sub.Service, sub.Host, StateReadyToRun, now)
+	s.mu.insts[inst.id] = inst
+	pl.created = append(pl.created, inst)
+	_ = b.Set(instKey(inst.id), encodeInstance(inst, nil), nil)
+	if ck != "" {
+		s.mu.convoys[ck] = inst
+		inst.convoys = append(inst.convoys, ck)
+		pl.convoys = append(pl.convoys, ck)
+		_ = b.Set(convoyKey(ck), encodeConvoy(inst.id), nil)
+	}
+	return inst
+}
 
-	s.mu.Lock()
+// unpublishLocked undoes publishLocked after a failed commit.
+func (s *Store) unpublishLocked(pl *publishPlan, pend []pendingMsg) {
+	for _, e := range pl.added {
+		delete(s.mu.entries, e.id)
+		if e.inst != nil {
+			e.inst.settleLocked()
+		}
+	}
+	for _, p := range pend {
+		delete(s.mu.msgs, p.m.ID)
+	}
+	for _, ck := range pl.convoys {
+		delete(s.mu.convoys, ck)
+	}
+	for _, inst := range pl.created {
+		delete(s.mu.insts, inst.id)
+	}
+	s.undedupLocked(pl.dedup)
+}
+
+// publishedLocked applies publishLocked after its commit.
+func (s *Store) publishedLocked(pl *publishPlan, nowNanos int64) {
 	var woken *hostQueue
-	for _, e := range added {
+	for _, e := range pl.added {
 		if e.kind == RoutingFailure {
 			e.state = stSuspended
 			s.mu.suspended[e.id] = e
 			continue
 		}
-		e.state = stReady
-		e.host.ready.push(e)
+		if inst := e.inst; inst != nil {
+			inst.entries[e.id] = e
+			inst.settleLocked()
+			if inst.state == StateDehydrated {
+				inst.state = StateReadyToRun // rehydrated by this message
+			}
+		}
+		if e.at > nowNanos {
+			e.state = stDelayed
+			e.host.timed.push(e)
+		} else {
+			e.state, e.at = stReady, 0
+			e.host.ready.push(e)
+		}
 		if e.host != woken {
 			e.host.wakeLocked()
 			woken = e.host
 		}
 	}
-	s.mu.pubRate.add(nowNanos, uint64(len(msgs)))
-	s.mu.Unlock()
-	s.published.Add(uint64(len(msgs)))
-	return res, errors.Join(failures...)
+	s.mu.pubRate.add(nowNanos, uint64(len(pl.res)))
 }
 
 // Near is a subscription that came close to matching a message: the best

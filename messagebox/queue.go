@@ -2,6 +2,7 @@ package messagebox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -40,6 +41,11 @@ type Delivery struct {
 	DeliveryCount int
 	// Backup is true when the entry is on its subscription's backup host.
 	Backup bool
+	// Instance, for an entry routed to a service instance, is that
+	// instance with the Data of its last persistence point (nil Data for
+	// the activating message of a new instance). Settle the entry with a
+	// persistence point (Store.Persist) that lists the lease as consumed.
+	Instance *ServiceInstance
 }
 
 // promoteLocked makes the entries of h whose delay or lease has passed
@@ -68,6 +74,16 @@ func (e *entry) rec() entryRec {
 	if e.state == stDelayed {
 		r.at = e.at
 	}
+	if e.inst != nil {
+		r.inst = e.inst.id
+	}
+	return r
+}
+
+// recAt is rec with e.at as the visible time whatever e's state.
+func (e *entry) recAt() entryRec {
+	r := e.rec()
+	r.at = e.at
 	return r
 }
 
@@ -125,10 +141,18 @@ func (s *Store) dequeue(ctx context.Context, done []Lease, host string, max int,
 	var events []Event
 	dead := s.completeLocked(b, completed, now, &events)
 	var taken []*entry
+	max = s.deliveryRoomLocked(max)
 	for len(taken) < max {
 		e := h.ready.pop()
 		if e == nil {
 			break
+		}
+		if e.inst != nil && e.inst.state == StateSuspendedResumable {
+			parkLocked(e, &e.inst.parked)
+			continue
+		}
+		if !s.takeOrderedLocked(e) {
+			continue
 		}
 		e.state = stBusy
 		e.deliveries++
@@ -149,6 +173,7 @@ func (s *Store) dequeue(ctx context.Context, done []Lease, host string, max int,
 			e.deliveries--
 			e.state = stReady
 			h.ready.push(e)
+			s.releaseHolderLocked(e)
 		}
 		s.mu.Unlock()
 		return nil, err
@@ -171,6 +196,13 @@ func (s *Store) dequeue(ctx context.Context, done []Lease, host string, max int,
 			DeliveryCount: int(e.deliveries),
 			Backup:        e.flags&flagBackup != 0,
 		}
+		if inst := e.inst; inst != nil {
+			if inst.state == StateReadyToRun || inst.state == StateDehydrated {
+				inst.state = StateActive
+			}
+			snap := inst.snapshotLocked()
+			out[i].Instance = &snap
+		}
 	}
 	s.mu.Unlock()
 	s.completed.Add(uint64(len(completed)))
@@ -182,6 +214,13 @@ func (s *Store) dequeue(ctx context.Context, done []Lease, host string, max int,
 			return nil, err
 		}
 		out[i].Message = m
+		if out[i].Instance != nil {
+			data, err := s.readInstanceData(out[i].Instance.ID)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return nil, err
+			}
+			out[i].Instance.Data = data
+		}
 	}
 	return out, nil
 }
@@ -206,6 +245,14 @@ func (s *Store) DequeueWait(ctx context.Context, host string, max int, lease tim
 		if e := h.timed.peek(); e != nil {
 			next = e.at
 		}
+		// Throttled delivery resumes when leases are settled anywhere.
+		var relief chan struct{}
+		if s.deliveryThrottleLocked() != ThrottleNone {
+			if s.mu.relief == nil {
+				s.mu.relief = make(chan struct{})
+			}
+			relief = s.mu.relief
+		}
 		s.mu.Unlock()
 
 		d, err := s.Dequeue(ctx, host, max, lease)
@@ -222,6 +269,7 @@ func (s *Store) DequeueWait(ctx context.Context, host string, max int, lease tim
 		case <-s.done:
 			return nil, ErrClosed
 		case <-notify:
+		case <-relief:
 		case <-timer:
 		}
 	}
@@ -354,12 +402,17 @@ func (s *Store) uncompleteLocked(es []*entry) {
 func (s *Store) completedLocked(es []*entry, dead []*msgState, now int64) {
 	for _, e := range es {
 		delete(s.mu.entries, e.id)
+		if e.inst != nil {
+			delete(e.inst.entries, e.id)
+		}
+		s.releaseHolderLocked(e)
 	}
 	for _, ms := range dead {
 		delete(s.mu.msgs, ms.id)
 	}
 	if len(es) > 0 {
 		s.mu.doneRate.add(now, uint64(len(es)))
+		s.reliefLocked()
 	}
 }
 
@@ -486,10 +539,18 @@ func (s *Store) suspendLocked(b *pebble.Batch, e *entry, now int64, reason strin
 		e.kind = sub.Kind
 	}
 	e.flags |= flagResumable
+	if sub != nil && sub.Ordered == OrderedSkip {
+		// The sequence goes on without it: BizTalk suspends the failed
+		// message of such a port as not resumable.
+		e.flags &^= flagResumable
+	}
 	e.reason = reason
 	e.at = now
 	r := entryRec{msg: e.msg.id, sub: e.sub, flags: e.flags, attempts: e.attempts, deliveries: e.deliveries,
 		at: now, reason: reason, host: e.host.name, prio: e.prio, kind: uint8(e.kind)}
+	if e.inst != nil {
+		r.inst = e.inst.id
+	}
 	_ = b.Set(suspKey(e.id), encodeSuspended(&r), nil)
 	e.state = stSuspended
 	if s.tracking() {
@@ -525,10 +586,14 @@ func (s *Store) finishRetry(ctx context.Context, tx *store.Txn, events []Event, 
 		s.releaseLocked([]*entry{e})
 		return err
 	}
+	s.reliefLocked() // a lease was given back
 	switch want {
 	case stSuspended:
 		e.state = stSuspended
 		s.mu.suspended[e.id] = e
+		if e.flags&flagResumable == 0 {
+			s.releaseHolderLocked(e)
+		}
 	case stDelayed:
 		e.state = stDelayed
 		e.host.timed.push(e)

@@ -13,9 +13,9 @@ import (
 // Format versions of the stored values.
 const (
 	messageVersion      = 1
-	subscriptionVersion = 1
-	entryVersion        = 1
-	suspendedVersion    = 1
+	subscriptionVersion = 2 // 2 added Service, Correlation, Ordered, Window
+	entryVersion        = 2 // 2 added the service instance
+	suspendedVersion    = 2 // 2 added the service instance
 	fragmentVersion     = 1
 	hostVersion         = 1
 )
@@ -239,12 +239,25 @@ func encodeSubscription(s *Subscription) []byte {
 			encodeValue(e, c.Value)
 		}
 	}
+	e.String(s.Service)
+	e.Uvarint(uint64(len(s.Correlation)))
+	for _, p := range s.Correlation {
+		e.String(p)
+	}
+	e.Uvarint(uint64(s.Ordered))
+	var start, stop time.Duration
+	if s.Window != nil {
+		start, stop = s.Window.Start, s.Window.Stop
+	}
+	e.Varint(int64(start))
+	e.Varint(int64(stop))
 	return e.Encoded()
 }
 
 func decodeSubscription(id uuid.UUID, b []byte) (*Subscription, error) {
 	d := codec.NewDecoder(b)
-	if _, err := d.ExpectVersion(subscriptionVersion); err != nil {
+	ver, err := d.ExpectVersion(subscriptionVersion)
+	if err != nil {
 		return nil, corruption("subscription record", err)
 	}
 	s := &Subscription{ID: id}
@@ -274,6 +287,21 @@ func decodeSubscription(id uuid.UUID, b []byte) (*Subscription, error) {
 		}
 		s.Predicate = append(s.Predicate, g)
 	}
+	if ver >= 2 {
+		s.Service = d.Text()
+		n := d.Uvarint()
+		if n > uint64(d.Remaining()) {
+			return nil, corruption("subscription record", fmt.Errorf("%d correlation properties in %d bytes", n, d.Remaining()))
+		}
+		for i := uint64(0); i < n && d.Err() == nil; i++ {
+			s.Correlation = append(s.Correlation, d.Text())
+		}
+		s.Ordered = Ordering(d.Uvarint())
+		start, stop := time.Duration(d.Varint()), time.Duration(d.Varint())
+		if start != 0 || stop != 0 {
+			s.Window = &ServiceWindow{Start: start, Stop: stop}
+		}
+	}
 	if err := d.Finish(); err != nil {
 		return nil, corruption("subscription record", err)
 	}
@@ -296,6 +324,7 @@ type entryRec struct {
 	deliveries uint32
 	at         int64 // queue: visible at (UnixNano, 0 = now); suspended: suspended at
 	reason     string
+	inst       uuid.UUID // the service instance it is routed to, if any
 
 	// Suspended entries only.
 	host string
@@ -314,13 +343,15 @@ func encodeEntry(dst []byte, r *entryRec) []byte {
 	e.Uvarint(uint64(r.deliveries))
 	e.Varint(r.at)
 	e.String(r.reason)
+	e.UUID(r.inst)
 	return e.Encoded()
 }
 
 func decodeEntry(b []byte) (entryRec, error) {
 	var r entryRec
 	d := codec.NewDecoder(b)
-	if _, err := d.ExpectVersion(entryVersion); err != nil {
+	ver, err := d.ExpectVersion(entryVersion)
+	if err != nil {
 		return r, corruption("queue entry", err)
 	}
 	r.msg = d.UUID()
@@ -330,6 +361,9 @@ func decodeEntry(b []byte) (entryRec, error) {
 	r.deliveries = uint32(d.Uvarint())
 	r.at = d.Varint()
 	r.reason = d.Text()
+	if ver >= 2 {
+		r.inst = d.UUID()
+	}
 	if err := d.Finish(); err != nil {
 		return r, corruption("queue entry", err)
 	}
@@ -358,13 +392,15 @@ func encodeSuspended(r *entryRec) []byte {
 		e.Uvarint(uint64(n.Of))
 		e.String(n.Failed)
 	}
+	e.UUID(r.inst)
 	return e.Encoded()
 }
 
 func decodeSuspended(b []byte) (entryRec, error) {
 	var r entryRec
 	d := codec.NewDecoder(b)
-	if _, err := d.ExpectVersion(suspendedVersion); err != nil {
+	ver, err := d.ExpectVersion(suspendedVersion)
+	if err != nil {
 		return r, corruption("suspended entry", err)
 	}
 	r.msg = d.UUID()
@@ -390,6 +426,9 @@ func decodeSuspended(b []byte) (entryRec, error) {
 		x.Of = int(d.Uvarint())
 		x.Failed = d.Text()
 		r.near = append(r.near, x)
+	}
+	if ver >= 2 {
+		r.inst = d.UUID()
 	}
 	if err := d.Finish(); err != nil {
 		return r, corruption("suspended entry", err)

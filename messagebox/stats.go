@@ -66,6 +66,10 @@ type Stats struct {
 	// PublishRate and CompleteRate are per-second averages over the last
 	// minute of the store's Clock.
 	PublishRate, CompleteRate float64
+	// PublishThrottle and DeliveryThrottle are the throttling states.
+	PublishThrottle, DeliveryThrottle ThrottleState
+	// Instances counts the service instances.
+	Instances int
 }
 
 // Stats returns the store's counters. It costs time proportional to the
@@ -82,9 +86,12 @@ func (s *Store) Stats() Stats {
 		Completed:    s.completed.Load(),
 		PublishRate:  s.mu.pubRate.perSecond(now),
 		CompleteRate: s.mu.doneRate.perSecond(now),
+		Instances:    len(s.mu.insts),
 	}
+	st.PublishThrottle = s.publishThrottleLocked()
+	st.DeliveryThrottle = s.deliveryThrottleLocked()
 	for name, h := range s.mu.hosts {
-		st.Hosts[name] = QueueStats{Ready: h.ready.Len(), Leased: h.leased, Delayed: h.timed.Len() - h.leased}
+		st.Hosts[name] = QueueStats{Ready: h.ready.Len() + h.parked, Leased: h.leased, Delayed: h.timed.Len() - h.leased}
 	}
 	for _, e := range s.mu.suspended {
 		st.Suspended++

@@ -31,6 +31,7 @@ const (
 	stLeased                          // in its host's timed heap, lease ends at e.at
 	stBusy                            // a commit that changes it is in flight
 	stSuspended                       // in the suspended set
+	stParked                          // ready, but held in e.parked (ordered delivery, suspended instance)
 )
 
 // entry is the in-memory state of a queue or suspended entry.
@@ -48,7 +49,9 @@ type entry struct {
 	prio       uint8
 	state      entryState
 	flags      uint8
-	kind       Kind // suspended entries: the subscription's kind or RoutingFailure
+	kind       Kind       // suspended entries: the subscription's kind or RoutingFailure
+	inst       *instState // the service instance it is routed to, if any
+	parked     *entryHeap // while stParked, the heap holding it
 }
 
 // msgState is a stored message's reference count: the entries naming it.
@@ -67,6 +70,7 @@ type hostQueue struct {
 	// deliverable (see DequeueWait).
 	notify chan struct{}
 	leased int
+	parked int // its stParked entries
 }
 
 func newHostQueue(name string) *hostQueue {
@@ -116,6 +120,17 @@ type Store struct {
 		pubRate   rate
 		doneRate  rate
 		buf       []byte
+		// insts are the service instances; convoys the convoy sets, by
+		// key, and the instance each routes to.
+		insts   map[uuid.UUID]*instState
+		convoys map[string]*instState
+		// relief, when not nil, is closed when entries or messages are
+		// removed, waking publishers held back by throttling.
+		relief chan struct{}
+		// dedup maps remembered duplicate-detection keys (their stored
+		// keys) to their expiry; dedupQueue holds them by expiry.
+		dedup      map[string]int64
+		dedupQueue []dedupKey
 	}
 }
 
@@ -134,6 +149,9 @@ func Open(set *store.Set, opts *Options) (*Store, error) {
 	s.mu.entries = make(map[EntryID]*entry)
 	s.mu.suspended = make(map[EntryID]*entry)
 	s.mu.msgs = make(map[uuid.UUID]*msgState)
+	s.mu.insts = make(map[uuid.UUID]*instState)
+	s.mu.convoys = make(map[string]*instState)
+	s.mu.dedup = make(map[string]int64)
 	// Lease tokens start at a random point, so a lease from before a reopen
 	// cannot match a lease handed out after it.
 	s.mu.token = rand.Uint64() >> 1
@@ -221,6 +239,12 @@ func (s *Store) load() error {
 	if err != nil {
 		return err
 	}
+	if err := s.loadInstances(); err != nil {
+		return err
+	}
+	if err := s.loadDedup(); err != nil {
+		return err
+	}
 	if v, c, err := s.db.Get(seqKey()); err == nil {
 		n, _, derr := keys.DecodeUint64(v)
 		_ = c.Close()
@@ -253,6 +277,9 @@ func (s *Store) load() error {
 		st := &subState{Subscription: *sub}
 		s.mu.subs[id] = st
 		s.mu.idx.add(st)
+		if inst := s.mu.insts[sub.InstanceID]; inst != nil && sub.Kind == Instance {
+			inst.subs[sub.Name] = st
+		}
 		return nil
 	})
 	if err != nil {
@@ -284,6 +311,7 @@ func (s *Store) load() error {
 		}
 		e := &entry{id: id, msg: msg(r.msg, r.flags), sub: r.sub, host: hq, prio: prio, flags: r.flags,
 			attempts: r.attempts, deliveries: r.deliveries, reason: r.reason, idx: -1}
+		s.attachLocked(e, r.inst)
 		if r.at > now {
 			e.state, e.at = stDelayed, r.at
 			hq.timed.push(e)
@@ -310,6 +338,7 @@ func (s *Store) load() error {
 		e := &entry{id: EntryID(n), msg: msg(r.msg, r.flags), sub: r.sub, prio: r.prio, flags: r.flags,
 			attempts: r.attempts, deliveries: r.deliveries, reason: r.reason, at: r.at, idx: -1,
 			state: stSuspended, kind: Kind(r.kind)}
+		s.attachLocked(e, r.inst)
 		if r.host != "" {
 			e.host = s.mu.hosts[r.host]
 			if e.host == nil {
@@ -326,7 +355,25 @@ func (s *Store) load() error {
 		return err
 	}
 	s.mu.seq = maxSeq
+	// An ordered subscription stopped by a suspended entry stays stopped.
+	for _, e := range s.mu.suspended {
+		if st := s.mu.subs[e.sub]; st != nil && st.Ordered == OrderedStop && e.flags&flagResumable != 0 &&
+			(st.holder == 0 || e.id < st.holder) {
+			st.holder = e.id
+		}
+	}
 	return nil
+}
+
+// attachLocked links a loaded entry to its service instance.
+func (s *Store) attachLocked(e *entry, id uuid.UUID) {
+	if inst := s.mu.insts[id]; inst != nil {
+		e.inst = inst
+		inst.entries[e.id] = e
+		if inst.state == StateDehydrated && e.state != stSuspended {
+			inst.state = StateReadyToRun // a message arrived for it
+		}
+	}
 }
 
 // Close releases the store's in-memory state and wakes blocked
@@ -513,6 +560,7 @@ func (s *Store) Unsubscribe(ctx context.Context, id uuid.UUID) error {
 	if st := s.mu.subs[id]; st != nil {
 		s.mu.idx.remove(st)
 		delete(s.mu.subs, id)
+		s.unparkAllLocked(&st.parked)
 	}
 	s.mu.Unlock()
 	return nil

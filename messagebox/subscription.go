@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -65,6 +66,72 @@ type Subscription struct {
 	// an entry whose retries on Host are used up. It retries with the
 	// same policy; then the entry is suspended.
 	BackupHost string
+	// Service, on an Activation subscription, names the service
+	// (orchestration) each matching message starts a new instance of; see
+	// ServiceInstance. Empty for messaging subscriptions (send ports).
+	Service string
+	// Correlation, on an Activation subscription with a Service, makes it
+	// a convoy: up to MaxCorrelationProperties promoted properties whose
+	// values form a convoy set. The first message with a given set of
+	// values starts an instance and, in the same commit, records the set;
+	// later messages with the same values, matched by any activation
+	// subscription of the same Service with the same Correlation, go to
+	// that instance (sequential and parallel convoys).
+	Correlation []string
+	// Ordered delivers the subscription's entries one at a time in publish
+	// order (an ordered send port); see Ordering.
+	Ordered Ordering
+	// Window, if set, is a daily service window: entries published outside
+	// it wait, scheduled, until it opens.
+	Window *ServiceWindow
+}
+
+// MaxCorrelationProperties is the most properties a correlation set or a
+// convoy has, as in BizTalk.
+const MaxCorrelationProperties = 3
+
+// Ordering is a subscription's ordered-delivery mode.
+type Ordering uint8
+
+// Ordering modes.
+const (
+	// Unordered entries are delivered as capacity allows.
+	Unordered Ordering = iota
+	// OrderedStop delivers one entry at a time in publish order; when one
+	// is suspended, later entries wait until it is resumed or terminated
+	// (BizTalk's "stop sending subsequent messages on current message
+	// failure").
+	OrderedStop
+	// OrderedSkip delivers one entry at a time in publish order; a failed
+	// entry is suspended, not resumable, and the sequence goes on.
+	OrderedSkip
+)
+
+// ServiceWindow is a daily window, in offsets from midnight UTC on the
+// store's Clock, during which entries are delivered. Stop before Start
+// wraps past midnight.
+type ServiceWindow struct {
+	Start, Stop time.Duration
+}
+
+// next returns the first time at or after t inside the window.
+func (w *ServiceWindow) next(t time.Time) time.Time {
+	t = t.UTC()
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	off := t.Sub(day)
+	open := func(o time.Duration) bool {
+		if w.Start <= w.Stop {
+			return o >= w.Start && o < w.Stop
+		}
+		return o >= w.Start || o < w.Stop
+	}
+	if open(off) {
+		return t
+	}
+	if off < w.Start {
+		return day.Add(w.Start)
+	}
+	return day.Add(24 * time.Hour).Add(w.Start)
 }
 
 // subState is a subscription as the store holds it.
@@ -73,6 +140,12 @@ type subState struct {
 	// anchors[g] is the index key of group g's equality anchor, or nil
 	// when group g is in the scan list.
 	anchors [][]byte
+	// holder is, for an ordered subscription, the entry in flight (leased,
+	// waiting to retry, or suspended under OrderedStop): the only one that
+	// may be delivered until it leaves.
+	holder EntryID
+	// parked holds its ready entries waiting behind holder.
+	parked entryHeap
 }
 
 // subIndex finds the subscriptions a message may match. Each group with an
@@ -215,6 +288,23 @@ func (s *Subscription) validate(defaultRetry RetryPolicy) error {
 	if err := s.Predicate.Validate(); err != nil {
 		return err
 	}
+	switch {
+	case s.Service != "" && s.Kind != Activation:
+		return fmt.Errorf("%w: service on an instance subscription", ErrInvalidSubscription)
+	case len(s.Correlation) > 0 && s.Service == "":
+		return fmt.Errorf("%w: convoy correlation without a service", ErrInvalidSubscription)
+	case len(s.Correlation) > MaxCorrelationProperties:
+		return fmt.Errorf("%w: %d convoy properties, at most %d", ErrInvalidSubscription, len(s.Correlation), MaxCorrelationProperties)
+	case s.Ordered > OrderedSkip:
+		return fmt.Errorf("%w: unknown ordering %d", ErrInvalidSubscription, s.Ordered)
+	case s.Window != nil && (s.Window.Start < 0 || s.Window.Start >= 24*time.Hour || s.Window.Stop < 0 || s.Window.Stop >= 24*time.Hour || s.Window.Start == s.Window.Stop):
+		return fmt.Errorf("%w: service window %+v", ErrInvalidSubscription, *s.Window)
+	}
+	for i, p := range s.Correlation {
+		if p == "" || slices.Contains(s.Correlation[:i], p) {
+			return fmt.Errorf("%w: convoy property %q empty or repeated", ErrInvalidSubscription, p)
+		}
+	}
 	s.Predicate = clonePredicate(s.Predicate)
 	return nil
 }
@@ -233,6 +323,11 @@ func (s *Subscription) clone() Subscription {
 	if s.Retry != nil {
 		r := *s.Retry
 		c.Retry = &r
+	}
+	c.Correlation = slices.Clone(s.Correlation)
+	if s.Window != nil {
+		w := *s.Window
+		c.Window = &w
 	}
 	return c
 }

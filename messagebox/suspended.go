@@ -353,9 +353,16 @@ func (s *Store) bulkBatch(ctx context.Context, ids []EntryID, resume bool) (int,
 			continue
 		}
 		delete(s.mu.entries, e.id)
+		if e.inst != nil {
+			delete(e.inst.entries, e.id)
+		}
+		s.releaseHolderLocked(e)
 		if c.dead {
 			delete(s.mu.msgs, e.msg.id)
 		}
+	}
+	if !resume {
+		s.reliefLocked()
 	}
 	s.mu.Unlock()
 	return len(cs), nil

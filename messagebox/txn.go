@@ -77,6 +77,8 @@ func (s *Store) SubscribeTxn(tx *store.Txn, sub Subscription) (Subscription, fun
 		defer s.mu.Unlock()
 		if old := s.mu.subs[st.ID]; old != nil {
 			s.mu.idx.remove(old)
+			st.holder = old.holder
+			s.unparkAllLocked(&old.parked)
 		}
 		s.mu.subs[st.ID] = st
 		s.mu.idx.add(st)
@@ -101,6 +103,7 @@ func (s *Store) UnsubscribeTxn(tx *store.Txn, id uuid.UUID) (func(), error) {
 		if st := s.mu.subs[id]; st != nil {
 			s.mu.idx.remove(st)
 			delete(s.mu.subs, id)
+			s.unparkAllLocked(&st.parked)
 		}
 	}, nil
 }

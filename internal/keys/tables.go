@@ -56,7 +56,10 @@ const (
 	// TableConvoySets holds convoy sets: the correlation values of a
 	// convoy and the service instance they route to.
 	TableConvoySets Table = 0x19
-	// 0x1A..0x1F reserved for MessageBox.
+	// TableDedup holds the keys of recently published messages, per
+	// publisher, for duplicate detection.
+	TableDedup Table = 0x1A
+	// 0x1B..0x1F reserved for MessageBox.
 
 	// Tracking (DTA), 0x20..0x2F.
 
@@ -154,6 +157,7 @@ var tableNames = [256]string{
 	TableRefCounts:      "RefCounts",
 	TableMessageBoxMeta: "MessageBoxMeta",
 	TableConvoySets:     "ConvoySets",
+	TableDedup:          "Dedup",
 
 	TableServiceInstances: "ServiceInstances",
 	TableMessageEvents:    "MessageEvents",
