@@ -167,3 +167,10 @@ func (r *Reseed) Finish(lsn uint64) error {
 func (r *Reseed) Abort() error {
 	return errors.Join(r.r.Close(), r.o.FS.RemoveAll(r.staging))
 }
+
+// CloseTyped closes the MessageBox and Tracking stores if they are open,
+// so that the next Group.MessageBox or Group.Tracking call opens them
+// again, rebuilding their in-memory state from the databases. A node that
+// stops being active calls it (on a passive, frames are applied under
+// them), and so does one whose MessageBox failed. For package cluster.
+func (g *Group) CloseTyped() error { return g.closeTyped() }

@@ -17,6 +17,18 @@
 // anywhere else. [Options.OnPromote] and [Options.OnDemote] tell the
 // application when to start and stop its host instances.
 //
+// [Node.MessageBox] returns the MessageBox on the active and fails with
+// [ErrNotActive] anywhere else: on a passive, frames are applied under its
+// databases, so the node opens it on first use after each promotion
+// (rebuilding its index and queues from the store) and closes it, with
+// the Tracking store, when it steps down; a Store taken before then fails
+// with messagebox.ErrClosed. Its commits go through the same log, gate and
+// fencing as Update's: on a node losing its lease they fail instead of
+// being acknowledged (the Store then fails for good, messagebox.ErrFailed,
+// and MessageBox replaces it while the node stays active). Leases live in
+// memory, so entries leased and not completed on the old active are
+// delivered again by the new one; completions are never undone.
+//
 // # Replicate first, apply second
 //
 // A commit on the active is written to its log and fsynced by the group
@@ -201,8 +213,18 @@
 //   - The randomized test runs in one process with the in-process witness
 //     and the fault proxy; child processes with SIGKILL/SIGSTOP (§5.4) are
 //     replaced by in-process crash clones (vfs.CrashClone) and a test hook
-//     that makes a node ignore its lease. Its load is raw Group.Update
-//     writes and cross-database transfers, since the MessageBox API is not
-//     ready; porcupine checks the writes and the [Node.Read] reads as
-//     per-key registers.
+//     that makes a node ignore its lease. Its load is the MessageBox
+//     (publish, dequeue, complete through [Node.MessageBox]) alongside raw
+//     Node.Update writes and cross-database bank transfers; porcupine
+//     checks the raw writes and the [Node.Read] reads as per-key
+//     registers, and a checker of its own the MessageBox outcomes (no
+//     acknowledged publish or completion lost, no delivery after an
+//     acknowledged completion, delivery counts that only grow).
+//   - A MessageBox call that passed its store's checks just before the
+//     node stepped down, and reaches the log only after the node was
+//     promoted again (a goroutine paused across a whole failover and back),
+//     would commit against the new Store's view unseen by it. The log
+//     cannot tell which Store a transaction came from; closing that gap
+//     needs a generation check in the commit path (messagebox or
+//     internal/store).
 package cluster

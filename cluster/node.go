@@ -64,6 +64,9 @@ type Node struct {
 	// opMu is held shared by Update and exclusively by Close and by a
 	// bootstrap, so the group is never closed under a commit.
 	opMu sync.RWMutex
+	// mbMu orders MessageBox (which opens the group's MessageBox on the
+	// active) with closing it on stepping down.
+	mbMu sync.Mutex
 
 	// mu guards role, epoch, leader, prim, fol, lastErr and alarm.
 	mu      sync.Mutex
@@ -407,6 +410,7 @@ func (n *Node) runActive(t Term) {
 		n.role = Passive
 	}
 	n.mu.Unlock()
+	n.closeMessageBox()
 	p.stop()
 	p.mu.Lock()
 	why := p.why

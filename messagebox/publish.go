@@ -250,6 +250,20 @@ func (s *Store) publishLocked(b *pebble.Batch, pend []pendingMsg, now time.Time,
 					inst.pending++
 				}
 				hq := s.mu.hosts[sub.Host]
+				if sub.Paused && inst == nil {
+					e := &entry{id: s.nextIDLocked(b), msg: ms, sub: sub.ID, host: hq, prio: uint8(sub.Priority),
+						state: stBusy, flags: flags | flagResumable, idx: -1, kind: sub.Kind, reason: PausedReason, at: nowNanos, paused: true}
+					rec := entryRec{msg: m.ID, sub: sub.ID, flags: e.flags, at: nowNanos, reason: PausedReason,
+						host: hq.name, prio: e.prio, kind: uint8(sub.Kind)}
+					_ = b.Set(suspKey(e.id), encodeSuspended(&rec), nil)
+					pl.added = append(pl.added, e)
+					res[i].Entries = append(res[i].Entries, e.id)
+					if s.tracking() {
+						*events = append(*events, Event{Kind: EventRouted, At: now, MessageID: m.ID, Entry: e.id, Subscription: sub.ID, Host: hq.name},
+							Event{Kind: EventSuspended, At: now, MessageID: m.ID, Entry: e.id, Subscription: sub.ID, Host: hq.name, Reason: PausedReason})
+					}
+					continue
+				}
 				e := &entry{id: s.nextIDLocked(b), msg: ms, sub: sub.ID, host: hq, prio: uint8(sub.Priority),
 					state: stBusy, flags: flags, idx: -1, inst: inst}
 				at := p.at
@@ -338,8 +352,9 @@ func (s *Store) unpublishLocked(pl *publishPlan, pend []pendingMsg) {
 func (s *Store) publishedLocked(pl *publishPlan, nowNanos int64) {
 	var woken *hostQueue
 	for _, e := range pl.added {
-		if e.kind == RoutingFailure {
+		if e.kind == RoutingFailure || e.paused {
 			e.state = stSuspended
+			e.paused = false
 			s.mu.suspended[e.id] = e
 			continue
 		}

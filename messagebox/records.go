@@ -13,7 +13,7 @@ import (
 // Format versions of the stored values.
 const (
 	messageVersion      = 1
-	subscriptionVersion = 2 // 2 added Service, Correlation, Ordered, Window
+	subscriptionVersion = 3 // 2 added Service, Correlation, Ordered, Window; 3 Paused
 	entryVersion        = 2 // 2 added the service instance
 	suspendedVersion    = 2 // 2 added the service instance
 	fragmentVersion     = 1
@@ -251,6 +251,7 @@ func encodeSubscription(s *Subscription) []byte {
 	}
 	e.Varint(int64(start))
 	e.Varint(int64(stop))
+	e.Bool(s.Paused)
 	return e.Encoded()
 }
 
@@ -301,6 +302,9 @@ func decodeSubscription(id uuid.UUID, b []byte) (*Subscription, error) {
 		if start != 0 || stop != 0 {
 			s.Window = &ServiceWindow{Start: start, Stop: stop}
 		}
+	}
+	if ver >= 3 {
+		s.Paused = d.Bool()
 	}
 	if err := d.Finish(); err != nil {
 		return nil, corruption("subscription record", err)

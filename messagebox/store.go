@@ -52,6 +52,9 @@ type entry struct {
 	kind       Kind       // suspended entries: the subscription's kind or RoutingFailure
 	inst       *instState // the service instance it is routed to, if any
 	parked     *entryHeap // while stParked, the heap holding it
+	// paused is set on an entry published to a paused subscription: it is
+	// suspended, not queued, once its publish commits.
+	paused bool
 }
 
 // msgState is a stored message's reference count: the entries naming it.

@@ -84,7 +84,17 @@ type Subscription struct {
 	// Window, if set, is a daily service window: entries published outside
 	// it wait, scheduled, until it opens.
 	Window *ServiceWindow
+	// Paused marks the subscription of an enlisted but stopped send port:
+	// it still matches, but each message it matches is suspended
+	// (resumable, with reason PausedReason) instead of queued, until the
+	// port starts and resumes them. Only messaging subscriptions (no
+	// Service, not Instance) can be paused.
+	Paused bool
 }
+
+// PausedReason is the suspension reason of a message routed to a paused
+// subscription.
+const PausedReason = "The message was routed to a send port that is enlisted but stopped."
 
 // MaxCorrelationProperties is the most properties a correlation set or a
 // convoy has, as in BizTalk.
