@@ -2,6 +2,7 @@ package biztier
 
 import (
 	"github.com/biztier/biztier/messagebox"
+	"github.com/biztier/biztier/mgmt"
 	"github.com/biztier/biztier/tracking"
 	"time"
 
@@ -72,6 +73,8 @@ type Options struct {
 	// MessageBox configures the MessageBox (clock, fragment size,
 	// compression, retry defaults). Nil means its defaults.
 	MessageBox *messagebox.Options
+	// Management configures the Management database. Nil means defaults.
+	Management *mgmt.Options
 	// Tracking configures the Tracking database (what is tracked, purge
 	// windows, archive directory). Nil means its defaults, with the archive
 	// in <dir>/tracking-archive on FS and the group's clock.

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/biztier/biztier/messagebox"
+	"github.com/biztier/biztier/mgmt"
 	"github.com/biztier/biztier/tracking"
 )
 
@@ -13,10 +14,36 @@ import (
 // as frames arrive, opens them only once it becomes active (their in-memory
 // indexes are rebuilt from the store at that moment).
 type typedStores struct {
-	// mu guards mb and tr.
+	// mu guards mb, tr and mg.
 	mu sync.Mutex
 	mb *messagebox.Store
 	tr *tracking.Store
+	mg *mgmt.Store
+}
+
+// Management returns the group's Management database (BizTalkMgmtDb),
+// opening it, and the MessageBox it drives, on first use: enlisting,
+// starting and stopping artifacts change MessageBox subscriptions in the
+// same commit as the configuration. It fails with ErrClosed after Close.
+func (g *Group) Management() (*mgmt.Store, error) {
+	g.typed.mu.Lock()
+	defer g.typed.mu.Unlock()
+	if g.closed.Load() {
+		return nil, ErrClosed
+	}
+	if g.typed.mg != nil {
+		return g.typed.mg, nil
+	}
+	mb, err := g.messageBoxLocked()
+	if err != nil {
+		return nil, err
+	}
+	mg, err := mgmt.Open(g.set, mgmtSubscriptions{mb: mb}, g.opts.Management)
+	if err != nil {
+		return nil, fmt.Errorf("biztier: open management: %w", err)
+	}
+	g.typed.mg = mg
+	return mg, nil
 }
 
 // MessageBox returns the group's MessageBox, opening it on first use with
@@ -30,6 +57,10 @@ func (g *Group) MessageBox() (*messagebox.Store, error) {
 	if g.closed.Load() {
 		return nil, ErrClosed
 	}
+	return g.messageBoxLocked()
+}
+
+func (g *Group) messageBoxLocked() (*messagebox.Store, error) {
 	if g.typed.mb != nil {
 		return g.typed.mb, nil
 	}
@@ -96,8 +127,14 @@ func (g *Group) closeTyped() error {
 	g.typed.mu.Lock()
 	defer g.typed.mu.Unlock()
 	var err error
+	if g.typed.mg != nil {
+		err = g.typed.mg.Close()
+		g.typed.mg = nil
+	}
 	if g.typed.mb != nil {
-		err = g.typed.mb.Close()
+		if cerr := g.typed.mb.Close(); err == nil {
+			err = cerr
+		}
 		g.typed.mb = nil
 	}
 	if g.typed.tr != nil {

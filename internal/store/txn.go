@@ -23,9 +23,10 @@ type Txn struct {
 }
 
 // OnCommit registers fn to run after the Txn commits successfully, before
-// Commit returns. Stores use it to update in-memory state (indexes, queues)
-// only once the writes it mirrors are durable and visible, whoever owns the
-// Txn. fn must not block or call back into the Txn.
+// Commit returns, in Commit's goroutine. Stores use it to update in-memory
+// state (indexes, queues) only once the writes it mirrors are durable and
+// visible, whoever owns the Txn. fn must not use this Txn; it may commit
+// others.
 func (t *Txn) OnCommit(fn func()) { t.onCommit = append(t.onCommit, fn) }
 
 // NewTxn starts a transaction.

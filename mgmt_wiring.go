@@ -1,0 +1,101 @@
+package biztier
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/biztier/biztier/internal/store"
+	"github.com/biztier/biztier/messagebox"
+	"github.com/biztier/biztier/mgmt"
+	"github.com/google/uuid"
+)
+
+// DefaultHost is the host that receives the subscriptions of send ports
+// with no send handler of their own (dynamic send ports), after BizTalk's
+// default host.
+const DefaultHost = "BizTalkServerApplication"
+
+// mgmtSubscriptions is the mgmt.Subscriptions the Group gives the
+// Management database: enlisting, starting and stopping artifacts change
+// MessageBox subscriptions in the same transaction as the configuration.
+//
+// Filter property names pass through unchanged: a binding file's
+// "BTS.ReceivePortName" routes messages that promote a property of that
+// exact name.
+type mgmtSubscriptions struct {
+	mb *messagebox.Store
+}
+
+var _ mgmt.Subscriptions = mgmtSubscriptions{}
+
+// Subscribe implements mgmt.Subscriptions. An inactive subscription (a
+// stopped, enlisted port) is paused: its messages are suspended resumable.
+// When a paused subscription becomes active, the messages it suspended for
+// that reason are resumed once the transaction commits.
+func (a mgmtSubscriptions) Subscribe(tx *store.Txn, sub mgmt.Subscription) error {
+	host := sub.Host
+	if host == "" {
+		host = DefaultHost
+	}
+	// Hosts are created in their own commit: a host without configuration
+	// is harmless, and SubscribeTxn needs it to exist already.
+	if err := a.mb.CreateHost(context.Background(), host); err != nil {
+		return fmt.Errorf("biztier: host %q for %s: %w", host, sub.Name, err)
+	}
+	prev, prevErr := a.mb.Subscription(sub.ID)
+	wasPaused := prevErr == nil && prev.Paused
+	_, apply, err := a.mb.SubscribeTxn(tx, messagebox.Subscription{
+		ID:        sub.ID,
+		Name:      sub.Name,
+		Host:      host,
+		Priority:  sub.Priority,
+		Paused:    !sub.Active,
+		Predicate: filterPredicate(sub.Filter),
+	})
+	if err != nil {
+		return fmt.Errorf("biztier: subscription %s: %w", sub.Name, err)
+	}
+	tx.OnCommit(apply)
+	if sub.Active && wasPaused {
+		id := sub.ID
+		tx.OnCommit(func() {
+			// The port has started: what it held suspended goes to its
+			// queue. A failure here leaves them suspended and resumable,
+			// which an administrator can still resume by query.
+			_, _ = a.mb.ResumeQuery(context.Background(), messagebox.SuspendedQuery{
+				Subscription: id, ErrorContains: messagebox.PausedReason, ResumableOnly: true})
+		})
+	}
+	return nil
+}
+
+// Unsubscribe implements mgmt.Subscriptions.
+func (a mgmtSubscriptions) Unsubscribe(tx *store.Txn, id uuid.UUID) error {
+	apply, err := a.mb.UnsubscribeTxn(tx, id)
+	if err != nil {
+		return err
+	}
+	tx.OnCommit(apply)
+	return nil
+}
+
+// Queued implements mgmt.Subscriptions.
+func (a mgmtSubscriptions) Queued(id uuid.UUID) (int, error) { return a.mb.Queued(id), nil }
+
+// filterPredicate turns a binding file's filter into a MessageBox
+// predicate. Values are compared as text, as filters state them.
+func filterPredicate(f mgmt.Filter) messagebox.Predicate {
+	p := make(messagebox.Predicate, 0, len(f))
+	for _, g := range f {
+		grp := make(messagebox.Group, 0, len(g))
+		for _, s := range g {
+			if s.Operator == mgmt.OpExists {
+				grp = append(grp, messagebox.Exists(s.Property))
+				continue
+			}
+			grp = append(grp, messagebox.Cond(s.Property, messagebox.Op(s.Operator), messagebox.String(s.Value)))
+		}
+		p = append(p, grp)
+	}
+	return p
+}

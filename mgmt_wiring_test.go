@@ -1,0 +1,134 @@
+package biztier
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/biztier/biztier/internal/store"
+	"github.com/biztier/biztier/messagebox"
+	"github.com/biztier/biztier/mgmt"
+	"github.com/biztier/biztier/mgmt/mgmttest"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+)
+
+func openMgmtTestGroup(t *testing.T) *Group {
+	t.Helper()
+	g, err := Open("g", &Options{FS: vfs.NewMem(), Durability: NoSync, Logger: store.PanicLogger{},
+		MemTableSize: 4 << 20, CheckpointInterval: -1, DisableTracking: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = g.Close() })
+	return g
+}
+
+// TestMgmtSubscriptions_Conformance holds the Group's real MessageBox
+// adapter to the contract mgmt's own fake passes.
+func TestMgmtSubscriptions_Conformance(t *testing.T) {
+	mgmttest.Run(t, func(t *testing.T) *mgmttest.Harness {
+		g := openMgmtTestGroup(t)
+		mb, err := g.MessageBox()
+		require.NoError(t, err)
+		return &mgmttest.Harness{
+			Set:  g.set,
+			Subs: mgmtSubscriptions{mb: mb},
+			Route: func(props map[string]string) (active, inactive []uuid.UUID) {
+				var ctx []messagebox.Property
+				for k, v := range props {
+					ctx = append(ctx, messagebox.Promoted(k, messagebox.String(v)))
+				}
+				xs, err := mb.Explain(context.Background(), messagebox.NewMessage([]byte("x"), ctx...))
+				require.NoError(t, err)
+				for _, x := range xs {
+					if !x.Matched {
+						continue
+					}
+					sub, err := mb.Subscription(x.Subscription)
+					require.NoError(t, err)
+					if sub.Paused {
+						inactive = append(inactive, x.Subscription)
+					} else {
+						active = append(active, x.Subscription)
+					}
+				}
+				return active, inactive
+			},
+		}
+	})
+}
+
+const orderBindings = `<?xml version="1.0" encoding="utf-8"?>
+<BindingInfo Version="3.5.1.0">
+  <SendPortCollection>
+    <SendPort Name="NorthOrders" IsStatic="true" IsTwoWay="false">
+      <PrimaryTransport>
+        <Address>C:\out\north\%MessageID%.xml</Address>
+        <TransportType Name="FILE" />
+        <SendHandler Name="SendHost" HostTrusted="false"><TransportType Name="FILE" /></SendHandler>
+      </PrimaryTransport>
+      <Filter>&lt;?xml version="1.0" encoding="utf-16"?&gt;&lt;Filter&gt;&lt;Group&gt;&lt;Statement Property="Orders.Region" Operator="0" Value="north" /&gt;&lt;/Group&gt;&lt;/Filter&gt;</Filter>
+    </SendPort>
+  </SendPortCollection>
+</BindingInfo>`
+
+// TestGroup_ManagementDrivesMessageBox: importing a binding file and
+// starting its send port routes matching messages to the port's host; a
+// stopped port's messages are suspended resumable and resume when it
+// starts; unenlisting is refused while messages are queued.
+func TestGroup_ManagementDrivesMessageBox(t *testing.T) {
+	ctx := context.Background()
+	g := openMgmtTestGroup(t)
+	mg, err := g.Management()
+	require.NoError(t, err)
+	mb, err := g.MessageBox()
+	require.NoError(t, err)
+	_, err = mg.Import(ctx, strings.NewReader(orderBindings), &mgmt.ImportOptions{Application: "Orders"})
+	require.NoError(t, err)
+	port := mgmt.Ref{Kind: mgmt.KindSendPort, Name: "NorthOrders"}
+	require.NoError(t, mg.Enlist(ctx, port))
+
+	order := func(region string) *messagebox.Message {
+		return messagebox.NewMessage([]byte("<Order/>"), messagebox.Promoted("Orders.Region", messagebox.String(region)))
+	}
+	// Enlisted but stopped: routed, suspended resumable.
+	_, entries, err := mb.Publish(ctx, order("north"))
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	se, err := mb.GetSuspended(ctx, entries[0])
+	require.NoError(t, err)
+	require.True(t, se.Resumable)
+
+	// Started: the held message resumes, new ones queue.
+	require.NoError(t, mg.Start(ctx, port))
+	_, _, err = mb.Publish(ctx, order("north"))
+	require.NoError(t, err)
+	ds, err := mb.Dequeue(ctx, "SendHost", 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, ds, 2)
+
+	// A message for nobody is a routing failure.
+	_, _, err = mb.Publish(ctx, order("south"))
+	require.ErrorIs(t, err, messagebox.ErrNoSubscribers)
+
+	// Unenlisting is refused while messages are queued for the port.
+	err = mg.Unenlist(ctx, port, false)
+	require.ErrorIs(t, err, mgmt.ErrMessagesQueued)
+	var leases []messagebox.Lease
+	for _, d := range ds {
+		leases = append(leases, d.Lease)
+	}
+	require.NoError(t, mb.Complete(ctx, leases...))
+	require.NoError(t, mg.Unenlist(ctx, port, false))
+	_, _, err = mb.Publish(ctx, order("north"))
+	require.ErrorIs(t, err, messagebox.ErrNoSubscribers, "unenlisting removed the subscriptions")
+	subs := mb.Subscriptions()
+	names := make([]string, 0, len(subs))
+	for _, s := range subs {
+		names = append(names, s.Name)
+	}
+	sort.Strings(names)
+	require.Empty(t, names)
+}
