@@ -4,9 +4,9 @@
 //	go run ./examples/pipeline                 # data in ./biztier-data
 //	go run ./examples/pipeline -dir /tmp/shop -orders 500
 //
-// It configures the group from a binding file of its own (two send ports
-// with filters, on two hosts), subscribes an orchestration service, and
-// runs four goroutines:
+// It configures the group from a binding file of its own (a receive port
+// and location, two send ports with filters, on three hosts), subscribes an
+// orchestration service, and runs four goroutines:
 //
 //   - receive reads order files from <dir>/in (writing sample orders there
 //     first when it is empty) and publishes each with promoted properties;
@@ -105,6 +105,10 @@ func run(ctx context.Context, cfg config, w io.Writer) (summary, error) {
 	if err != nil {
 		return summary{}, err
 	}
+	mg, err := g.Management()
+	if err != nil {
+		return summary{}, err
+	}
 	st := mb.Stats()
 	pending := st.Entries - st.Suspended
 	files, err := orderFiles(in)
@@ -128,7 +132,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (summary, error) {
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.Go(func() error {
 		defer receiveDone.Store(true)
-		return receive(ctx, mb, in, &received)
+		return receive(ctx, mb, mg, in, &received)
 	})
 	eg.Go(func() error { return orchestrate(ctx, mb) })
 	eg.Go(func() error { return partner(ctx, mb) })
@@ -225,7 +229,15 @@ func writeSampleOrders(dir string, n int) error {
 // receive publishes every order file, then removes it: a crash in between
 // publishes it again on the next run (at least once, as a BizTalk file
 // receive location).
-func receive(ctx context.Context, mb *messagebox.Store, dir string, n *atomic.Int64) error {
+func receive(ctx context.Context, mb *messagebox.Store, mg *mgmt.Store, dir string, n *atomic.Int64) error {
+	rl, _, err := mg.ReceiveLocation("ReceiveOrders_FILE")
+	if err != nil {
+		return err
+	}
+	if !rl.Enabled {
+		return nil // a disabled receive location receives nothing
+	}
+	location := rl.Address
 	files, err := orderFiles(dir)
 	if err != nil {
 		return err
@@ -242,6 +254,8 @@ func receive(ctx context.Context, mb *messagebox.Store, dir string, n *atomic.In
 		m := messagebox.NewMessage(body,
 			messagebox.Promoted(propType, messagebox.String(typeOrder)),
 			messagebox.Promoted(propOrder, messagebox.String(id)),
+			messagebox.Promoted("BTS.ReceivePortName", messagebox.String("ReceiveOrders")),
+			messagebox.Promoted("BTS.InboundTransportLocation", messagebox.String(location)),
 			messagebox.Written("BTS.ReceivedFileName", messagebox.String(f)))
 		if _, _, err := mb.Publish(ctx, m); err != nil && !errors.Is(err, messagebox.ErrNoSubscribers) {
 			return fmt.Errorf("publish %s: %w", f, err)
