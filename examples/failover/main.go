@@ -40,7 +40,21 @@ func main() {
 // lease is the witness lease: failover takes about this long.
 const lease = 2 * time.Second
 
-func run(ctx context.Context, dir string, out io.Writer) error {
+// lockedWriter serialises writes: the nodes' callbacks print from their
+// own goroutines.
+type lockedWriter struct {
+	mu sync.Mutex // guards w
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func run(ctx context.Context, dir string, w io.Writer) error {
+	out := &lockedWriter{w: w}
 	etcd, addr, err := startEtcd(filepath.Join(dir, "etcd"))
 	if err != nil {
 		return err
@@ -98,9 +112,10 @@ func run(ctx context.Context, dir string, out io.Writer) error {
 
 	// Writers: each commits increasing values to its own key on whichever
 	// node is active, and remembers the last value acknowledged.
-	nodes := []*cluster.Node{a.node, b.node}
+	// mu guards nodes (the killed node leaves it), acked and fails.
 	var (
 		mu    sync.Mutex
+		nodes = []*cluster.Node{a.node, b.node}
 		acked = map[string]uint64{}
 		fails int
 	)
@@ -117,8 +132,11 @@ func run(ctx context.Context, dir string, out io.Writer) error {
 					return
 				default:
 				}
+				mu.Lock()
+				live := nodes
+				mu.Unlock()
 				cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				_, err := update(cctx, nodes, key, v)
+				_, err := update(cctx, live, key, v)
 				cancel()
 				mu.Lock()
 				if err == nil {
@@ -142,7 +160,9 @@ func run(ctx context.Context, dir string, out io.Writer) error {
 	killed := time.Now()
 	a.cli.Close()
 	a.node.Close()
+	mu.Lock()
 	nodes = nodes[1:]
+	mu.Unlock()
 	if _, err := cluster.WaitActive(wctx, b.node); err != nil {
 		return fmt.Errorf("passive did not take over: %w", err)
 	}
