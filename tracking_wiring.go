@@ -2,6 +2,9 @@ package biztier
 
 import (
 	"encoding/binary"
+	"encoding/hex"
+	"strconv"
+	"time"
 
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/messagebox"
@@ -34,7 +37,81 @@ func newMessageBoxTracker(s *tracking.Store) messagebox.Tracker {
 
 // Track implements messagebox.Tracker.
 func (t messageBoxTracker) Track(tx *store.Txn, events []messagebox.Event) error {
-	return t.s.Record(tx, trackingEvents(make([]tracking.Event, 0, 2*len(events)), events))
+	return t.s.Record(tx, trackingEvents(make([]tracking.Event, 0, 2*len(events)), events, wants(t.s.Profile())))
+}
+
+// wanted says which costly parts of a published message the profile can
+// keep anywhere, so they are built only then.
+type wanted struct{ properties, bodies bool }
+
+func wants(p *tracking.Profile) wanted {
+	var w wanted
+	add := func(s tracking.Settings) {
+		w.properties = w.properties || len(s.Properties) > 0
+		w.bodies = w.bodies || s.Bodies
+	}
+	add(p.Default)
+	for _, s := range p.Subscriptions {
+		add(s)
+	}
+	for _, s := range p.Ports {
+		add(s)
+	}
+	for _, s := range p.Orchestrations {
+		add(s)
+	}
+	return w
+}
+
+// publishedDetail fills a published message's size and, if the profile can
+// keep them, its promoted properties and its body and context. Part data
+// is shared with the message, which outlives Record.
+func publishedDetail(ev *tracking.Event, m *messagebox.Message, w wanted) {
+	if m == nil {
+		return
+	}
+	for _, p := range m.Parts {
+		ev.Size += int64(len(p.Body))
+	}
+	if w.properties {
+		for _, p := range m.Context {
+			if p.Promoted {
+				ev.Properties = append(ev.Properties, tracking.Property{Name: p.Name, Value: valueText(p.Value)})
+			}
+		}
+	}
+	if w.bodies {
+		b := &tracking.Body{}
+		for _, p := range m.Context {
+			b.Context = append(b.Context, tracking.Property{Name: p.Name, Value: valueText(p.Value)})
+		}
+		if bp := m.BodyPart(); bp != nil {
+			b.Parts = append(b.Parts, tracking.Part{Name: bp.Name, ContentType: bp.ContentType, Data: bp.Body})
+		}
+		for i := range m.Parts {
+			if p := &m.Parts[i]; p != m.BodyPart() {
+				b.Parts = append(b.Parts, tracking.Part{Name: p.Name, ContentType: p.ContentType, Data: p.Body})
+			}
+		}
+		ev.Body = b
+	}
+}
+
+// valueText renders a context value as tracking keeps it: as text.
+func valueText(v messagebox.Value) string {
+	switch v.Type() {
+	case messagebox.TypeInt64:
+		return strconv.FormatInt(v.Int64(), 10)
+	case messagebox.TypeFloat64:
+		return strconv.FormatFloat(v.Float64(), 'g', -1, 64)
+	case messagebox.TypeBool:
+		return strconv.FormatBool(v.Bool())
+	case messagebox.TypeTime:
+		return v.Time().UTC().Format(time.RFC3339Nano)
+	case messagebox.TypeBytes:
+		return hex.EncodeToString(v.Bytes())
+	}
+	return v.Str()
 }
 
 // entryNamespace starts the IDs of the instances that stand for host-queue
@@ -51,7 +128,7 @@ func entryInstance(e messagebox.EntryID) uuid.UUID {
 }
 
 // trackingEvents appends to dst the tracking events of events.
-func trackingEvents(dst []tracking.Event, events []messagebox.Event) []tracking.Event {
+func trackingEvents(dst []tracking.Event, events []messagebox.Event, w wanted) []tracking.Event {
 	for _, e := range events {
 		inst := entryInstance(e.Entry)
 		base := tracking.Event{At: e.At, MessageID: e.MessageID, Subscription: e.Subscription, Host: e.Host, Error: e.Reason}
@@ -68,6 +145,7 @@ func trackingEvents(dst []tracking.Event, events []messagebox.Event) []tracking.
 		case messagebox.EventPublished:
 			ev := base
 			ev.Kind, ev.Direction = tracking.MessageSent, tracking.DirectionOut
+			publishedDetail(&ev, e.Message, w)
 			dst = append(dst, ev)
 		case messagebox.EventRouted:
 			ev := base

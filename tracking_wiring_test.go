@@ -28,7 +28,7 @@ func TestTrackingEvents(t *testing.T) {
 		{Kind: messagebox.EventRoutingFailure, At: at, MessageID: msg, Entry: 8, Reason: "no subscribers"},
 		{Kind: messagebox.EventTerminated, At: at, MessageID: msg, Entry: 8},
 	}
-	out := trackingEvents(nil, in)
+	out := trackingEvents(nil, in, wanted{})
 	var kinds []tracking.EventKind
 	for _, e := range out {
 		kinds = append(kinds, e.Kind)
@@ -119,8 +119,7 @@ func TestMessageBoxTracker(t *testing.T) {
 // MessageBox (publish a 2 KiB message, dequeue it, complete it; batches
 // of 64 messages per commit) with tracking off, on for message events
 // only, and on (message and lifecycle events, the default), durably
-// (wal.Sync) on real disk. The MessageBox's events carry no bodies, so there is no
-// bodies=on case until they do.
+// (wal.Sync) on real disk, and on with message bodies and contexts kept.
 //
 //	go test . -run '^$' -bench BenchmarkMessagingTracking -benchtime 20s -count 5
 func BenchmarkMessagingTracking(b *testing.B) {
@@ -135,6 +134,7 @@ func BenchmarkMessagingTracking(b *testing.B) {
 		{"off", nil},
 		{"messages", &tracking.Profile{Default: tracking.Settings{Messages: true}}},
 		{"on", &tracking.Profile{Default: tracking.DefaultSettings}},
+		{"bodies", &tracking.Profile{Default: tracking.Settings{Instances: true, Messages: true, Bodies: true}}},
 	}
 	for _, p := range profiles {
 		b.Run("tracking="+p.name, func(b *testing.B) {
@@ -170,4 +170,26 @@ func BenchmarkMessagingTracking(b *testing.B) {
 			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "msgs/s")
 		})
 	}
+}
+
+// TestMessageBoxTracker_Bodies keeps a published message's body, context
+// and chosen property when the profile asks for them.
+func TestMessageBoxTracker_Bodies(t *testing.T) {
+	ctx := context.Background()
+	set, err := store.Open(trackingSetOptions(vfs.NewMem(), "g", wal.NoSync))
+	require.NoError(t, err)
+	defer set.Close()
+	mb, tr := openTrackedMessageBox(t, set, &tracking.Profile{Default: tracking.Settings{
+		Instances: true, Messages: true, Bodies: true, Properties: []string{"urn:t#Total"}}})
+	id, _, err := mb.Publish(ctx, messagebox.NewMessage([]byte("<order total='7'/>"),
+		messagebox.Promoted("urn:t#Type", messagebox.String("order")),
+		messagebox.Promoted("urn:t#Total", messagebox.Int64(7))))
+	require.NoError(t, err)
+	tm, err := tr.TrackedMessage(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, "<order total='7'/>", string(tm.Parts[0].Data))
+	require.Contains(t, tm.Context, tracking.Property{Name: "urn:t#Total", Value: "7"})
+	page, err := tr.MessageEvents(ctx, tracking.MessageEventQuery{Property: &tracking.Property{Name: "urn:t#Total", Value: "7"}})
+	require.NoError(t, err)
+	require.NotEmpty(t, page.Events)
 }

@@ -312,4 +312,8 @@ type Event struct {
 	Host         string
 	// Reason is the error text of retries and suspensions.
 	Reason string
+	// Message is, on EventPublished, the message as published, so that a
+	// Tracker can keep its size, properties and body. It is shared: the
+	// Tracker must not modify it or keep it past Track.
+	Message *Message
 }

@@ -219,7 +219,7 @@ func (s *Store) publishLocked(b *pebble.Batch, pend []pendingMsg, now time.Time,
 		subs := s.mu.idx.match(m, s.mu.buf)
 		res[i] = Published{MessageID: m.ID, Routed: len(subs) > 0}
 		if s.tracking() {
-			*events = append(*events, Event{Kind: EventPublished, At: now, MessageID: m.ID})
+			*events = append(*events, Event{Kind: EventPublished, At: now, MessageID: m.ID, Message: m})
 		}
 		if len(subs) == 0 {
 			e := &entry{id: s.nextIDLocked(b), msg: ms, state: stBusy, flags: flags, at: nowNanos,
