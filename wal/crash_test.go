@@ -4,65 +4,24 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/biztier/biztier/internal/crashtest"
 	"maps"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 	"github.com/stretchr/testify/require"
 )
 
-// crashSeeds returns the seeds one run of a crash test uses, logging how to
-// replay them. BIZTIER_CRASH_SEED=<n> replays one seed; BIZTIER_CRASH_SEEDS
-// sets how many fresh seeds to run (default def, or 1 under the race
-// detector, kept small so the package stays fast; raise it for soak runs).
-func crashSeeds(t *testing.T, def int) []uint64 {
-	t.Helper()
-	if s := os.Getenv("BIZTIER_CRASH_SEED"); s != "" {
-		seed, err := strconv.ParseUint(s, 10, 64)
-		require.NoError(t, err, "BIZTIER_CRASH_SEED")
-		return []uint64{seed}
-	}
-	n := def
-	if raceEnabled {
-		n = 1
-	}
-	if s := os.Getenv("BIZTIER_CRASH_SEEDS"); s != "" {
-		v, err := strconv.Atoi(s)
-		require.NoError(t, err, "BIZTIER_CRASH_SEEDS")
-		n = v
-	}
-	base := uint64(time.Now().UnixNano())
-	seeds := make([]uint64, n)
-	for i := range seeds {
-		seeds[i] = base + uint64(i)*0x9E3779B97F4A7C15
-	}
-	return seeds
-}
-
-// txnID names one transaction of a crash workload: the generation (one
-// process lifetime between crashes), the committer goroutine and its
-// sequence number. A committer commits its transactions one after another,
-// so seq n+1 always gets a higher LSN than seq n.
-type txnID struct {
-	gen, committer uint8
-	seq            uint32
-}
-
-func (id txnID) String() string { return fmt.Sprintf("g%d/c%d/s%d", id.gen, id.committer, id.seq) }
-
 // crashTxnRecord is one store's part of a crash-test transaction: an 8-byte
 // header naming the txn, the stores it touches and this store, then padding.
-func crashTxnRecord(id txnID, mask uint8, store uint8, pad int) []byte {
+func crashTxnRecord(id crashtest.TxnID, mask uint8, store uint8, pad int) []byte {
 	b := make([]byte, 8, 8+pad)
-	b[0], b[1] = id.gen, id.committer
-	binary.LittleEndian.PutUint32(b[2:], id.seq)
+	b[0], b[1] = id.Gen, id.Committer
+	binary.LittleEndian.PutUint32(b[2:], id.Seq)
 	b[6], b[7] = mask, store
 	for i := range pad {
 		b = append(b, byte(i*7+int(store)))
@@ -72,7 +31,7 @@ func crashTxnRecord(id txnID, mask uint8, store uint8, pad int) []byte {
 
 // crashTxnPayload builds the commit payload of a txn touching the stores in
 // mask (bit s-1 for store s).
-func crashTxnPayload(id txnID, mask uint8, rng *rand.Rand) []byte {
+func crashTxnPayload(id crashtest.TxnID, mask uint8, rng *rand.Rand) []byte {
 	var recs []Record
 	for s := uint8(1); s <= 6; s++ {
 		if mask&(1<<(s-1)) == 0 {
@@ -112,7 +71,7 @@ type ackSet struct {
 	thresholds []int
 
 	mu    sync.Mutex
-	acked map[txnID]uint8
+	acked map[crashtest.TxnID]uint8
 
 	// cloneMu guards rng, next and clones.
 	cloneMu sync.Mutex
@@ -120,7 +79,7 @@ type ackSet struct {
 	clones  []crashClone
 }
 
-func (a *ackSet) add(id txnID, mask uint8) {
+func (a *ackSet) add(id crashtest.TxnID, mask uint8) {
 	a.mu.Lock()
 	a.acked[id] = mask
 	n := len(a.acked)
@@ -167,7 +126,7 @@ func (a *ackSet) beforeSync(syncs []int) errorfs.Injector {
 // transactions acknowledged before it was taken.
 type crashClone struct {
 	fs       *vfs.MemFS
-	mustHave map[txnID]uint8
+	mustHave map[crashtest.TxnID]uint8
 	pct      int
 	at       string // "ack" or "sync"
 }
@@ -177,7 +136,7 @@ func newAckSet(seed uint64, gen uint8, mem *vfs.MemFS, thresholds []int) *ackSet
 		mem:        mem,
 		rng:        rand.New(rand.NewPCG(seed, uint64(gen)<<8|0xFF)),
 		thresholds: thresholds,
-		acked:      make(map[txnID]uint8),
+		acked:      make(map[crashtest.TxnID]uint8),
 	}
 }
 
@@ -185,7 +144,7 @@ func newAckSet(seed uint64, gen uint8, mem *vfs.MemFS, thresholds []int) *ackSet
 // of n transactions through commit, while acks takes crash clones each time
 // the acknowledged count reaches one of its thresholds.
 func crashLoad(t *testing.T, seed uint64, gen uint8, acks *ackSet, n, committers int,
-	commit func(ctx context.Context, id txnID, mask uint8, rng *rand.Rand) error) []crashClone {
+	commit func(ctx context.Context, id crashtest.TxnID, mask uint8, rng *rand.Rand) error) []crashClone {
 	t.Helper()
 	var (
 		wg       sync.WaitGroup
@@ -198,7 +157,7 @@ func crashLoad(t *testing.T, seed uint64, gen uint8, acks *ackSet, n, committers
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(seed, uint64(gen)<<8|uint64(c)))
 			for s := 1; s <= n/committers; s++ {
-				id := txnID{gen: gen, committer: uint8(c), seq: uint32(s)}
+				id := crashtest.TxnID{Gen: gen, Committer: uint8(c), Seq: uint32(s)}
 				mask := randomMask(rng)
 				if err := commit(context.Background(), id, mask, rng); err != nil {
 					mu.Lock()
@@ -231,13 +190,13 @@ func randomThresholds(rng *rand.Rand, k, n int) []int {
 // checkPrefixes checks that, per (generation, committer), the transactions
 // present are exactly seq 1..k for some k: a committer's later transaction
 // is never durable without its earlier ones.
-func checkPrefixes(t *testing.T, present map[txnID]uint8) {
+func checkPrefixes(t *testing.T, present map[crashtest.TxnID]uint8) {
 	t.Helper()
 	maxSeq := map[[2]uint8]uint32{}
 	count := map[[2]uint8]uint32{}
 	for id := range present {
-		k := [2]uint8{id.gen, id.committer}
-		maxSeq[k] = max(maxSeq[k], id.seq)
+		k := [2]uint8{id.Gen, id.Committer}
+		maxSeq[k] = max(maxSeq[k], id.Seq)
 		count[k]++
 	}
 	for k, m := range maxSeq {
@@ -247,7 +206,7 @@ func checkPrefixes(t *testing.T, present map[txnID]uint8) {
 
 // checkAcked checks that every transaction acknowledged before the clone is
 // present, touching the same stores.
-func checkAcked(t *testing.T, mustHave, present map[txnID]uint8) {
+func checkAcked(t *testing.T, mustHave, present map[crashtest.TxnID]uint8) {
 	t.Helper()
 	for id, mask := range mustHave {
 		got, ok := present[id]
@@ -259,9 +218,9 @@ func checkAcked(t *testing.T, mustHave, present map[txnID]uint8) {
 // verifyWALLog reads every frame of l and returns the transactions it
 // holds, checking that each commit frame is whole: one record per store of
 // its mask, all naming the same transaction.
-func verifyWALLog(t *testing.T, l *Log) map[txnID]uint8 {
+func verifyWALLog(t *testing.T, l *Log) map[crashtest.TxnID]uint8 {
 	t.Helper()
-	present := make(map[txnID]uint8)
+	present := make(map[crashtest.TxnID]uint8)
 	frames := readAll(t, l, l.FirstLSN())
 	want := l.FirstLSN()
 	for _, f := range frames {
@@ -273,11 +232,11 @@ func verifyWALLog(t *testing.T, l *Log) map[txnID]uint8 {
 		recs, err := DecodeRecords(f.Payload)
 		require.NoError(t, err, "lsn %d", f.LSN)
 		require.NotEmpty(t, recs)
-		var id txnID
+		var id crashtest.TxnID
 		var mask, seen uint8
 		for i, r := range recs {
 			require.GreaterOrEqual(t, len(r.Data), 8, "lsn %d", f.LSN)
-			rid := txnID{gen: r.Data[0], committer: r.Data[1], seq: binary.LittleEndian.Uint32(r.Data[2:])}
+			rid := crashtest.TxnID{Gen: r.Data[0], Committer: r.Data[1], Seq: binary.LittleEndian.Uint32(r.Data[2:])}
 			if i == 0 {
 				id, mask = rid, r.Data[6]
 			}
@@ -304,7 +263,7 @@ func verifyWALLog(t *testing.T, l *Log) map[txnID]uint8 {
 // carried on as the next generation's disk, so recovery also runs over logs
 // that were themselves recovered.
 func TestCrash_Log(t *testing.T) {
-	for _, seed := range crashSeeds(t, 3) {
+	for _, seed := range crashtest.Seeds(t, 3) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Logf("seed %d (replay with BIZTIER_CRASH_SEED=%d)", seed, seed)
 			crashLog(t, seed)
@@ -317,7 +276,7 @@ func crashLog(t *testing.T, seed uint64) {
 	segSizes := []int64{4 << 10, 16 << 10, 64 << 10, 1 << 20}
 	o := Options{SegmentSize: segSizes[rng.IntN(len(segSizes))], Durability: Sync}
 	mem := vfs.NewCrashableMem()
-	var mustHave map[txnID]uint8
+	var mustHave map[crashtest.TxnID]uint8
 	const gens = 3
 	for gen := range uint8(gens) {
 		// Apply sees every group once, in LSN order, dense.
@@ -342,7 +301,7 @@ func crashLog(t *testing.T, seed uint64) {
 		checkAcked(t, mustHave, present)
 		lastApplied = l.AppliedLSN()
 		t.Logf("gen %d: segment size %d, %d txns from %d committers, clones at acks %v", gen, o.SegmentSize, n, committers, th)
-		clones := crashLoad(t, seed, gen, acks, n, committers, func(ctx context.Context, id txnID, mask uint8, rng *rand.Rand) error {
+		clones := crashLoad(t, seed, gen, acks, n, committers, func(ctx context.Context, id crashtest.TxnID, mask uint8, rng *rand.Rand) error {
 			_, err := l.Commit(ctx, TypeCommit, crashTxnPayload(id, mask, rng))
 			return err
 		})

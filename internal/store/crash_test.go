@@ -6,15 +6,13 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/biztier/biztier/internal/crashtest"
 	"maps"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -22,69 +20,30 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// crashSeeds returns the seeds one run of a crash test uses.
-// BIZTIER_CRASH_SEED=<n> replays one seed; BIZTIER_CRASH_SEEDS sets how many
-// fresh seeds to run (default def, or 1 under the race detector, kept small
-// so the package stays fast; raise it for soak runs).
-func crashSeeds(t *testing.T, def int) []uint64 {
-	t.Helper()
-	if s := os.Getenv("BIZTIER_CRASH_SEED"); s != "" {
-		seed, err := strconv.ParseUint(s, 10, 64)
-		require.NoError(t, err, "BIZTIER_CRASH_SEED")
-		return []uint64{seed}
-	}
-	n := def
-	if raceEnabled {
-		n = 1
-	}
-	if s := os.Getenv("BIZTIER_CRASH_SEEDS"); s != "" {
-		v, err := strconv.Atoi(s)
-		require.NoError(t, err, "BIZTIER_CRASH_SEEDS")
-		n = v
-	}
-	base := uint64(time.Now().UnixNano())
-	seeds := make([]uint64, n)
-	for i := range seeds {
-		seeds[i] = base + uint64(i)*0x9E3779B97F4A7C15
-	}
-	return seeds
-}
-
-// txnID names one transaction of a crash workload: the generation (one
-// process lifetime between crashes), the committer goroutine and its
-// sequence number. A committer commits one transaction after another, so
-// seq n+1 always gets a higher LSN than seq n.
-type txnID struct {
-	gen, committer uint8
-	seq            uint32
-}
-
-func (id txnID) String() string { return fmt.Sprintf("g%d/c%d/s%d", id.gen, id.committer, id.seq) }
-
 // Keys of the crash workload. A transaction writes txKey in each store of
 // its mask (2 or 3 of the 6), with the mask and padding as the value, and
 // moves its committer's lastKey in each of those stores to its seq.
-func txKey(id txnID) []byte {
-	return fmt.Appendf(nil, "tx/%d/%02d/%08d", id.gen, id.committer, id.seq)
+func txKey(id crashtest.TxnID) []byte {
+	return fmt.Appendf(nil, "tx/%d/%02d/%08d", id.Gen, id.Committer, id.Seq)
 }
 
 func lastKey(gen, committer uint8) []byte { return fmt.Appendf(nil, "last/%d/%02d", gen, committer) }
 
-func txValue(id txnID, mask uint8, store ID, pad int) []byte {
+func txValue(id crashtest.TxnID, mask uint8, store ID, pad int) []byte {
 	v := make([]byte, 1, 1+pad)
 	v[0] = mask
 	for i := range pad {
-		v = append(v, byte(i*7+int(store)+int(id.seq)))
+		v = append(v, byte(i*7+int(store)+int(id.Seq)))
 	}
 	return v
 }
 
-func parseTxKey(k []byte) (txnID, bool) {
+func parseTxKey(k []byte) (crashtest.TxnID, bool) {
 	var gen, c, seq uint32
 	if _, err := fmt.Sscanf(string(k), "tx/%d/%d/%d", &gen, &c, &seq); err != nil {
-		return txnID{}, false
+		return crashtest.TxnID{}, false
 	}
-	return txnID{gen: uint8(gen), committer: uint8(c), seq: seq}, true
+	return crashtest.TxnID{Gen: uint8(gen), Committer: uint8(c), Seq: seq}, true
 }
 
 // randomMask picks 2 or 3 distinct stores of 6 (bit id-1 for store id).
@@ -111,11 +70,11 @@ func maskIDs(mask uint8) []ID {
 }
 
 // commitCrashTxn commits one transaction of the crash workload.
-func commitCrashTxn(ctx context.Context, s *Set, id txnID, mask uint8, rng *rand.Rand) error {
+func commitCrashTxn(ctx context.Context, s *Set, id crashtest.TxnID, mask uint8, rng *rand.Rand) error {
 	tx := s.NewTxn()
 	defer tx.Abort()
 	var seq [8]byte
-	binary.BigEndian.PutUint64(seq[:], uint64(id.seq))
+	binary.BigEndian.PutUint64(seq[:], uint64(id.Seq))
 	for _, sid := range maskIDs(mask) {
 		pad := rng.IntN(400)
 		if rng.IntN(40) == 0 {
@@ -125,7 +84,7 @@ func commitCrashTxn(ctx context.Context, s *Set, id txnID, mask uint8, rng *rand
 		if err := b.Set(txKey(id), txValue(id, mask, sid, pad), nil); err != nil {
 			return err
 		}
-		if err := b.Set(lastKey(id.gen, id.committer), seq[:], nil); err != nil {
+		if err := b.Set(lastKey(id.Gen, id.Committer), seq[:], nil); err != nil {
 			return err
 		}
 	}
@@ -137,7 +96,7 @@ func commitCrashTxn(ctx context.Context, s *Set, id txnID, mask uint8, rng *rand
 // transactions acknowledged before it was taken.
 type crashClone struct {
 	fs       *vfs.MemFS
-	mustHave map[txnID]uint8
+	mustHave map[crashtest.TxnID]uint8
 	pct      int
 	at       string
 }
@@ -159,7 +118,7 @@ type crashRun struct {
 	ckpt    chan struct{}
 
 	mu    sync.Mutex
-	acked map[txnID]uint8
+	acked map[crashtest.TxnID]uint8
 
 	// cloneMu guards rng, the next* counters, syncs and clones.
 	cloneMu                     sync.Mutex
@@ -168,7 +127,7 @@ type crashRun struct {
 	clones                      []crashClone
 }
 
-func (r *crashRun) add(id txnID, mask uint8) {
+func (r *crashRun) add(id crashtest.TxnID, mask uint8) {
 	r.mu.Lock()
 	r.acked[id] = mask
 	n := len(r.acked)
@@ -231,10 +190,10 @@ func randomThresholds(rng *rand.Rand, k, n int) []int {
 // form a prefix with no hole, and that each store's last key for a committer
 // names the highest of its transactions the store holds: every store is an
 // exact prefix of the log.
-func verifyCrashSet(t *testing.T, s *Set) map[txnID]uint8 {
+func verifyCrashSet(t *testing.T, s *Set) map[crashtest.TxnID]uint8 {
 	t.Helper()
-	present := map[txnID]uint8{}
-	seen := map[txnID]uint8{}
+	present := map[crashtest.TxnID]uint8{}
+	seen := map[crashtest.TxnID]uint8{}
 	type gc = [2]uint8
 	for _, sid := range All {
 		bit := uint8(1) << (sid - 1)
@@ -254,8 +213,8 @@ func verifyCrashSet(t *testing.T, s *Set) map[txnID]uint8 {
 			}
 			present[id] = mask
 			seen[id] |= bit
-			k := gc{id.gen, id.committer}
-			maxSeq[k] = max(maxSeq[k], id.seq)
+			k := gc{id.Gen, id.Committer}
+			maxSeq[k] = max(maxSeq[k], id.Seq)
 		}
 		require.NoError(t, it.Close())
 
@@ -279,13 +238,13 @@ func verifyCrashSet(t *testing.T, s *Set) map[txnID]uint8 {
 	return present
 }
 
-func checkPrefixes(t *testing.T, present map[txnID]uint8) {
+func checkPrefixes(t *testing.T, present map[crashtest.TxnID]uint8) {
 	t.Helper()
 	maxSeq := map[[2]uint8]uint32{}
 	count := map[[2]uint8]uint32{}
 	for id := range present {
-		k := [2]uint8{id.gen, id.committer}
-		maxSeq[k] = max(maxSeq[k], id.seq)
+		k := [2]uint8{id.Gen, id.Committer}
+		maxSeq[k] = max(maxSeq[k], id.Seq)
 		count[k]++
 	}
 	for k, m := range maxSeq {
@@ -293,7 +252,7 @@ func checkPrefixes(t *testing.T, present map[txnID]uint8) {
 	}
 }
 
-func checkAcked(t *testing.T, mustHave, present map[txnID]uint8) {
+func checkAcked(t *testing.T, mustHave, present map[crashtest.TxnID]uint8) {
 	t.Helper()
 	for id, mask := range mustHave {
 		got, ok := present[id]
@@ -312,7 +271,7 @@ func checkAcked(t *testing.T, mustHave, present map[txnID]uint8) {
 // prefix of the log. One clone per generation becomes the next
 // generation's disk.
 func TestCrash_Set(t *testing.T) {
-	for _, seed := range crashSeeds(t, 2) {
+	for _, seed := range crashtest.Seeds(t, 2) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Logf("seed %d (replay with BIZTIER_CRASH_SEED=%d)", seed, seed)
 			crashSet(t, seed)
@@ -330,7 +289,7 @@ func crashSet(t *testing.T, seed uint64) {
 		return o
 	}
 	mem := vfs.NewCrashableMem()
-	var mustHave map[txnID]uint8
+	var mustHave map[crashtest.TxnID]uint8
 	const gens = 2
 	for gen := range uint8(gens) {
 		committers := 1 + rng.IntN(8)
@@ -342,7 +301,7 @@ func crashSet(t *testing.T, seed uint64) {
 			syncAt:  randomThresholds(rng, 2, n/committers),
 			ckptAt:  randomThresholds(rng, 1+rng.IntN(4), n),
 			ckpt:    make(chan struct{}, 8),
-			acked:   map[txnID]uint8{},
+			acked:   map[crashtest.TxnID]uint8{},
 		}
 		s := openSet(t, options(errorfs.Wrap(mem, run.beforeLogSync("g/wal"))))
 		present := verifyCrashSet(t, s)
@@ -371,7 +330,7 @@ func crashSet(t *testing.T, seed uint64) {
 				defer wg.Done()
 				crng := rand.New(rand.NewPCG(seed, uint64(gen)<<8|uint64(c)))
 				for q := 1; q <= n/committers; q++ {
-					id := txnID{gen: gen, committer: uint8(c), seq: uint32(q)}
+					id := crashtest.TxnID{Gen: gen, Committer: uint8(c), Seq: uint32(q)}
 					mask := randomMask(crng)
 					if err := commitCrashTxn(context.Background(), s, id, mask, crng); err != nil {
 						errMu.Lock()

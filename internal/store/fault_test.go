@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/biztier/biztier/internal/crashtest"
 	"maps"
 	"math/rand/v2"
 	"strings"
@@ -30,7 +31,7 @@ func isInjected(err error) bool {
 // six Pebble DBs several times slower, every third one from a random start
 // (logged).
 func faultIndices(t *testing.T) (start, stride int32) {
-	if !raceEnabled {
+	if !crashtest.RaceEnabled {
 		return 0, 1
 	}
 	start = int32(time.Now().UnixNano() % 3)
@@ -80,16 +81,16 @@ func (p notFatalToPebble) Evaluate(op errorfs.Op) bool {
 // crash-workload transactions (generation 0, one committer), checkpointed
 // once in the middle and then crashed, so that opening it replays the log
 // into stores that also have flushed data. It returns the transactions.
-func crashedSet(t *testing.T, n int, segSize int64) (*vfs.MemFS, map[txnID]uint8) {
+func crashedSet(t *testing.T, n int, segSize int64) (*vfs.MemFS, map[crashtest.TxnID]uint8) {
 	t.Helper()
 	mem := vfs.NewCrashableMem()
 	o := testOptions(mem, "g")
 	o.SegmentSize = segSize
 	s := openSet(t, o)
 	rng := rand.New(rand.NewPCG(1, 2))
-	acked := map[txnID]uint8{}
+	acked := map[crashtest.TxnID]uint8{}
 	for q := 1; q <= n; q++ {
-		id := txnID{gen: 0, committer: 0, seq: uint32(q)}
+		id := crashtest.TxnID{Gen: 0, Committer: 0, Seq: uint32(q)}
 		mask := randomMask(rng)
 		require.NoError(t, commitCrashTxn(context.Background(), s, id, mask, rng))
 		acked[id] = mask
@@ -158,7 +159,7 @@ func TestSet_FaultInjectionLog(t *testing.T) {
 // faultSetWorkload runs three committers of generation 1 and a checkpoint
 // in the middle. It adds acknowledged transactions to acked and reports
 // whether any commit failed.
-func faultSetWorkload(t *testing.T, s *Set, acked map[txnID]uint8, counter *errorfs.Counter) bool {
+func faultSetWorkload(t *testing.T, s *Set, acked map[crashtest.TxnID]uint8, counter *errorfs.Counter) bool {
 	t.Helper()
 	var (
 		mu       sync.Mutex
@@ -171,7 +172,7 @@ func faultSetWorkload(t *testing.T, s *Set, acked map[txnID]uint8, counter *erro
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(c), 3))
 			for q := 1; q <= 6; q++ {
-				id := txnID{gen: 1, committer: uint8(c), seq: uint32(q)}
+				id := crashtest.TxnID{Gen: 1, Committer: uint8(c), Seq: uint32(q)}
 				mask := randomMask(rng)
 				err := commitCrashTxn(context.Background(), s, id, mask, rng)
 				mu.Lock()
@@ -190,7 +191,7 @@ func faultSetWorkload(t *testing.T, s *Set, acked map[txnID]uint8, counter *erro
 				failures = append(failures, err)
 				mu.Unlock()
 				// Refused until reopened.
-				err = commitCrashTxn(context.Background(), s, txnID{gen: 1, committer: uint8(c), seq: uint32(q + 1)}, mask, rng)
+				err = commitCrashTxn(context.Background(), s, crashtest.TxnID{Gen: 1, Committer: uint8(c), Seq: uint32(q + 1)}, mask, rng)
 				mu.Lock()
 				failures = append(failures, err)
 				mu.Unlock()
