@@ -133,7 +133,23 @@ const (
 
 	// 0x40..0x4F reserved for SSO.
 	// 0x50..0x5F reserved for BAM.
-	// 0x60..0x6F reserved for Business Rules.
+	// Business Rules, 0x60..0x6F. Values are written by package rules.
+
+	// TableRulesPolicies holds policy versions (rulesets), keyed by policy
+	// name, major and minor version: state, deployment and the BRL.
+	TableRulesPolicies Table = 0x60
+	// TableRulesVocabularies holds vocabulary versions, keyed by name,
+	// major and minor version: state and the BRL.
+	TableRulesVocabularies Table = 0x61
+	// TableRulesDeployments holds the deploy and undeploy history, keyed
+	// by time and sequence, oldest first: the history purge walks it.
+	TableRulesDeployments Table = 0x62
+	// TableRulesAudit holds the audit trail of rule store changes (save,
+	// publish, deploy, undeploy, delete), keyed by time and sequence.
+	TableRulesAudit Table = 0x63
+	// TableRulesMeta holds the rule store's format version.
+	TableRulesMeta Table = 0x64
+	// 0x65..0x6F reserved for Business Rules.
 	// 0x70..0xEF unassigned.
 
 	// TableUser holds user and extension data that no typed store owns.
@@ -184,6 +200,12 @@ var tableNames = [256]string{
 	TableMgmtOrchestrations: "MgmtOrchestrations",
 	TableMgmtParties:        "MgmtParties",
 	TableMgmtSubscriptions:  "MgmtSubscriptions",
+
+	TableRulesPolicies:     "RulesPolicies",
+	TableRulesVocabularies: "RulesVocabularies",
+	TableRulesDeployments:  "RulesDeployments",
+	TableRulesAudit:        "RulesAudit",
+	TableRulesMeta:         "RulesMeta",
 
 	TableUser: "User",
 }
