@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/internal/backup"
+	"github.com/biztier/biztier/internal/store"
 	"github.com/google/uuid"
 )
 
@@ -24,14 +25,20 @@ var (
 	// ErrRestoreDirNotEmpty is returned by a restore into a directory that
 	// holds anything but the leftovers of an unfinished restore.
 	ErrRestoreDirNotEmpty = backup.ErrNotEmpty
+
+	// ErrStandbyInconsistent is returned by Standby.Activate when a crash
+	// left the standby's databases at different LSNs and the catch-up that
+	// would reconcile them failed. The standby is left as it was: a later
+	// CatchUp repairs it.
+	ErrStandbyInconsistent = backup.ErrInconsistent
 )
 
 // BackupGapError reports log LSNs missing from the backups: a missing or
-// skipped log file. It wraps ErrCorrupt.
+// skipped log file. It wraps ErrCorruption.
 type BackupGapError = backup.GapError
 
 // BackupFileError reports a backup file that is missing or damaged (bad
-// checksum, size or frames). It wraps ErrCorrupt.
+// checksum, size or frames). It wraps ErrCorruption.
 type BackupFileError = backup.FileError
 
 // BackupProgress reports how far a backup or restore is: raw bytes done
@@ -111,6 +118,7 @@ func (g *Group) source() backup.Source {
 // set without a manifest (a crashed backup) is never used. The log is
 // pinned from before the checkpoints until the set is written.
 func (g *Group) Backup(ctx context.Context, to Shipper, opts *BackupOptions) (*BackupSet, error) {
+	ctx = store.Context(ctx)
 	if g.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -131,6 +139,7 @@ func (g *Group) Backup(ctx context.Context, to Shipper, opts *BackupOptions) (*B
 // set; a full Backup starts a new chain. LogShipping runs it on a schedule
 // and holds the log so that the chain never breaks while it runs.
 func (g *Group) BackupLog(ctx context.Context, to Shipper, opts *BackupOptions) (*BackupSet, error) {
+	ctx = store.Context(ctx)
 	if g.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -144,6 +153,7 @@ func (g *Group) BackupLog(ctx context.Context, to Shipper, opts *BackupOptions) 
 
 // ListBackups lists the complete backup sets in from, oldest mark first.
 func ListBackups(ctx context.Context, from Shipper) ([]BackupSet, error) {
+	ctx = store.Context(ctx)
 	ms, err := backup.Catalog(ctx, from)
 	if err != nil {
 		return nil, err
@@ -159,6 +169,7 @@ func ListBackups(ctx context.Context, from Shipper) ([]BackupSet, error) {
 // group (uuid.Nil for all groups), oldest first: the marks a Restore can
 // stop at.
 func BackupMarks(ctx context.Context, from Shipper, group uuid.UUID) ([]Mark, error) {
+	ctx = store.Context(ctx)
 	g := ""
 	if group != uuid.Nil {
 		g = group.String()
@@ -181,6 +192,7 @@ const BackupHistory = 14 * 24 * time.Hour
 // latest mark stays restorable. Sets left incomplete by a crashed backup
 // are deleted once an hour old. It returns the names of the sets deleted.
 func PruneBackups(ctx context.Context, from Shipper, group uuid.UUID, history time.Duration, now time.Time) ([]string, error) {
+	ctx = store.Context(ctx)
 	if history <= 0 {
 		history = BackupHistory
 	}

@@ -599,7 +599,7 @@ func TestRestore_DetectsMissingAndDamagedFiles(t *testing.T) {
 		_, err := Restore(ctx, bk, "r", &RestoreOptions{FS: fs})
 		var gap *BackupGapError
 		require.ErrorAs(t, err, &gap)
-		require.ErrorIs(t, err, ErrCorrupt)
+		require.ErrorIs(t, err, ErrCorruption)
 		require.Equal(t, sets[1].First, gap.From)
 		require.Equal(t, sets[1].Last, gap.To)
 		// Nothing was restored, so the directory is not a group.
@@ -629,7 +629,7 @@ func TestRestore_DetectsMissingAndDamagedFiles(t *testing.T) {
 		_, err := Restore(ctx, bk, "r", &RestoreOptions{FS: fs})
 		var fe *BackupFileError
 		require.ErrorAs(t, err, &fe)
-		require.ErrorIs(t, err, ErrCorrupt)
+		require.ErrorIs(t, err, ErrCorruption)
 		require.Contains(t, name, fe.File)
 	})
 	t.Run("damaged store file", func(t *testing.T) {
@@ -652,7 +652,7 @@ func TestRestore_DetectsMissingAndDamagedFiles(t *testing.T) {
 		_, err = Restore(ctx, bk, "r", &RestoreOptions{FS: fs})
 		var fe *BackupFileError
 		require.ErrorAs(t, err, &fe)
-		require.ErrorIs(t, err, ErrCorrupt)
+		require.ErrorIs(t, err, ErrCorruption)
 	})
 }
 

@@ -53,7 +53,7 @@
 // backup) still needs.
 //
 // A torn final frame (a crash mid-write) is cut off at Open. A damaged frame
-// anywhere else fails Open with an error wrapping [ErrCorrupt] that names
+// anywhere else fails Open with an error wrapping [ErrCorruption] that names
 // the segment file and offset; biztier never skips damage silently.
 //
 // If a write or fdatasync of the log fails, the waiting commits fail and the

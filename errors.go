@@ -3,14 +3,16 @@ package biztier
 import (
 	"errors"
 
-	"github.com/biztier/biztier/internal/store"
-	"github.com/biztier/biztier/wal"
+	"github.com/biztier/biztier/internal/sentinel"
 )
 
 var (
-	// ErrClosed is returned by every call on a Group after Close. It is the
-	// same error the stores return, so errors.Is matches either.
-	ErrClosed = store.ErrClosed
+	// ErrClosed is returned by every call on a Group after Close, and by
+	// every call on a handle the Group gave out (the MessageBox, Tracking,
+	// Management, the log, a cluster Node) once it is closed. Each package
+	// has its own ErrClosed naming itself, and each wraps this one, so
+	// errors.Is(err, ErrClosed) holds for any package's call.
+	ErrClosed = sentinel.Closed
 
 	// ErrLocked is returned by Open when another Group (in this process or
 	// another) has the directory open.
@@ -24,7 +26,18 @@ var (
 	// version of biztier.
 	ErrFormatTooNew = errors.New("biztier: group format newer than this build")
 
-	// ErrCorrupt marks damage found in the group's log or stores. It is the
-	// log's corruption marker: errors.Is(err, wal.ErrCorrupt) holds too.
-	ErrCorrupt = wal.ErrCorrupt
+	// ErrCorruption marks damage found in the group's log, stores, backups
+	// or any decoded value. Every package's corruption marker
+	// (wal.ErrCorrupt, messagebox.ErrCorruption, ...) wraps it; test with
+	// IsCorruption.
+	ErrCorruption = sentinel.Corruption
+
+	// ErrCorrupt is the old name of ErrCorruption.
+	//
+	// Deprecated: use ErrCorruption or IsCorruption.
+	ErrCorrupt = ErrCorruption
 )
+
+// IsCorruption reports whether err marks damaged data in any database,
+// the log or a backup.
+func IsCorruption(err error) bool { return errors.Is(err, sentinel.Corruption) }

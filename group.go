@@ -69,7 +69,7 @@ type Group struct {
 // recovers it: the log is checked and each database replays what it has not
 // yet applied. It fails with ErrLocked if the group is already open,
 // ErrNotGroup if dir holds something else, ErrFormatTooNew for a newer
-// layout, and an error wrapping ErrCorrupt for a damaged log.
+// layout, and an error wrapping ErrCorruption for a damaged log.
 func Open(dir string, opts *Options) (*Group, error) {
 	return open(dir, opts, false)
 }
@@ -278,6 +278,7 @@ func (g *Group) Log() *wal.Log { return g.set.Log() }
 // The mark is recorded in the group's mark list (see Marks), which keeps
 // it after the log is truncated.
 func (g *Group) Mark(ctx context.Context, name string) (uint64, error) {
+	ctx = store.Context(ctx)
 	if g.closed.Load() {
 		return 0, ErrClosed
 	}
@@ -287,6 +288,7 @@ func (g *Group) Mark(ctx context.Context, name string) (uint64, error) {
 // Checkpoint flushes every database and truncates the log below what they
 // all hold, as the background checkpointer does.
 func (g *Group) Checkpoint(ctx context.Context) error {
+	ctx = store.Context(ctx)
 	if g.closed.Load() {
 		return ErrClosed
 	}
@@ -379,6 +381,7 @@ func userKey(key []byte) []byte {
 // databases, returning its LSN once it is durable and visible. If fn
 // returns an error nothing is written. fn must not call back into the Group.
 func (g *Group) Update(ctx context.Context, fn func(*Txn) error) (uint64, error) {
+	ctx = store.Context(ctx)
 	if g.closed.Load() {
 		return 0, ErrClosed
 	}

@@ -47,6 +47,7 @@ func (g *Group) Replay() error {
 // with ErrDiverged, cutting nothing, if a database has applied past lsn.
 // For package cluster.
 func (g *Group) TruncateTail(ctx context.Context, lsn uint64) error {
+	ctx = store.Context(ctx)
 	if g.closed.Load() {
 		return ErrClosed
 	}
@@ -174,3 +175,8 @@ func (r *Reseed) Abort() error {
 // stops being active calls it (on a passive, frames are applied under
 // them), and so does one whose MessageBox failed. For package cluster.
 func (g *Group) CloseTyped() error { return g.closeTyped() }
+
+// LogDir is the directory of the group's log. Package cluster keeps the
+// node's disk identity there, so that a log made afresh (an empty disk, a
+// rebuilt or restored group) comes with a new one. For package cluster.
+func (g *Group) LogDir() string { return g.opts.Dirs.Log }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/internal/backup"
+	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/google/uuid"
 )
@@ -104,6 +105,7 @@ type RestoreResult struct {
 // (ErrNotGroup) and the next Restore into it starts over. Open dir to use
 // the group.
 func Restore(ctx context.Context, from Shipper, dir string, opts *RestoreOptions) (*RestoreResult, error) {
+	ctx = store.Context(ctx)
 	o := opts.withDefaults()
 	if err := o.validate(); err != nil {
 		return nil, err
@@ -174,6 +176,7 @@ type Standby struct {
 // or empty) from the newest full backup in from and the sets after it.
 // Only opts' FS, Group and Logger are used.
 func OpenStandby(ctx context.Context, from Shipper, dir string, opts *RestoreOptions) (*Standby, error) {
+	ctx = store.Context(ctx)
 	o := opts.withDefaults()
 	group := ""
 	if o.Group != uuid.Nil {
@@ -194,6 +197,7 @@ func (s *Standby) LSN() uint64 { return s.sb.LSN() }
 // where it was); if the sets it needs were replaced by a newer full
 // backup, it rebuilds itself from that.
 func (s *Standby) CatchUp(ctx context.Context) (uint64, error) {
+	ctx = store.Context(ctx)
 	lsn, err := s.sb.CatchUp(ctx)
 	if err != nil {
 		return lsn, fmt.Errorf("biztier: standby: %w", err)
@@ -204,6 +208,7 @@ func (s *Standby) CatchUp(ctx context.Context) (uint64, error) {
 // Start runs CatchUp every interval (a minute if <= 0, as BizTalk's
 // restore job) until Stop. Errors are kept for Err.
 func (s *Standby) Start(ctx context.Context, interval time.Duration) error {
+	ctx = store.Context(ctx)
 	if interval <= 0 {
 		interval = time.Minute
 	}
@@ -237,6 +242,7 @@ func (s *Standby) Start(ctx context.Context, interval time.Duration) error {
 // Stop ends Start's schedule and waits for a catch-up in progress. It is
 // safe to call twice and before Start.
 func (s *Standby) Stop(ctx context.Context) error {
+	ctx = store.Context(ctx)
 	s.mu.Lock()
 	cancel := s.cancel
 	s.cancel = nil
@@ -266,11 +272,12 @@ func (s *Standby) Err() error {
 // Mark job at failover. Open its directory to use it. The Standby cannot
 // be used afterwards.
 func (s *Standby) Activate(ctx context.Context) (*RestoreResult, error) {
+	ctx = store.Context(ctx)
 	if err := s.Stop(ctx); err != nil {
 		return nil, err
 	}
 	var out RestoreResult
-	if _, err := s.sb.Activate(func(res *backup.Result) error {
+	if _, err := s.sb.Activate(ctx, func(res *backup.Result) error {
 		return finishRestore(s.opts.FS, s.dir, s.opts.Now(), res, &out)
 	}); err != nil {
 		return nil, fmt.Errorf("biztier: standby: activate: %w", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/internal/backup"
+	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/wal"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
@@ -31,6 +32,7 @@ func DirShipper(fs vfs.FS, dir string) Shipper { return backup.NewDir(fs, dir) }
 // manifest goes last, so a set appears in to whole or not at all. It
 // returns the sets copied.
 func (g *Group) Ship(ctx context.Context, from, to Shipper) ([]BackupSet, error) {
+	ctx = store.Context(ctx)
 	ms, err := backup.Ship(ctx, from, to, g.id.String())
 	out := make([]BackupSet, len(ms))
 	for i, m := range ms {
@@ -125,6 +127,7 @@ func (g *Group) NewLogShipping(opts LogShippingOptions) (*LogShipping, error) {
 // Start runs the job every Interval until Stop (or ctx's end). The first
 // run is immediate. Start on a running job does nothing.
 func (s *LogShipping) Start(ctx context.Context) error {
+	ctx = store.Context(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.running {
@@ -152,6 +155,7 @@ func (s *LogShipping) Start(ctx context.Context) error {
 // Stop ends the schedule, waits for a run in progress and releases the
 // log. It is safe to call twice and before Start.
 func (s *LogShipping) Stop(ctx context.Context) error {
+	ctx = store.Context(ctx)
 	s.mu.Lock()
 	if s.cancel != nil {
 		s.cancel()
@@ -185,6 +189,7 @@ func (s *LogShipping) Status() ShippingStatus {
 // older than FullInterval, or the chain is broken; a log backup
 // otherwise), ships new sets to DR and applies retention.
 func (s *LogShipping) RunOnce(ctx context.Context) (ShippingStatus, error) {
+	ctx = store.Context(ctx)
 	return s.run(ctx, false)
 }
 

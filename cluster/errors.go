@@ -1,6 +1,10 @@
 package cluster
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/biztier/biztier/internal/sentinel"
+)
 
 var (
 	// ErrNotActive is returned by commits on a node that is not the active
@@ -19,7 +23,7 @@ var (
 	ErrInDoubt = errors.New("cluster: commit outcome unknown")
 
 	// ErrClosed is returned by calls on a closed Node.
-	ErrClosed = errors.New("cluster: node closed")
+	ErrClosed = sentinel.New("cluster: node closed", sentinel.Closed)
 
 	// ErrNoStandby is returned by Switchover when no passive holds every
 	// acknowledged commit, so handing over would lose data.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/biztier/biztier/internal/sentinel"
 	"github.com/google/uuid"
 )
 
@@ -45,13 +46,13 @@ var (
 	// terminated.
 	ErrNotResumable = errors.New("messagebox: not resumable")
 	// ErrClosed is returned by calls made after Close.
-	ErrClosed = errors.New("messagebox: closed")
+	ErrClosed = sentinel.New("messagebox: closed", sentinel.Closed)
 	// ErrFormatTooNew is returned by Open for a MessageBox written by a
 	// newer version of biztier.
 	ErrFormatTooNew = errors.New("messagebox: format version newer than this build")
 	// ErrCorruption marks stored data that cannot be decoded. Every decode
 	// failure wraps it; test for it with IsCorruption.
-	ErrCorruption = errors.New("messagebox: corruption")
+	ErrCorruption = sentinel.New("messagebox: corruption", sentinel.Corruption)
 	// ErrFailed is returned by every write once a commit to the group log
 	// has failed: whether it reached the disk is unknown, so the in-memory
 	// state can no longer be trusted. Close the store and reopen the group.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/biztier/biztier/internal/store"
 	"github.com/google/uuid"
 )
 
@@ -55,7 +56,11 @@ func (x Explanation) Reason() string {
 // missing: what BizTalk users do by hand with the subscription viewer.
 // The result is sorted by subscription ID. m is not validated.
 func (s *Store) Explain(ctx context.Context, m *Message) ([]Explanation, error) {
+	ctx = store.Context(ctx)
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.closedErr(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -89,6 +94,7 @@ func (s *Store) Explain(ctx context.Context, m *Message) ([]Explanation, error) 
 
 // ExplainMessage is Explain for a stored message.
 func (s *Store) ExplainMessage(ctx context.Context, id uuid.UUID) ([]Explanation, error) {
+	ctx = store.Context(ctx)
 	m, err := s.GetMessage(ctx, id)
 	if err != nil {
 		return nil, err

@@ -289,10 +289,15 @@ func (s *Store) readInstanceData(id uuid.UUID) ([]byte, error) {
 // Instance returns service instance id with its persisted Data.
 // ErrNotFound once it has completed or been terminated.
 func (s *Store) Instance(ctx context.Context, id uuid.UUID) (ServiceInstance, error) {
+	ctx = store.Context(ctx)
 	if err := ctx.Err(); err != nil {
 		return ServiceInstance{}, err
 	}
 	s.mu.Lock()
+	if err := s.checkLocked(); err != nil {
+		s.mu.Unlock()
+		return ServiceInstance{}, err
+	}
 	inst := s.mu.insts[id]
 	if inst == nil {
 		s.mu.Unlock()
@@ -402,6 +407,7 @@ func (s *Store) claim(ctx context.Context, id uuid.UUID, ending bool) (*instStat
 // queued and suspended entries (their messages released) and its record
 // are deleted in one commit. Entries leased by a host lose their lease.
 func (s *Store) TerminateInstance(ctx context.Context, id uuid.UUID) error {
+	ctx = store.Context(ctx)
 	now := s.now().UnixNano()
 	inst, err := s.claim(ctx, id, true)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 // instance that has ended; suspending a suspended instance records the
 // new reason.
 func (s *Store) SuspendInstance(ctx context.Context, id uuid.UUID, reason string) error {
+	ctx = store.Context(ctx)
 	return s.setInstanceState(ctx, id, func(inst *instState) (InstanceState, string, error) {
 		if inst.state == StateCompletedWithDiscardedMessages {
 			return 0, "", fmt.Errorf("%w: instance %s has completed", ErrNotFound, id)
@@ -28,6 +29,7 @@ func (s *Store) SuspendInstance(ctx context.Context, id uuid.UUID, reason string
 // messages wait for it, dehydrated otherwise. ErrNotResumable for an
 // instance that is not suspended.
 func (s *Store) ResumeInstance(ctx context.Context, id uuid.UUID) error {
+	ctx = store.Context(ctx)
 	return s.setInstanceState(ctx, id, func(inst *instState) (InstanceState, string, error) {
 		if inst.state != StateSuspendedResumable {
 			return 0, "", fmt.Errorf("%w: instance %s is %v", ErrNotResumable, id, inst.state)
@@ -97,21 +99,27 @@ func (s *Store) setInstanceState(ctx context.Context, id uuid.UUID, next func(*i
 // and returns how many it suspended. Instances that end meanwhile are
 // skipped.
 func (s *Store) SuspendInstances(ctx context.Context, q InstanceQuery, reason string) (int, error) {
+	ctx = store.Context(ctx)
 	return s.eachInstance(ctx, q, func(id uuid.UUID) error { return s.SuspendInstance(ctx, id, reason) })
 }
 
 // ResumeInstances resumes every suspended instance matching q.
 func (s *Store) ResumeInstances(ctx context.Context, q InstanceQuery) (int, error) {
+	ctx = store.Context(ctx)
 	q.State = StateSuspendedResumable
 	return s.eachInstance(ctx, q, func(id uuid.UUID) error { return s.ResumeInstance(ctx, id) })
 }
 
 // TerminateInstances terminates every instance matching q.
 func (s *Store) TerminateInstances(ctx context.Context, q InstanceQuery) (int, error) {
+	ctx = store.Context(ctx)
 	return s.eachInstance(ctx, q, func(id uuid.UUID) error { return s.TerminateInstance(ctx, id) })
 }
 
 func (s *Store) eachInstance(ctx context.Context, q InstanceQuery, fn func(uuid.UUID) error) (int, error) {
+	if err := s.closedErr(); err != nil {
+		return 0, err
+	}
 	n := 0
 	for _, inst := range s.Instances(q) {
 		err := fn(inst.ID)

@@ -90,6 +90,7 @@ type PersistResult struct {
 // publishing throttling: an instance's progress releases the spool. A
 // failed commit fails the store (ErrFailed).
 func (s *Store) Persist(ctx context.Context, p PersistPoint) (PersistResult, error) {
+	ctx = store.Context(ctx)
 	if len(p.State) > s.opts.MaxInstanceState {
 		return PersistResult{}, fmt.Errorf("%w: %d bytes, limit %d", ErrStateTooLarge, len(p.State), s.opts.MaxInstanceState)
 	}

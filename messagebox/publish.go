@@ -26,6 +26,7 @@ const routingFailureReason = "The published message could not be routed because 
 // ErrInvalidMessage and stores nothing; a message ID already stored
 // returns ErrDuplicate.
 func (s *Store) Publish(ctx context.Context, m *Message) (uuid.UUID, []EntryID, error) {
+	ctx = store.Context(ctx)
 	res, err := s.publish(ctx, []*Message{m})
 	if len(res) == 0 {
 		return uuid.Nil, nil, err
@@ -48,6 +49,7 @@ type Published struct {
 // Publish, and the error is an errors.Join of their *RoutingErrors (the
 // rest of the batch is stored and routed).
 func (s *Store) PublishBatch(ctx context.Context, msgs []*Message) ([]Published, error) {
+	ctx = store.Context(ctx)
 	return s.publish(ctx, msgs)
 }
 
@@ -55,6 +57,7 @@ func (s *Store) PublishBatch(ctx context.Context, msgs []*Message) ([]Published,
 // routed now, but its entries stay in the scheduled queue (counted as
 // Delayed) until notBefore on the store's Clock.
 func (s *Store) PublishAt(ctx context.Context, m *Message, notBefore time.Time) (uuid.UUID, []EntryID, error) {
+	ctx = store.Context(ctx)
 	pend, err := s.preparePublish([]*Message{m}, s.now())
 	if err != nil {
 		return uuid.Nil, nil, err

@@ -92,6 +92,7 @@ func (e *entry) recAt() entryRec {
 // returns no deliveries. Each delivery's count is stored before Dequeue
 // returns. ErrUnknownHost for an unknown host.
 func (s *Store) Dequeue(ctx context.Context, host string, max int, lease time.Duration) ([]*Delivery, error) {
+	ctx = store.Context(ctx)
 	return s.dequeue(ctx, nil, host, max, lease)
 }
 
@@ -102,6 +103,7 @@ func (s *Store) Dequeue(ctx context.Context, host string, max int, lease time.Du
 // completes already committed. If a lease in done is lost, nothing is
 // completed or dequeued (ErrLeaseLost).
 func (s *Store) CompleteAndDequeue(ctx context.Context, done []Lease, host string, max int, lease time.Duration) ([]*Delivery, error) {
+	ctx = store.Context(ctx)
 	d, err := s.dequeue(ctx, done, host, max, lease)
 	if err != nil || len(d) > 0 {
 		return d, err
@@ -230,8 +232,13 @@ func (s *Store) dequeue(ctx context.Context, done []Lease, host string, max int,
 // out on the store's Clock), ctx is done, or the store is closed. It never
 // polls.
 func (s *Store) DequeueWait(ctx context.Context, host string, max int, lease time.Duration) ([]*Delivery, error) {
+	ctx = store.Context(ctx)
 	for {
 		s.mu.Lock()
+		if err := s.checkLocked(); err != nil {
+			s.mu.Unlock()
+			return nil, err
+		}
 		h := s.mu.hosts[host]
 		if h == nil {
 			s.mu.Unlock()
@@ -343,6 +350,7 @@ func dropRefLocked(b *pebble.Batch, ms *msgState) bool {
 // last entry goes is deleted in the same commit. All leases must be held
 // (else ErrLeaseLost and nothing changes); they commit together.
 func (s *Store) Complete(ctx context.Context, leases ...Lease) error {
+	ctx = store.Context(ctx)
 	if len(leases) == 0 {
 		return nil
 	}
@@ -419,6 +427,7 @@ func (s *Store) completedLocked(es []*entry, dead []*msgState, now int64) {
 // Extend renews a lease to end d from now and returns the renewed lease.
 // It writes nothing.
 func (s *Store) Extend(ctx context.Context, l Lease, d time.Duration) (Lease, error) {
+	ctx = store.Context(ctx)
 	if d <= 0 {
 		return Lease{}, fmt.Errorf("messagebox: extend: lease %v must be positive", d)
 	}
@@ -443,18 +452,21 @@ func (s *Store) Extend(ctx context.Context, l Lease, d time.Duration) (Lease, er
 // subscription's backup host (attempts reset) or, without one or when
 // already there, is suspended as resumable with reason as its error.
 func (s *Store) Abandon(ctx context.Context, l Lease, delay time.Duration, reason string) error {
+	ctx = store.Context(ctx)
 	return s.retry(ctx, l, delay, false, reason)
 }
 
 // Fail is Abandon with the subscription's retry interval as the delay:
 // what a send adapter does when a transmission fails.
 func (s *Store) Fail(ctx context.Context, l Lease, reason string) error {
+	ctx = store.Context(ctx)
 	return s.retry(ctx, l, 0, true, reason)
 }
 
 // Suspend moves a leased entry to the suspended queue as resumable, with
 // reason as its error.
 func (s *Store) Suspend(ctx context.Context, l Lease, reason string) error {
+	ctx = store.Context(ctx)
 	now := s.now().UnixNano()
 	s.mu.Lock()
 	es, err := s.takeLeasesLocked([]Lease{l}, now)

@@ -395,6 +395,18 @@ func (s *Store) Close() error {
 
 func (s *Store) now() time.Time { return s.opts.Clock.Now() }
 
+// closedErr returns ErrClosed once Close has been called, without taking
+// the mutex: calls that validate their input or read before they lock use
+// it so a closed store answers ErrClosed first, whatever the input.
+func (s *Store) closedErr() error {
+	select {
+	case <-s.done:
+		return ErrClosed
+	default:
+		return nil
+	}
+}
+
 // checkLocked returns the error every call gets after Close or a failed
 // commit.
 func (s *Store) checkLocked() error {
@@ -454,6 +466,7 @@ func (s *Store) tracking() bool { return s.opts.Tracker != nil }
 // CreateHost creates the host name, whose queue subscriptions can then
 // target. Creating an existing host does nothing.
 func (s *Store) CreateHost(ctx context.Context, name string) error {
+	ctx = store.Context(ctx)
 	if name == "" {
 		return fmt.Errorf("%w: empty host name", ErrInvalidSubscription)
 	}
@@ -501,6 +514,10 @@ func (s *Store) Hosts() []string {
 // Errors: ErrInvalidPredicate, ErrInvalidSubscription, ErrUnknownHost (for
 // Host or BackupHost), ErrDuplicate.
 func (s *Store) Subscribe(ctx context.Context, sub Subscription) (Subscription, error) {
+	ctx = store.Context(ctx)
+	if err := s.closedErr(); err != nil {
+		return Subscription{}, err
+	}
 	sub = sub.clone()
 	if err := sub.validate(*s.opts.Retry); err != nil {
 		return Subscription{}, err
@@ -542,6 +559,7 @@ func (s *Store) Subscribe(ctx context.Context, sub Subscription) (Subscription, 
 // Unsubscribe removes a subscription. Entries already queued for it stay
 // and are delivered; they keep its retry policy's defaults.
 func (s *Store) Unsubscribe(ctx context.Context, id uuid.UUID) error {
+	ctx = store.Context(ctx)
 	s.mu.Lock()
 	err := s.checkLocked()
 	if err == nil && s.mu.subs[id] == nil {
@@ -608,6 +626,7 @@ func compareUUID(a, b uuid.UUID) int {
 // returned message and its bodies belong to the caller. ErrNotFound if no
 // entry references it any more.
 func (s *Store) GetMessage(ctx context.Context, id uuid.UUID) (*Message, error) {
+	ctx = store.Context(ctx)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

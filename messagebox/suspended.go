@@ -141,6 +141,7 @@ func (s *Store) query(q *SuspendedQuery) ([]EntryID, error) {
 
 // CountSuspended counts the suspended entries matching q (Limit ignored).
 func (s *Store) CountSuspended(ctx context.Context, q SuspendedQuery) (int, error) {
+	ctx = store.Context(ctx)
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -151,6 +152,7 @@ func (s *Store) CountSuspended(ctx context.Context, q SuspendedQuery) (int, erro
 
 // ListSuspended returns the suspended entries matching q, by ID.
 func (s *Store) ListSuspended(ctx context.Context, q SuspendedQuery) ([]SuspendedEntry, error) {
+	ctx = store.Context(ctx)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -174,6 +176,7 @@ func (s *Store) ListSuspended(ctx context.Context, q SuspendedQuery) ([]Suspende
 
 // GetSuspended returns one suspended entry.
 func (s *Store) GetSuspended(ctx context.Context, id EntryID) (SuspendedEntry, error) {
+	ctx = store.Context(ctx)
 	if err := ctx.Err(); err != nil {
 		return SuspendedEntry{}, err
 	}
@@ -207,6 +210,7 @@ func (s *Store) readSuspended(id EntryID) (SuspendedEntry, error) {
 // Options.BulkBatchSize go in several commits, each atomic; the count of
 // entries resumed is returned even on error.
 func (s *Store) Resume(ctx context.Context, ids ...EntryID) (int, error) {
+	ctx = store.Context(ctx)
 	return s.bulk(ctx, ids, true, true)
 }
 
@@ -214,12 +218,14 @@ func (s *Store) Resume(ctx context.Context, ids ...EntryID) (int, error) {
 // message whose last entry goes is deleted in the same commit. Every ID
 // must be a suspended entry (ErrNotFound). Batches as Resume.
 func (s *Store) Terminate(ctx context.Context, ids ...EntryID) (int, error) {
+	ctx = store.Context(ctx)
 	return s.bulk(ctx, ids, false, true)
 }
 
 // ResumeQuery resumes every resumable suspended entry matching q, in
 // batches of Options.BulkBatchSize, each one commit. Limit is ignored.
 func (s *Store) ResumeQuery(ctx context.Context, q SuspendedQuery) (int, error) {
+	ctx = store.Context(ctx)
 	q.Limit, q.ResumableOnly = 0, true
 	ids, err := s.query(&q)
 	if err != nil {
@@ -231,6 +237,7 @@ func (s *Store) ResumeQuery(ctx context.Context, q SuspendedQuery) (int, error) 
 // TerminateQuery terminates every suspended entry matching q, in batches
 // of Options.BulkBatchSize, each one commit. Limit is ignored.
 func (s *Store) TerminateQuery(ctx context.Context, q SuspendedQuery) (int, error) {
+	ctx = store.Context(ctx)
 	q.Limit = 0
 	ids, err := s.query(&q)
 	if err != nil {

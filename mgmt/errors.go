@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/biztier/biztier/internal/sentinel"
 	"github.com/google/uuid"
 )
 
@@ -32,9 +33,9 @@ var (
 	ErrUnknownElement = errors.New("mgmt: unknown element")
 	// ErrCorruption marks a stored value that cannot be decoded. Such
 	// errors also wrap codec.ErrCorrupt or keys.ErrCorrupt.
-	ErrCorruption = errors.New("mgmt: corruption")
+	ErrCorruption = sentinel.New("mgmt: corruption", sentinel.Corruption)
 	// ErrClosed is returned by calls after Close.
-	ErrClosed = errors.New("mgmt: closed")
+	ErrClosed = sentinel.New("mgmt: closed", sentinel.Closed)
 )
 
 // IsCorruption reports whether err marks corrupt stored data.

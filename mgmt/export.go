@@ -6,6 +6,8 @@ import (
 	"io"
 	"slices"
 	"strconv"
+
+	"github.com/biztier/biztier/internal/store"
 )
 
 // Export writes the bindings of app as a BizTalk binding file (a
@@ -18,6 +20,7 @@ import (
 // binding files and are not written. It fails with ErrNotFound for an
 // application that does not exist.
 func (s *Store) Export(ctx context.Context, w io.Writer, app string) error {
+	ctx = store.Context(ctx)
 	if s.closed.Load() {
 		return ErrClosed
 	}

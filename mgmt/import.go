@@ -5,6 +5,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/biztier/biztier/internal/store"
 )
 
 // ImportOptions control Import. A nil *ImportOptions means defaults.
@@ -54,6 +56,7 @@ type ImportResult struct {
 // and line, or the error of the rule (ErrInvalid, ErrExists, a
 // *StateError), and nothing is changed.
 func (s *Store) Import(ctx context.Context, r io.Reader, opts *ImportOptions) (*ImportResult, error) {
+	ctx = store.Context(ctx)
 	var o ImportOptions
 	if opts != nil {
 		o = *opts

@@ -3,6 +3,8 @@ package mgmt
 import (
 	"context"
 	"fmt"
+
+	"github.com/biztier/biztier/internal/store"
 )
 
 // State transitions, with BizTalk's rules:
@@ -476,30 +478,36 @@ func (tx *Tx) StopApplication(app string, mode StopMode) error {
 // Enlist enlists a send port, send port group or orchestration (see
 // Tx.Enlist).
 func (s *Store) Enlist(ctx context.Context, r Ref) error {
+	ctx = store.Context(ctx)
 	return s.Update(ctx, func(tx *Tx) error { return tx.Enlist(r) })
 }
 
 // Start starts an artifact (see Tx.Start).
 func (s *Store) Start(ctx context.Context, r Ref) error {
+	ctx = store.Context(ctx)
 	return s.Update(ctx, func(tx *Tx) error { return tx.Start(r) })
 }
 
 // Stop stops an artifact (see Tx.Stop).
 func (s *Store) Stop(ctx context.Context, r Ref) error {
+	ctx = store.Context(ctx)
 	return s.Update(ctx, func(tx *Tx) error { return tx.Stop(r) })
 }
 
 // Unenlist unenlists an artifact (see Tx.Unenlist).
 func (s *Store) Unenlist(ctx context.Context, r Ref, force bool) error {
+	ctx = store.Context(ctx)
 	return s.Update(ctx, func(tx *Tx) error { return tx.Unenlist(r, force) })
 }
 
 // StartApplication starts everything in app (see Tx.StartApplication).
 func (s *Store) StartApplication(ctx context.Context, app string) error {
+	ctx = store.Context(ctx)
 	return s.Update(ctx, func(tx *Tx) error { return tx.StartApplication(app) })
 }
 
 // StopApplication stops app (see Tx.StopApplication).
 func (s *Store) StopApplication(ctx context.Context, app string, mode StopMode) error {
+	ctx = store.Context(ctx)
 	return s.Update(ctx, func(tx *Tx) error { return tx.StopApplication(app, mode) })
 }

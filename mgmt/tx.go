@@ -29,6 +29,7 @@ type Tx struct {
 // into the Store (its writers are serialised: that would deadlock); use
 // the Tx's methods.
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	ctx = store.Context(ctx)
 	if s.closed.Load() {
 		return ErrClosed
 	}

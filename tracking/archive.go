@@ -326,30 +326,36 @@ func (a *Archive) reader() reader { return reader{r: a.db} }
 
 // Instance implements Querier.
 func (a *Archive) Instance(ctx context.Context, id uuid.UUID) (*Instance, error) {
+	ctx = store.Context(ctx)
 	return a.reader().instance(ctx, id)
 }
 
 // Instances implements Querier.
 func (a *Archive) Instances(ctx context.Context, q InstanceQuery) (*InstancePage, error) {
+	ctx = store.Context(ctx)
 	return a.reader().instances(ctx, q)
 }
 
 // MessageEvents implements Querier.
 func (a *Archive) MessageEvents(ctx context.Context, q MessageEventQuery) (*MessageEventPage, error) {
+	ctx = store.Context(ctx)
 	return a.reader().messageEvents(ctx, q)
 }
 
 // MessageFlow implements Querier.
 func (a *Archive) MessageFlow(ctx context.Context, messageID uuid.UUID, o *FlowOptions) (*Flow, error) {
+	ctx = store.Context(ctx)
 	return a.reader().flow(ctx, messageID, uuid.Nil, o)
 }
 
 // InstanceFlow implements Querier.
 func (a *Archive) InstanceFlow(ctx context.Context, instanceID uuid.UUID, o *FlowOptions) (*Flow, error) {
+	ctx = store.Context(ctx)
 	return a.reader().flow(ctx, uuid.Nil, instanceID, o)
 }
 
 // TrackedMessage implements Querier.
 func (a *Archive) TrackedMessage(ctx context.Context, messageID uuid.UUID) (*TrackedMessage, error) {
+	ctx = store.Context(ctx)
 	return a.reader().trackedMessage(ctx, messageID)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/biztier/biztier/internal/codec"
+	"github.com/biztier/biztier/internal/sentinel"
 )
 
 var (
@@ -22,11 +23,11 @@ var (
 	// archive written by a newer version of biztier.
 	ErrFormatTooNew = errors.New("tracking: format version newer than this build")
 	// ErrClosed is returned by calls made after Close.
-	ErrClosed = errors.New("tracking: closed")
+	ErrClosed = sentinel.New("tracking: closed", sentinel.Closed)
 	// ErrCorruption marks stored data (in the database or an archive file)
 	// that cannot be decoded. Every decode failure wraps it; test for it
 	// with IsCorruption.
-	ErrCorruption = errors.New("tracking: corruption")
+	ErrCorruption = sentinel.New("tracking: corruption", sentinel.Corruption)
 )
 
 // IsCorruption reports whether err marks stored data that cannot be

@@ -48,6 +48,7 @@ type PurgeResult struct {
 // The background purge calls Purge every PurgeInterval; a pass already
 // running makes Purge wait for it.
 func (s *Store) Purge(ctx context.Context) (PurgeResult, error) {
+	ctx = store.Context(ctx)
 	var res PurgeResult
 	if s.closed.Load() {
 		return res, ErrClosed

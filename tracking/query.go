@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/internal/keys"
+	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 )
@@ -562,36 +563,42 @@ func (s *Store) withSnapshot(fn func(rd reader) error) error {
 
 // Instance implements Querier.
 func (s *Store) Instance(ctx context.Context, id uuid.UUID) (inst *Instance, err error) {
+	ctx = store.Context(ctx)
 	err = s.withSnapshot(func(rd reader) error { inst, err = rd.instance(ctx, id); return err })
 	return inst, err
 }
 
 // Instances implements Querier.
 func (s *Store) Instances(ctx context.Context, q InstanceQuery) (p *InstancePage, err error) {
+	ctx = store.Context(ctx)
 	err = s.withSnapshot(func(rd reader) error { p, err = rd.instances(ctx, q); return err })
 	return p, err
 }
 
 // MessageEvents implements Querier.
 func (s *Store) MessageEvents(ctx context.Context, q MessageEventQuery) (p *MessageEventPage, err error) {
+	ctx = store.Context(ctx)
 	err = s.withSnapshot(func(rd reader) error { p, err = rd.messageEvents(ctx, q); return err })
 	return p, err
 }
 
 // MessageFlow implements Querier.
 func (s *Store) MessageFlow(ctx context.Context, messageID uuid.UUID, o *FlowOptions) (f *Flow, err error) {
+	ctx = store.Context(ctx)
 	err = s.withSnapshot(func(rd reader) error { f, err = rd.flow(ctx, messageID, uuid.Nil, o); return err })
 	return f, err
 }
 
 // InstanceFlow implements Querier.
 func (s *Store) InstanceFlow(ctx context.Context, instanceID uuid.UUID, o *FlowOptions) (f *Flow, err error) {
+	ctx = store.Context(ctx)
 	err = s.withSnapshot(func(rd reader) error { f, err = rd.flow(ctx, uuid.Nil, instanceID, o); return err })
 	return f, err
 }
 
 // TrackedMessage implements Querier.
 func (s *Store) TrackedMessage(ctx context.Context, messageID uuid.UUID) (m *TrackedMessage, err error) {
+	ctx = store.Context(ctx)
 	err = s.withSnapshot(func(rd reader) error { m, err = rd.trackedMessage(ctx, messageID); return err })
 	return m, err
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/internal/keys"
+	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 )
@@ -56,6 +57,7 @@ var statTables = []keys.Table{
 // every key, so it costs time proportional to the database's size: call it
 // from monitoring, not from a hot path.
 func (s *Store) Stats(ctx context.Context) (Stats, error) {
+	ctx = store.Context(ctx)
 	var st Stats
 	err := s.withSnapshot(func(rd reader) error {
 		for _, t := range statTables {

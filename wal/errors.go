@@ -3,6 +3,8 @@ package wal
 import (
 	"errors"
 	"fmt"
+
+	"github.com/biztier/biztier/internal/sentinel"
 )
 
 var (
@@ -10,10 +12,10 @@ var (
 	// a bad frame with good frames after it that were written once it was
 	// durable, a gap in the LSN sequence, or a damaged sealed segment. Errors
 	// that wrap it name the segment file and the byte offset.
-	ErrCorrupt = errors.New("wal: corrupt log")
+	ErrCorrupt = sentinel.New("wal: corrupt log", sentinel.Corruption)
 
 	// ErrClosed is returned by calls made after Close.
-	ErrClosed = errors.New("wal: log closed")
+	ErrClosed = sentinel.New("wal: log closed", sentinel.Closed)
 
 	// ErrFrameTooLarge is returned, before anything is written, for a
 	// payload larger than Options.MaxFrameSize.

@@ -29,6 +29,12 @@ var (
 	// ErrNotEmpty is returned by a restore into a directory that holds
 	// something other than an unfinished restore.
 	ErrNotEmpty = errors.New("backup: restore directory is not empty")
+
+	// ErrInconsistent is returned by Standby.Activate when the standby's
+	// stores stand at different LSNs (a crash interrupted a catch-up) and
+	// the catch-up that would bring them together failed: activating then
+	// would make a group whose stores cannot agree with its log.
+	ErrInconsistent = errors.New("backup: standby stores are not at one lsn")
 )
 
 // GapError reports LSNs that no backup set holds between two that do. It

@@ -115,6 +115,10 @@ func (s *Standby) CatchUp(ctx context.Context) (uint64, error) {
 	if s.closed {
 		return 0, fmt.Errorf("backup: standby closed")
 	}
+	return s.catchUpLocked(ctx)
+}
+
+func (s *Standby) catchUpLocked(ctx context.Context) (uint64, error) {
 	all, err := Catalog(ctx, s.st)
 	if err != nil {
 		return s.lsn, err
@@ -192,15 +196,26 @@ func (s *Standby) reseedLocked(ctx context.Context) (uint64, error) {
 	return s.lsn, nil
 }
 
-// Activate turns the standby into a group directory at its LSN (the
-// newest shipped mark): the stores are closed, finish writes the group's
-// files (its new identity last) and the standby marker is removed. The
-// Standby cannot be used afterwards.
-func (s *Standby) Activate(finish func(*Result) error) (*Result, error) {
+// Activate catches up with the sets shipped so far, then turns the
+// standby into a group directory at its LSN (the newest shipped mark): the
+// stores are closed, finish writes the group's files (its new identity
+// last) and the standby marker is removed. The Standby cannot be used
+// afterwards.
+//
+// A crash during a catch-up leaves the stores at different LSNs; the
+// catch-up here brings them back to one. If it fails (storage unreachable,
+// a damaged set) the standby activates at the LSN it already holds when
+// its stores agree on it, and otherwise refuses with ErrInconsistent,
+// staying a standby that a later CatchUp can repair.
+func (s *Standby) Activate(ctx context.Context, finish func(*Result) error) (*Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, fmt.Errorf("backup: standby closed")
+	}
+	_, cerr := s.catchUpLocked(ctx)
+	if lo, hi := appliedRange(s.r); lo != hi || lo != s.lsn {
+		return nil, fmt.Errorf("%w: stores between lsn %d and %d, catch-up: %w", ErrInconsistent, lo, hi, cerr)
 	}
 	s.closed = true
 	if err := s.r.Close(); err != nil {
@@ -245,6 +260,11 @@ func (s *Standby) Close() error {
 	err := s.r.Close()
 	s.r = nil
 	return err
+}
+
+// appliedRange returns the lowest and highest applied LSN of r's stores.
+func appliedRange(r *store.Restore) (lo, hi uint64) {
+	return minApplied(r), maxApplied(r)
 }
 
 func minApplied(r *store.Restore) uint64 {

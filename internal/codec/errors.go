@@ -3,12 +3,14 @@ package codec
 import (
 	"errors"
 	"fmt"
+
+	"github.com/biztier/biztier/internal/sentinel"
 )
 
 // ErrCorrupt marks a value that cannot be decoded: it is truncated, a field
 // holds bytes no encoder writes, or bytes are left over. Every decoding error
 // wraps it.
-var ErrCorrupt = errors.New("codec: corrupt value")
+var ErrCorrupt = sentinel.New("codec: corrupt value", sentinel.Corruption)
 
 // ErrVersion marks a value whose format-version byte the caller cannot read:
 // newer than the newest version it knows (written by newer code), or 0,

@@ -137,10 +137,12 @@ func (s *Set) Close() error {
 func (s *Set) closeDBs() error {
 	var errs []error
 	for _, db := range s.stores() {
+		// The DB stays in s.dbs, marked closed, so that a late call through
+		// a kept handle gets ErrClosed rather than a nil pointer.
+		db.closed.Store(true)
 		if err := db.pdb.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("store: close %s database: %w", db.id, err))
 		}
-		s.dbs[db.id] = nil
 	}
 	return errors.Join(errs...)
 }

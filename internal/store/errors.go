@@ -1,10 +1,14 @@
 package store
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/biztier/biztier/internal/sentinel"
+)
 
 var (
 	// ErrClosed is returned by calls made after Close.
-	ErrClosed = errors.New("store: closed")
+	ErrClosed = sentinel.New("store: closed", sentinel.Closed)
 	// ErrForbiddenRecord is returned by Commit for a batch holding a record
 	// kind that cannot be replayed deterministically on another node
 	// (SingleDelete, whose effect depends on compaction timing) or that

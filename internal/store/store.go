@@ -40,6 +40,10 @@ type DB struct {
 	// LSN up to which the checkpointer declared it current). Written only by
 	// the applier, under Set.applyMu.
 	applied atomic.Uint64
+	// closed is set once pdb is closed. Pebble panics on a closed DB, so
+	// Get and NewIter check it and return ErrClosed: a typed store's handle
+	// kept past Group.Close gets an error, not a crash.
+	closed atomic.Bool
 }
 
 // ID is the database's ID.
@@ -56,11 +60,21 @@ func (d *DB) Reader() pebble.Reader { return d.pdb }
 
 // Get returns the value of key. The value is valid until the closer is
 // closed; pebble.ErrNotFound reports a missing key.
-func (d *DB) Get(key []byte) ([]byte, io.Closer, error) { return d.pdb.Get(key) }
+func (d *DB) Get(key []byte) ([]byte, io.Closer, error) {
+	if d.closed.Load() {
+		return nil, nil, fmt.Errorf("store: get from %s: %w", d.id, ErrClosed)
+	}
+	return d.pdb.Get(key)
+}
 
 // NewIter returns an iterator over the store. Set LowerBound and UpperBound;
 // close it and check its Error.
-func (d *DB) NewIter(o *pebble.IterOptions) (*pebble.Iterator, error) { return d.pdb.NewIter(o) }
+func (d *DB) NewIter(o *pebble.IterOptions) (*pebble.Iterator, error) {
+	if d.closed.Load() {
+		return nil, fmt.Errorf("store: iterate %s: %w", d.id, ErrClosed)
+	}
+	return d.pdb.NewIter(o)
+}
 
 // NewSnapshot returns a point-in-time view of this store alone. For views
 // across stores use Set.Snapshot.

@@ -156,3 +156,13 @@ func checkKinds(id ID, b *pebble.Batch) error {
 		}
 	}
 }
+
+// Context returns ctx, or context.Background() for a nil ctx: every
+// exported call that takes a context passes it through this first, so a
+// nil context is treated as Background instead of panicking deep inside.
+func Context(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
+}

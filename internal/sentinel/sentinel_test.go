@@ -1,0 +1,32 @@
+package sentinel
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func TestNew(t *testing.T) {
+	own := New("wal: log closed", Closed)
+	wrapped := fmt.Errorf("commit lsn 7: %w", own)
+	for _, tc := range []struct {
+		name   string
+		err    error
+		target error
+		want   bool
+	}{
+		{"own", wrapped, own, true},
+		{"root", wrapped, Closed, true},
+		{"other kind", wrapped, Corruption, false},
+		{"sibling", wrapped, New("wal: log closed", Closed), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := errors.Is(tc.err, tc.target); got != tc.want {
+				t.Fatalf("errors.Is = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if own.Error() != "wal: log closed" {
+		t.Fatalf("message %q", own.Error())
+	}
+}
