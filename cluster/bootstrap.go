@@ -317,7 +317,9 @@ func (n *Node) swapIn(rs *biztier.Reseed, lsn uint64) error {
 	}
 	g.Log().SetFollower(ErrNotActive)
 	g.Log().SetGate(refuseAll)
-	n.g.Store(g)
-	n.log.Store(g.Log())
+	// The rebuilt log is a new one, with a new disk identity.
+	if err := n.setGroup(g); err != nil {
+		return fmt.Errorf("cluster: reopen after bootstrap: %w (the node must be restarted)", errors.Join(err, g.Close()))
+	}
 	return nil
 }

@@ -115,7 +115,7 @@ func TestEtcdWitness_FailoverAndFencing(t *testing.T) {
 
 	// The old active's term can no longer write the sync record.
 	rec, _ := etcdSync(t, wb, prefix)
-	require.Equal(t, []string{"b"}, rec.Candidates)
+	require.Equal(t, []string{"b"}, rec.IDs())
 
 	// It comes back, cuts its tail, follows, and is listed again.
 	a2 := openTestNode(t, NewEtcdWitness(etcdClient(t), prefix, etcdTTL), "a", afs, Sync, nil)
@@ -125,7 +125,7 @@ func TestEtcdWitness_FailoverAndFencing(t *testing.T) {
 	waitCaughtUp(t, b, a2)
 	requireSameDigest(t, b, a2)
 	rec, _ = etcdSync(t, wb, prefix)
-	require.Equal(t, []string{"b", "a"}, rec.Candidates)
+	require.Equal(t, []string{"b", "a"}, rec.IDs())
 
 	// Planned switchover back.
 	start = time.Now()
@@ -142,15 +142,15 @@ func TestEtcdWitness_StaleTermCannotWrite(t *testing.T) {
 	ctx := context.Background()
 	t1, err := w.Campaign(ctx, NodeInfo{ID: "a", Addr: "x"})
 	require.NoError(t, err)
-	require.NoError(t, t1.SetSync(ctx, SyncRecord{Epoch: t1.Epoch(), Candidates: []string{"a"}}))
+	require.NoError(t, t1.SetSync(ctx, SyncRecord{Epoch: t1.Epoch(), Candidates: []Candidate{{ID: "a", Disk: "d1", From: 7}}}))
 	require.NoError(t, t1.Resign(ctx))
 	t2, err := w.Campaign(ctx, NodeInfo{ID: "b", Addr: "y"})
 	require.NoError(t, err)
 	require.Greater(t, t2.Epoch(), t1.Epoch())
 	rec, ok := t2.Sync()
 	require.True(t, ok)
-	require.Equal(t, []string{"a"}, rec.Candidates)
-	require.ErrorIs(t, t1.SetSync(ctx, SyncRecord{Epoch: t1.Epoch(), Candidates: []string{"a"}}), ErrNotActive)
+	require.Equal(t, []Candidate{{ID: "a", Disk: "d1", From: 7}}, rec.Candidates)
+	require.ErrorIs(t, t1.SetSync(ctx, SyncRecord{Epoch: t1.Epoch(), Candidates: []Candidate{{ID: "a", Disk: "d1", From: 7}}}), ErrNotActive)
 	require.NoError(t, t2.Resign(ctx))
 }
 

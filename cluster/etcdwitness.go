@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -23,8 +22,9 @@ import (
 //	                        guarded by the writer's leader key
 //
 // Each campaign runs on its own lease (a concurrency.Session). Besides the
-// session's keepalives, the term renews the lease itself every TTL/3 and
-// counts itself valid until the send time of its last successful renewal
+// session's keepalives, the term renews the lease itself once as soon as
+// the election is won and then every TTL/3, and counts itself valid until
+// the send time (on the monotonic clock) of its last successful renewal
 // plus the granted TTL minus a margin: etcd counts the TTL from when it
 // processes the request, after that send time, so the node stops
 // acknowledging commits before any other node can win (the client
@@ -62,26 +62,51 @@ func decodeNode(v []byte) NodeInfo {
 	return NodeInfo{ID: id, Addr: addr}
 }
 
+// encodeRecord writes the record as its epoch on the first line, then one
+// line per candidate: "<from> <disk> <id>" (the ID last, so it may hold
+// spaces).
 func encodeRecord(r SyncRecord) string {
-	return strconv.FormatUint(r.Epoch, 10) + "\n" + strings.Join(r.Candidates, ",")
+	var b strings.Builder
+	b.WriteString(strconv.FormatUint(r.Epoch, 10))
+	for _, c := range r.Candidates {
+		fmt.Fprintf(&b, "\n%d %s %s", c.From, c.Disk, c.ID)
+	}
+	return b.String()
 }
 
+// decodeRecord reads encodeRecord's format. A record written before disks
+// were named (a second line of comma-separated IDs) lists its candidates
+// with no disk, so none of them passes checkPromotion until the active
+// writes the record again.
 func decodeRecord(v []byte) (SyncRecord, error) {
-	e, c, ok := strings.Cut(string(v), "\n")
-	epoch, err := strconv.ParseUint(e, 10, 64)
-	if !ok || err != nil {
+	lines := strings.Split(string(v), "\n")
+	epoch, err := strconv.ParseUint(lines[0], 10, 64)
+	if err != nil {
 		return SyncRecord{}, fmt.Errorf("cluster: bad sync record %q", v)
 	}
 	r := SyncRecord{Epoch: epoch}
-	if c != "" {
-		r.Candidates = strings.Split(c, ",")
+	if len(lines) == 2 && !strings.Contains(lines[1], " ") {
+		for id := range strings.SplitSeq(lines[1], ",") {
+			if id != "" {
+				r.Candidates = append(r.Candidates, Candidate{ID: id})
+			}
+		}
+		return r, nil
+	}
+	for _, l := range lines[1:] {
+		f, rest, ok1 := strings.Cut(l, " ")
+		disk, id, ok2 := strings.Cut(rest, " ")
+		from, err := strconv.ParseUint(f, 10, 64)
+		if !ok1 || !ok2 || err != nil {
+			return SyncRecord{}, fmt.Errorf("cluster: bad sync record %q", v)
+		}
+		r.Candidates = append(r.Candidates, Candidate{ID: id, Disk: disk, From: from})
 	}
 	return r, nil
 }
 
 // Campaign implements Witness.
 func (w *EtcdWitness) Campaign(ctx context.Context, node NodeInfo) (Term, error) {
-	sent := time.Now()
 	grant, err := w.cli.Grant(ctx, int64(w.ttl))
 	if err != nil {
 		return nil, fmt.Errorf("cluster: etcd grant: %w", err)
@@ -97,9 +122,17 @@ func (w *EtcdWitness) Campaign(ctx context.Context, node NodeInfo) (Term, error)
 		return nil, fmt.Errorf("cluster: etcd campaign: %w", err)
 	}
 	t := &etcdTerm{w: w, s: s, e: e, epoch: uint64(e.Rev()), done: make(chan struct{}), stop: make(chan struct{})}
-	// The lease was granted at sent at the earliest; renewals since the
-	// session started only make it later. Renew once now to know.
-	t.valid.Store(sent.Add(time.Duration(grant.TTL)*time.Second - w.margin).UnixNano())
+	// The campaign may have waited for many seconds behind another leader,
+	// while the session's keepalives moved the lease on without telling
+	// us when. Renew once now and count the term from this renewal's send
+	// time, so a term won after a long wait is not born expired.
+	sent := time.Now()
+	ka, err := w.cli.KeepAliveOnce(ctx, s.Lease())
+	if err != nil {
+		_ = t.Resign(context.Background())
+		return nil, fmt.Errorf("cluster: etcd renew won lease: %w", err)
+	}
+	t.valid.set(sent.Add(time.Duration(ka.TTL)*time.Second - w.margin))
 	// Read the sync record in a transaction guarded by the won key: it is
 	// the record as of this election.
 	resp, err := w.cli.Txn(ctx).
@@ -144,7 +177,7 @@ type etcdTerm struct {
 	epoch  uint64
 	rec    SyncRecord
 	hasRec bool
-	valid  atomic.Int64
+	valid  deadline // node-side: see EtcdWitness
 
 	doneOnce sync.Once
 	done     chan struct{}
@@ -201,7 +234,7 @@ func (t *etcdTerm) renew() {
 			}
 			continue // unreachable for now: the deadline stands
 		}
-		t.valid.Store(sent.Add(time.Duration(resp.TTL)*time.Second - w.margin).UnixNano())
+		t.valid.set(sent.Add(time.Duration(resp.TTL)*time.Second - w.margin))
 	}
 }
 
@@ -222,7 +255,7 @@ func (t *etcdTerm) SetSync(ctx context.Context, rec SyncRecord) error {
 	return nil
 }
 
-func (t *etcdTerm) ValidUntil() time.Time { return time.Unix(0, t.valid.Load()) }
+func (t *etcdTerm) ValidUntil() time.Time { return t.valid.get() }
 
 func (t *etcdTerm) Done() <-chan struct{} { return t.done }
 

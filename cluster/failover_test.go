@@ -60,7 +60,7 @@ func TestNode_PartitionActivePassiveDegrades(t *testing.T) {
 	_, err := write(context.Background(), a.Node, "k", 1)
 	require.NoError(t, err)
 	rec, _ := w.SyncRecord()
-	require.Equal(t, []string{"a"}, rec.Candidates)
+	require.Equal(t, []string{"a"}, rec.IDs())
 	require.Equal(t, "degraded", a.Status().SyncState)
 	// a dies before b catches up: b must not promote.
 	a.crash(w)
@@ -159,5 +159,5 @@ func TestNode_AsyncLagAndNoAutoFailover(t *testing.T) {
 	waitCaughtUp(t, a, b)
 	waitFor(t, 5*time.Second, "lag back to zero", func() bool { return a.Status().LagLSN == 0 })
 	rec, _ := w.SyncRecord()
-	require.Equal(t, []string{"a"}, rec.Candidates, "an async passive is never listed")
+	require.Equal(t, []string{"a"}, rec.IDs(), "an async passive is never listed")
 }

@@ -35,7 +35,7 @@ func (n *Node) follow(ctx context.Context) error {
 	br, bw := bufio.NewReaderSize(conn, 256<<10), bufio.NewWriterSize(conn, 4<<10)
 
 	log := n.wlog()
-	h := hello{id: n.opts.ID, last: log.DurableLSN(), applied: n.group().MaxAppliedLSN(), history: log.Epochs()}
+	h := hello{id: n.opts.ID, disk: n.diskID(), last: log.DurableLSN(), applied: n.group().MaxAppliedLSN(), history: log.Epochs()}
 	if err := writeMsg(bw, msgHello, log.Epoch(), h.encode()); err != nil {
 		return err
 	}

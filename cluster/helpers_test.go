@@ -85,6 +85,57 @@ func (tn *testNode) crash(w *LocalWitness) *vfs.MemFS {
 	return clone
 }
 
+// pauseNode stops the node as SIGSTOP would stop its process, as far as a
+// test in one process can: every goroutine of the node that reaches a
+// pause point (between a lease check and the answer it guards, or in the
+// loop watching the lease) blocks there until it is resumed. The caller
+// cuts the node off from the witness separately (a stopped process renews
+// nothing). resume(where...) releases the named points first and the rest
+// only once called with none: a resumed process runs its goroutines in any
+// order, so a test can let a reader run before the lease watcher.
+// Everything is released at the test's end at the latest.
+func (tn *testNode) pauseNode(t testing.TB) (resume func(where ...string)) {
+	var mu sync.Mutex
+	gates := map[string]chan struct{}{}
+	all := make(chan struct{})
+	gate := func(where string) chan struct{} {
+		mu.Lock()
+		defer mu.Unlock()
+		if gates[where] == nil {
+			gates[where] = make(chan struct{})
+		}
+		return gates[where]
+	}
+	f := func(where string) {
+		select {
+		case <-gate(where):
+		case <-all:
+		}
+	}
+	tn.pause.Store(&f)
+	var once sync.Once
+	resume = func(where ...string) {
+		for _, w := range where {
+			ch := gate(w)
+			mu.Lock()
+			select {
+			case <-ch:
+			default:
+				close(ch)
+			}
+			mu.Unlock()
+		}
+		if len(where) == 0 {
+			once.Do(func() {
+				tn.pause.Store(nil)
+				close(all)
+			})
+		}
+	}
+	t.Cleanup(func() { resume() })
+	return resume
+}
+
 func waitActive(t testing.TB, d time.Duration, nodes ...*testNode) *testNode {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
@@ -168,6 +219,8 @@ func newLedger() *ledger {
 }
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func u64v(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
 
 // write commits key=v in two databases in one transaction.
 func write(ctx context.Context, n *Node, key string, v uint64) (uint64, error) {

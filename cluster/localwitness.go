@@ -5,16 +5,20 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
 // LocalWitness is a Witness inside the process: a lease-based election
 // with the same rules as EtcdWitness (a term's lease must be renewed within
 // its TTL; a new term starts only after the old one's lease has run out or
-// it resigned; sync-record writes are guarded by the term). It serves a
-// pair run in one process and tests, which can also cut a node off from it.
-// It is safe for concurrent use.
+// it resigned; sync-record writes are guarded by the term). Its expiry
+// behaves as etcd's does: the witness counts a lease from when it handles
+// a renewal; a node learns that its term ended only by hearing from the
+// witness (as a watch event reaches an etcd client) or by its own client
+// deadline (the last answer it heard plus the TTL), never the instant the
+// witness decides; so a node cut off from it must fence itself by its own
+// clock. It serves a pair run in one process and tests, which can also cut
+// a node off from it. It is safe for concurrent use.
 type LocalWitness struct {
 	ttl, margin time.Duration
 
@@ -79,6 +83,15 @@ func (w *LocalWitness) Expire(node string) {
 	}
 }
 
+// RestoreSyncRecord replaces the sync record with rec, as restoring the
+// witness's store from an old backup would: a test of what a node does
+// with a record older than what it has seen.
+func (w *LocalWitness) RestoreSyncRecord(rec SyncRecord) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.rec, w.hasRec = cloneRecord(rec), true
+}
+
 // SyncRecord returns the current sync record.
 func (w *LocalWitness) SyncRecord() (SyncRecord, bool) {
 	w.mu.Lock()
@@ -91,11 +104,16 @@ func (w *LocalWitness) notifyLocked() {
 	w.changed = make(chan struct{})
 }
 
-// expireLocked ends the leader's term if its lease has run out.
+// expireLocked ends the leader's term if its lease has run out. A node
+// the witness can reach hears of it at once (an etcd watch event); one cut
+// off learns it only from its client deadline or when it reconnects.
 func (w *LocalWitness) expireLocked(now time.Time) {
 	if t := w.leader; t != nil && !now.Before(t.expiry) {
-		t.endLocked()
+		t.over = true
 		w.leader = nil
+		if !w.cut[t.node.ID] {
+			t.tellLocked()
+		}
 		w.notifyLocked()
 	}
 }
@@ -120,8 +138,8 @@ func (w *LocalWitness) Campaign(ctx context.Context, node NodeInfo) (Term, error
 		if !w.cut[node.ID] && w.leader == nil && w.firstLocked() == me {
 			w.epoch++
 			t := &localTerm{w: w, node: node, epoch: w.epoch, rec: cloneRecord(w.rec), hasRec: w.hasRec,
-				expiry: now.Add(w.ttl), done: make(chan struct{}), stop: make(chan struct{})}
-			t.valid.Store(now.Add(w.ttl - w.margin).UnixNano())
+				expiry: now.Add(w.ttl), heard: now, done: make(chan struct{}), stop: make(chan struct{})}
+			t.valid.set(now.Add(w.ttl - w.margin))
 			w.leader = t
 			w.notifyLocked()
 			w.mu.Unlock()
@@ -167,51 +185,70 @@ type localTerm struct {
 	epoch  uint64
 	rec    SyncRecord
 	hasRec bool
-	valid  atomic.Int64 // node-side deadline, unix nanoseconds
+	valid  deadline // node-side: send time of the last renewal + ttl - margin
 
 	// Guarded by w.mu.
-	expiry     time.Time // witness-side lease end
-	over       bool
+	expiry     time.Time // witness-side lease end: ttl after it handled the last renewal
+	heard      time.Time // when the node last heard a renewal answer
+	over       bool      // the witness has ended the term (the node may not know)
 	done       chan struct{}
 	doneClosed bool
 	ended      bool // stop is closed
 	stop       chan struct{}
 }
 
-func (t *localTerm) endLocked() {
-	t.over = true
+// tellLocked lets the node know that its term is over.
+func (t *localTerm) tellLocked() {
 	if !t.doneClosed {
 		t.doneClosed = true
 		close(t.done)
 	}
+}
+
+func (t *localTerm) endLocked() {
+	t.over = true
+	t.tellLocked()
 	if !t.ended {
 		t.ended = true
 		close(t.stop)
 	}
 }
 
-// renew renews the lease every ttl/3 until the term ends.
+// renew renews the lease every ttl/3 until the term ends, as the node's
+// witness client would. While the node is cut off its renewals are lost;
+// the client gives the term up once ttl has passed since the last answer
+// it heard (etcd's client-side lease deadline).
 func (t *localTerm) renew() {
 	w := t.w
-	tick := time.NewTicker(w.ttl / 3)
-	defer tick.Stop()
 	for {
+		w.mu.Lock()
+		wait := min(w.ttl/3, max(time.Until(t.heard.Add(w.ttl)), time.Millisecond))
+		w.mu.Unlock()
+		timer := time.NewTimer(wait)
 		select {
 		case <-t.stop:
+			timer.Stop()
 			return
-		case <-tick.C:
+		case <-timer.C:
 		}
 		sent := time.Now()
 		w.mu.Lock()
-		w.expireLocked(sent)
-		if t.over {
-			// Expired (or ended by Expire, unseen by the node): stop.
+		now := time.Now()
+		w.expireLocked(now)
+		switch {
+		case !w.cut[t.node.ID] && t.over:
+			// The renewal reaches the witness, which has ended the term.
+			t.tellLocked()
 			w.mu.Unlock()
 			return
-		}
-		if !w.cut[t.node.ID] {
-			t.expiry = sent.Add(w.ttl)
-			t.valid.Store(sent.Add(w.ttl - w.margin).UnixNano())
+		case !w.cut[t.node.ID]:
+			t.expiry, t.heard = now.Add(w.ttl), now
+			t.valid.set(sent.Add(w.ttl - w.margin))
+		case !now.Before(t.heard.Add(w.ttl)):
+			// Cut off for a whole TTL: the client gives the lease up.
+			t.tellLocked()
+			w.mu.Unlock()
+			return
 		}
 		w.mu.Unlock()
 	}
@@ -251,7 +288,7 @@ func (t *localTerm) SetSync(ctx context.Context, rec SyncRecord) error {
 	return nil
 }
 
-func (t *localTerm) ValidUntil() time.Time { return time.Unix(0, t.valid.Load()) }
+func (t *localTerm) ValidUntil() time.Time { return t.valid.get() }
 
 func (t *localTerm) Done() <-chan struct{} { return t.done }
 

@@ -54,6 +54,9 @@ type Node struct {
 	log  atomic.Pointer[wal.Log]
 	ln   net.Listener
 	addr string
+	// disk is the identity of the node's log (see diskIdentity); it
+	// changes only when a bootstrap rebuilds the group.
+	disk atomic.Pointer[string]
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -79,8 +82,19 @@ type Node struct {
 	alarm   error
 
 	// Test hooks.
-	noSelfFence atomic.Bool // a paused active: it does not notice its lease lapse
-	crashed     atomic.Bool // a killed node: it does not resign on the way out
+	crashed atomic.Bool // a killed node: it does not resign on the way out
+	// pause, if set, is called at the points where a process stopped by
+	// SIGSTOP does the most harm when it resumes (between a lease check and
+	// the answer it guards, and in the loop that watches the lease), with
+	// the point's name; a test blocks in it to pause the node.
+	pause atomic.Pointer[func(where string)]
+}
+
+// pausePoint runs the test's pause hook, if any.
+func (n *Node) pausePoint(where string) {
+	if f := n.pause.Load(); f != nil {
+		(*f)(where)
+	}
 }
 
 // followState is what the passive knows of its stream, for Status.
@@ -105,8 +119,9 @@ func Open(dir string, opts *Options) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{opts: o, dir: dir}
-	n.g.Store(g)
-	n.log.Store(g.Log())
+	if err := n.setGroup(g); err != nil {
+		return nil, errors.Join(err, g.Close())
+	}
 	n.wlog().SetFollower(ErrNotActive)
 	n.wlog().SetGate(refuseAll)
 	n.ln = o.Listener
@@ -127,6 +142,26 @@ func Open(dir string, opts *Options) (*Node, error) {
 }
 
 func refuseAll(uint64) error { return errInDoubt }
+
+// setGroup makes g the node's group and reads its disk identity.
+func (n *Node) setGroup(g *biztier.Group) error {
+	disk, err := diskIdentity(n.fs(), g.LogDir())
+	if err != nil {
+		return err
+	}
+	n.g.Store(g)
+	n.log.Store(g.Log())
+	n.disk.Store(&disk)
+	return nil
+}
+
+// diskID is the identity of the node's log.
+func (n *Node) diskID() string {
+	if d := n.disk.Load(); d != nil {
+		return *d
+	}
+	return ""
+}
 
 // ID is the node's ID.
 func (n *Node) ID() string { return n.opts.ID }
@@ -206,7 +241,7 @@ func (n *Node) Read(ctx context.Context, fn func(*biztier.Group) error) error {
 	n.mu.Lock()
 	p := n.prim
 	n.mu.Unlock()
-	valid := func() bool { return p != nil && !p.isFenced() && time.Now().Before(p.term.ValidUntil()) }
+	valid := func() bool { return p != nil && !p.isFenced() && p.leaseValid() }
 	if !valid() {
 		return ErrNotActive
 	}
@@ -216,6 +251,7 @@ func (n *Node) Read(ctx context.Context, fn func(*biztier.Group) error) error {
 	if err != nil {
 		return err
 	}
+	n.pausePoint("read")
 	if !valid() {
 		return ErrNotActive
 	}
@@ -303,13 +339,12 @@ func (n *Node) campaignLoop(ctx context.Context, out chan<- Term) {
 			continue
 		}
 		rec, ok := t.Sync()
-		switch {
-		case ok && !rec.Lists(n.opts.ID):
-			n.setAlarm(fmt.Errorf("cluster: won epoch %d but the sync record (epoch %d, %v) does not list %q: not promoting",
-				t.Epoch(), rec.Epoch, rec.Candidates, n.opts.ID))
-		case t.Epoch() <= n.wlog().Epoch():
-			n.setErr(fmt.Errorf("cluster: won epoch %d but the log is already at epoch %d", t.Epoch(), n.wlog().Epoch()))
-		default:
+		log := n.wlog()
+		if err := checkPromotion(rec, ok, n.opts.ID, n.diskID(), log.Epoch(), log.DurableLSN()); err != nil {
+			n.setAlarm(fmt.Errorf("cluster: won epoch %d but not promoting: %w", t.Epoch(), err))
+		} else if t.Epoch() <= log.Epoch() {
+			n.setErr(fmt.Errorf("cluster: won epoch %d but the log is already at epoch %d", t.Epoch(), log.Epoch()))
+		} else {
 			select {
 			case out <- t:
 				return
@@ -441,6 +476,9 @@ func (n *Node) promote(p *primary) error {
 	if err := n.group().TruncateTail(n.ctx, n.wlog().DurableLSN()); err != nil {
 		return err
 	}
+	p.mu.Lock()
+	p.selfFrom = n.wlog().DurableLSN()
+	p.mu.Unlock()
 	if err := p.writeSync(false); err != nil {
 		return err
 	}
@@ -463,15 +501,11 @@ func (n *Node) watchLease(p *primary) {
 	for {
 		p.checkRetention()
 		d := min(time.Until(p.term.ValidUntil()), n.opts.Heartbeat)
-		if n.noSelfFence.Load() {
-			d = n.opts.Heartbeat
-		}
 		timer := time.NewTimer(max(d, 0))
+		n.pausePoint("lease")
 		select {
 		case <-p.term.Done():
-			if !n.noSelfFence.Load() {
-				p.fence("term over")
-			}
+			p.fence("term over")
 		case <-p.fenceCh:
 		case <-n.ctx.Done():
 			p.fence("closing")

@@ -86,14 +86,14 @@ func TestNode_StaleActiveCannotCommit(t *testing.T) {
 	waitInSync(t, a)
 	_, err := write(context.Background(), a.Node, "k", 1)
 	require.NoError(t, err)
-	// a is paused past its lease: it does not see the lease lapse, and the
-	// witness lets b win.
-	a.noSelfFence.Store(true)
+	// a is paused past its lease (SIGSTOP): it renews nothing, notices
+	// nothing, and the witness lets b win.
+	resume := a.pauseNode(t)
 	w.Isolate("a", true)
-	w.Expire("a")
 	waitActive(t, 10*time.Second, b)
-	// a wakes and tries to commit: b, at a newer epoch, never acks, so a
-	// cannot acknowledge anything.
+	// a wakes and tries to commit: its lease has lapsed, and b, at a newer
+	// epoch, would never ack it anyway.
+	resume()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, err = write(ctx, a.Node, "k", 2)
@@ -104,7 +104,6 @@ func TestNode_StaleActiveCannotCommit(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, u64(1), v)
 	w.Isolate("a", false)
-	a.noSelfFence.Store(false)
 	// a rejoins as passive and converges.
 	waitFor(t, 10*time.Second, "a passive", func() bool { return a.Role() == Passive && a.Status().PeerConnected })
 	_, err = write(context.Background(), b.Node, "k", 3)

@@ -36,6 +36,8 @@ type primary struct {
 	why       string   // why it was fenced
 	conn      net.Conn // current passive's connection
 	peer      string
+	peerDisk  string // the passive's disk identity, from its hello
+	selfFrom  uint64 // this node's durable LSN when it promoted
 	connected bool
 	flushed   uint64 // passive's durable LSN
 	applied   uint64 // passive's applied LSN
@@ -65,10 +67,10 @@ func (p *primary) isFenced() bool {
 	return p.fenced
 }
 
+// leaseValid reports whether the term's lease still holds by the node's
+// own (monotonic) clock: commits and reads alike are answered only while
+// it does.
 func (p *primary) leaseValid() bool {
-	if p.n.noSelfFence.Load() {
-		return true
-	}
 	return time.Now().Before(p.term.ValidUntil())
 }
 
@@ -183,6 +185,7 @@ func (p *primary) gate(last uint64) error {
 		if ok {
 			p.passed = max(p.passed, last)
 			p.mu.Unlock()
+			p.n.pausePoint("gate")
 			return nil
 		}
 		since := start
@@ -199,9 +202,6 @@ func (p *primary) gate(last uint64) error {
 			continue
 		}
 		wait := time.Until(p.term.ValidUntil())
-		if p.n.noSelfFence.Load() {
-			wait = p.n.opts.Heartbeat
-		}
 		if p.connected {
 			wait = min(wait, p.n.opts.SyncTimeout-time.Since(since))
 		}
@@ -220,12 +220,14 @@ func (p *primary) gate(last uint64) error {
 // with the passive. The write is guarded by the term (a node that no
 // longer leads cannot write it).
 func (p *primary) writeSync(withPeer bool) error {
-	rec := SyncRecord{Epoch: p.epoch, Candidates: []string{p.n.opts.ID}}
+	p.mu.Lock()
+	rec := SyncRecord{Epoch: p.epoch, Candidates: []Candidate{{ID: p.n.opts.ID, Disk: p.n.diskID(), From: p.selfFrom}}}
 	if withPeer {
-		p.mu.Lock()
-		rec.Candidates = append(rec.Candidates, p.peer)
-		p.mu.Unlock()
+		// The passive holds every frame up to flushed, and every commit
+		// acknowledged from now on.
+		rec.Candidates = append(rec.Candidates, Candidate{ID: p.peer, Disk: p.peerDisk, From: p.flushed})
 	}
+	p.mu.Unlock()
 	ctx, cancel := context.WithTimeout(p.n.ctx, max(p.n.opts.SyncTimeout, time.Second))
 	defer cancel()
 	return p.term.SetSync(ctx, rec)
@@ -339,6 +341,19 @@ func (p *primary) serve(conn net.Conn, br *bufio.Reader, bw *bufio.Writer, peerE
 		pin.Release()
 		return err
 	}
+	// A passive that comes back as another node or on another disk (it
+	// lost its own) is not the one the record may list: drop that one
+	// from the record before anything is acknowledged without it.
+	p.mu.Lock()
+	other := p.peer != "" && (p.peer != h.id || p.peerDisk != h.disk)
+	p.mu.Unlock()
+	if other {
+		if err := p.degrade(); err != nil {
+			pin.Release()
+			p.fence("could not drop the passive from the sync record: " + err.Error())
+			return fmt.Errorf("%w: %w", ErrNotActive, err)
+		}
+	}
 	// Attach: this connection replaces any earlier one.
 	p.mu.Lock()
 	if p.fenced {
@@ -347,7 +362,7 @@ func (p *primary) serve(conn net.Conn, br *bufio.Reader, bw *bufio.Writer, peerE
 		return ErrNotActive
 	}
 	old := p.conn
-	p.conn, p.peer, p.connected = conn, h.id, true
+	p.conn, p.peer, p.peerDisk, p.connected = conn, h.id, h.disk, true
 	p.flushed, p.applied, p.lastAck = fork, min(fork, h.applied), time.Now()
 	if fork >= log.DurableLSN() || p.caughtAt.IsZero() {
 		p.caughtAt = p.lastAck

@@ -22,7 +22,7 @@ import (
 // The passive opens with hello; the active answers accept (then frames and
 // heartbeats follow) or reject. The passive sends acks.
 const (
-	msgHello     = 1 // passive: id, last LSN, max applied LSN, epoch history
+	msgHello     = 1 // passive: id, disk identity, last LSN, max applied LSN, epoch history
 	msgAccept    = 2 // active: fork LSN (passive cuts its log after it)
 	msgReject    = 3 // either side: reason
 	msgFrames    = 4 // active: encoded frames, in LSN order
@@ -85,6 +85,7 @@ func readMsg(r *bufio.Reader, maxBody int) (message, error) {
 // hello is the passive's opening message.
 type hello struct {
 	id      string
+	disk    string // the passive's disk identity (see diskIdentity)
 	last    uint64 // durable LSN
 	applied uint64 // highest LSN any store applied
 	history []wal.EpochStart
@@ -93,6 +94,8 @@ type hello struct {
 func (m hello) encode() []byte {
 	b := binary.AppendUvarint(nil, uint64(len(m.id)))
 	b = append(b, m.id...)
+	b = binary.AppendUvarint(b, uint64(len(m.disk)))
+	b = append(b, m.disk...)
 	b = binary.LittleEndian.AppendUint64(b, m.last)
 	b = binary.LittleEndian.AppendUint64(b, m.applied)
 	b = binary.AppendUvarint(b, uint64(len(m.history)))
@@ -111,6 +114,11 @@ func decodeHello(b []byte) (hello, error) {
 		return m, bad
 	}
 	m.id, b = string(b[k:k+int(n)]), b[k+int(n):]
+	n, k = binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return m, bad
+	}
+	m.disk, b = string(b[k:k+int(n)]), b[k+int(n):]
 	if len(b) < 16 {
 		return m, bad
 	}
