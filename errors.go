@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/biztier/biztier/internal/sentinel"
+	"github.com/biztier/biztier/internal/store"
 )
 
 var (
@@ -25,6 +26,17 @@ var (
 	// ErrFormatTooNew is returned by Open for a group written by a newer
 	// version of biztier.
 	ErrFormatTooNew = errors.New("biztier: group format newer than this build")
+
+	// ErrStoreMismatch is returned by Open when a database's directory
+	// cannot belong to this group's log: it is empty while the log has
+	// moved past its start (the directory was lost or replaced), it is
+	// behind the log's retained frames, or ahead of the log. The error
+	// names the database and its directory.
+	ErrStoreMismatch = store.ErrBehindLog
+
+	// ErrWrongDatabase is returned by Open when a database's directory
+	// holds another database of the group (directories swapped).
+	ErrWrongDatabase = store.ErrWrongDatabase
 
 	// ErrCorruption marks damage found in the group's log, stores, backups
 	// or any decoded value. Every package's corruption marker

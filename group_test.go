@@ -159,3 +159,47 @@ func writeFile(t *testing.T, fs vfs.FS, path string, data []byte) {
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 }
+
+// TestGroup_LostOrSwappedStoreDirIsRefused removes or swaps a database's
+// directory once the log has been truncated past its start: Open must
+// fail and name the database, never serve an empty or foreign one.
+func TestGroup_LostOrSwappedStoreDirIsRefused(t *testing.T) {
+	setup := func(t *testing.T) vfs.FS {
+		fs := vfs.NewMem()
+		o := memOptions(fs)
+		o.SegmentSize = 4 << 10
+		g, err := biztier.Open("g", o)
+		require.NoError(t, err)
+		for i := range 200 {
+			_, err := g.Update(context.Background(), func(tx *biztier.Txn) error {
+				return tx.Set(biztier.Tracking, fmt.Appendf(nil, "k%d", i), make([]byte, 100))
+			})
+			require.NoError(t, err)
+		}
+		require.NoError(t, g.Checkpoint(context.Background()))
+		require.Greater(t, g.Stats().FirstLSN, uint64(1), "the log must have moved past its start")
+		require.NoError(t, g.Close())
+		return fs
+	}
+	t.Run("lost", func(t *testing.T) {
+		fs := setup(t)
+		names, err := fs.List("g/tracking")
+		require.NoError(t, err)
+		for _, n := range names {
+			require.NoError(t, fs.Remove(fs.PathJoin("g/tracking", n)))
+		}
+		require.NoError(t, fs.Remove("g/tracking"))
+		_, err = biztier.Open("g", memOptions(fs))
+		require.ErrorIs(t, err, biztier.ErrStoreMismatch)
+		require.Contains(t, err.Error(), "tracking database")
+	})
+	t.Run("swapped", func(t *testing.T) {
+		fs := setup(t)
+		require.NoError(t, fs.Rename("g/tracking", "g/tmp"))
+		require.NoError(t, fs.Rename("g/mgmt", "g/tracking"))
+		require.NoError(t, fs.Rename("g/tmp", "g/mgmt"))
+		_, err := biztier.Open("g", memOptions(fs))
+		require.ErrorIs(t, err, biztier.ErrWrongDatabase)
+		require.Contains(t, err.Error(), "mgmt database")
+	})
+}

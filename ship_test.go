@@ -247,3 +247,49 @@ func TestShip_DamagedOrMissingShippedFileIsDetected(t *testing.T) {
 		require.NotEqual(t, bad.Name, s.Name)
 	}
 }
+
+// TestBackup_FrozenClockSetsDoNotCollide takes backups on a clock that
+// never moves: each set still gets its own name, shipping copies every
+// one, and a restore from the DR copy reaches exactly what was shipped.
+func TestBackup_FrozenClockSetsDoNotCollide(t *testing.T) {
+	ctx := context.Background()
+	fs := vfs.NewMem()
+	frozen := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	o := drOptions(fs, nil, 16<<10)
+	o.Now = func() time.Time { return frozen }
+	g, err := Open("g", o)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, g.Close()) }()
+	bk, dr := DirShipper(fs, "backups"), DirShipper(fs, "dr")
+	ls, err := g.NewLogShipping(LogShippingOptions{Backup: bk, DR: dr, Interval: time.Hour})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, ls.Stop(ctx)) }()
+	m := newModel()
+	commitSome(t, g, m, 20, "a")
+	first, err := g.Backup(ctx, bk, nil)
+	require.NoError(t, err)
+	commitSome(t, g, m, 20, "b")
+	second, err := g.Backup(ctx, bk, nil)
+	require.NoError(t, err)
+	require.NotEqual(t, first.Name, second.Name, "two full sets started at one instant")
+	commitSome(t, g, m, 20, "c")
+	st, err := ls.RunOnce(ctx)
+	require.NoError(t, err)
+	commitSome(t, g, m, 20, "d")
+	st, err = ls.RunOnce(ctx)
+	require.NoError(t, err)
+	sets, err := ListBackups(ctx, bk)
+	require.NoError(t, err)
+	names := map[string]bool{}
+	for _, s := range sets {
+		require.False(t, names[s.Name], "set name %s used twice", s.Name)
+		names[s.Name] = true
+	}
+	require.Len(t, sets, 4)
+	res, err := Restore(ctx, dr, "r", &RestoreOptions{FS: fs})
+	require.NoError(t, err)
+	require.Equal(t, st.ShippedLSN, res.LSN, "the DR copy restores to what shipping reports")
+	got, rg := openRestored(t, fs, "r")
+	require.NoError(t, rg.Close())
+	require.Equal(t, m.stateAt(res.LSN), got)
+}

@@ -139,10 +139,14 @@ func setPath(set string, parts ...string) string {
 	return strings.Join(append([]string{setsDir, set}, parts...), "/")
 }
 
-// setName names a set directory by its start time and kind, so names sort
-// by age and a crashed backup's leftovers can be recognised by age.
-func setName(kind Kind, started time.Time) string {
-	return fmt.Sprintf("%016x-%s", started.UnixNano(), kind)
+// setName names a set directory by its start time, LSN range and kind:
+// names sort by age, a crashed backup's leftovers can be recognised by age,
+// and two sets never share a name even when a coarse or frozen clock gives
+// them one start time (each set ends at its own mark, so its range is its
+// own). Sets written before the range was added are named
+// "<time>-<kind>"; both forms are read.
+func setName(kind Kind, started time.Time, first, last uint64) string {
+	return fmt.Sprintf("%016x-%016x-%016x-%s", started.UnixNano(), first, last, kind)
 }
 
 // setStarted parses the start time out of a set name.

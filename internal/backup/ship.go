@@ -25,7 +25,15 @@ func Ship(ctx context.Context, src, dst Storage, group string) ([]*Manifest, err
 		if group != "" && m.Group != group {
 			continue
 		}
-		if _, err := ReadManifest(ctx, dst, m.Set); err == nil {
+		if have, err := ReadManifest(ctx, dst, m.Set); err == nil {
+			// A set of that name is there: it must be this one. A name can
+			// only repeat if something outside biztier wrote the set, and
+			// skipping it would leave the DR copy short of what Status
+			// reports shipped.
+			if have.Group != m.Group || have.Kind != m.Kind || have.First != m.First || have.Last != m.Last {
+				return shipped, &FileError{File: setPath(m.Set, manifestName), Reason: fmt.Sprintf(
+					"destination holds a different set under this name (lsn %d..%d, want %d..%d)", have.First, have.Last, m.First, m.Last)}
+			}
 			continue
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return shipped, err

@@ -2,6 +2,7 @@ package backup
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"testing"
@@ -55,13 +56,17 @@ func TestDir_CommitAbortList(t *testing.T) {
 
 func TestSetName_RoundTrip(t *testing.T) {
 	at := time.Date(2026, 11, 26, 14, 0, 0, 123, time.UTC)
-	name := setName(Log, at)
+	name := setName(Log, at, 10, 20)
 	got, ok := setStarted(name)
 	require.True(t, ok)
 	require.True(t, at.Equal(got))
+	got, ok = setStarted(fmt.Sprintf("%016x-full", at.UnixNano()))
+	require.True(t, ok, "names written before the lsn range was added still parse")
+	require.True(t, at.Equal(got))
 	_, ok = setStarted("garbage")
 	require.False(t, ok)
-	require.Less(t, setName(Full, at), setName(Full, at.Add(time.Nanosecond)), "names sort by start time")
+	require.Less(t, setName(Full, at, 30, 40), setName(Full, at.Add(time.Nanosecond), 1, 2), "names sort by start time")
+	require.NotEqual(t, setName(Full, at, 1, 20), setName(Full, at, 1, 21), "one instant, two ranges, two names")
 }
 
 func TestChain_PicksContiguousFilesAndNamesGaps(t *testing.T) {

@@ -101,15 +101,17 @@ func pinFirst(l *wal.Log, name string) (*wal.Pin, error) {
 func WriteFull(ctx context.Context, src Source, dst Storage, opts *Options) (_ *Manifest, err error) {
 	started := src.Now()
 	o := opts.withDefaults(Full, started)
-	set := setName(Full, started)
+	// The set is named once its LSN range is known (after the mark), so
+	// two sets begun at the same instant never share a name.
+	var set string
 	l := src.Set.Log()
-	pin, err := pinFirst(l, "backup "+set)
+	pin, err := pinFirst(l, "backup full "+started.UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return nil, err
 	}
 	defer pin.Release()
 	defer func() {
-		if err != nil {
+		if err != nil && set != "" {
 			// Best effort: an incomplete set has no manifest, so nothing
 			// trusts it, and retention removes what is left.
 			_ = dst.RemoveAll(context.WithoutCancel(ctx), setPath(set))
@@ -120,7 +122,7 @@ func WriteFull(ctx context.Context, src Source, dst Storage, opts *Options) (_ *
 	if err := src.FS.RemoveAll(src.StagingDir); err != nil {
 		return nil, fmt.Errorf("backup: clear %s: %w", src.StagingDir, err)
 	}
-	staging := src.FS.PathJoin(src.StagingDir, set)
+	staging := src.FS.PathJoin(src.StagingDir, "full")
 	defer func() { _ = src.FS.RemoveAll(staging) }()
 	// A checkpoint first brings idle stores' applied LSNs up to date (and
 	// truncates the log, never past the pin), so the set's log starts near
@@ -146,6 +148,7 @@ func WriteFull(ctx context.Context, src Source, dst Storage, opts *Options) (_ *
 	if err != nil {
 		return nil, fmt.Errorf("backup: mark: %w", err)
 	}
+	set = setName(Full, started, from, markLSN)
 
 	enc, err := newEncoder()
 	if err != nil {
@@ -219,7 +222,7 @@ func WriteFull(ctx context.Context, src Source, dst Storage, opts *Options) (_ *
 func WriteLog(ctx context.Context, src Source, dst Storage, opts *Options) (_ *Manifest, err error) {
 	started := src.Now()
 	o := opts.withDefaults(Log, started)
-	set := setName(Log, started)
+	var set string // named once the mark fixes its range, as in WriteFull
 	prev, err := Latest(ctx, dst, src.Group)
 	if err != nil {
 		return nil, err
@@ -229,7 +232,7 @@ func WriteLog(ctx context.Context, src Source, dst Storage, opts *Options) (_ *M
 	if from > l.DurableLSN()+1 {
 		return nil, fmt.Errorf("%w: set %s ends at lsn %d, past this log's end %d", ErrChainBroken, prev.Set, prev.Last, l.DurableLSN())
 	}
-	pin, err := l.Pin("backup "+set, from)
+	pin, err := l.Pin("backup log "+started.UTC().Format(time.RFC3339Nano), from)
 	if errors.Is(err, wal.ErrTruncated) {
 		return nil, fmt.Errorf("%w: the log no longer holds lsn %d, after set %s: %w", ErrChainBroken, from, prev.Set, err)
 	}
@@ -238,7 +241,7 @@ func WriteLog(ctx context.Context, src Source, dst Storage, opts *Options) (_ *M
 	}
 	defer pin.Release()
 	defer func() {
-		if err != nil {
+		if err != nil && set != "" {
 			_ = dst.RemoveAll(context.WithoutCancel(ctx), setPath(set))
 		}
 	}()
@@ -246,6 +249,7 @@ func WriteLog(ctx context.Context, src Source, dst Storage, opts *Options) (_ *M
 	if err != nil {
 		return nil, fmt.Errorf("backup: mark: %w", err)
 	}
+	set = setName(Log, started, from, markLSN)
 	enc, err := newEncoder()
 	if err != nil {
 		return nil, err

@@ -21,4 +21,7 @@ var (
 	// longer holds, or is ahead of the log (a NoSync crash): its contents
 	// cannot be reconciled with the log.
 	ErrBehindLog = errors.New("store: store and log disagree")
+	// ErrWrongDatabase is returned by Open for a store directory that holds
+	// another database (directories swapped or misconfigured).
+	ErrWrongDatabase = errors.New("store: directory holds another database")
 )

@@ -28,6 +28,9 @@ const formatVersion = 1
 var (
 	appliedKey = []byte("\x01applied-lsn")
 	formatKey  = []byte("\x01format-version")
+	// databaseKey holds the ID of the database a store was created for, so
+	// a directory swapped with another database's is refused, not served.
+	databaseKey = []byte("\x01database")
 )
 
 // DB is one database of the group: a Pebble DB whose only writer is the
@@ -200,12 +203,38 @@ func openDB(id ID, dir string, po *pebble.Options) (*DB, error) {
 			return fail(fmt.Errorf("store: %s database: write format version: %w", id, err))
 		}
 	}
+	if err := checkDatabase(pdb, id, dir); err != nil {
+		return fail(err)
+	}
 	applied, err := getUint64(pdb, appliedKey)
 	if err != nil {
 		return fail(fmt.Errorf("store: %s database: read applied lsn: %w", id, err))
 	}
 	db.applied.Store(applied)
 	return db, nil
+}
+
+// checkDatabase refuses a store created for another database and records
+// id in a store that does not say (a new one, or one older than the key).
+func checkDatabase(pdb *pebble.DB, id ID, dir string) error {
+	v, closer, err := pdb.Get(databaseKey)
+	if errors.Is(err, pebble.ErrNotFound) {
+		if err := pdb.Set(databaseKey, []byte{byte(id)}, pebble.NoSync); err != nil {
+			return fmt.Errorf("store: %s database: write database id: %w", id, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: %s database: read database id: %w", id, err)
+	}
+	defer closer.Close()
+	if len(v) != 1 {
+		return fmt.Errorf("store: %s database in %s: database id of %d bytes: %w", id, dir, len(v), wal.ErrCorrupt)
+	}
+	if ID(v[0]) != id {
+		return fmt.Errorf("%w: %s holds the %s database, not %s", ErrWrongDatabase, dir, ID(v[0]), id)
+	}
+	return nil
 }
 
 // getUint64 reads a big-endian uint64 value; a missing key reads as 0.
@@ -234,10 +263,14 @@ func (s *Set) replay() error {
 			return fmt.Errorf("%w: %s database has applied lsn %d but the log ends at %d (was the group run with NoSync and crashed?)",
 				ErrBehindLog, db.id, a, last)
 		}
-		if a == 0 {
-			// A store that has never applied a frame starts where the log does.
-			a = first - 1
-			db.applied.Store(a)
+		if a == 0 && first > 1 {
+			// A store that has never applied a frame exists only in a group
+			// whose log starts at 1: the checkpointer raises every store
+			// before it truncates. Anything else is a store directory that
+			// was lost or replaced, and replaying the log's tail into it
+			// would serve a database missing everything before.
+			return fmt.Errorf("%w: %s database in %s is empty (applied lsn 0) but the log starts at lsn %d: its directory was lost or replaced",
+				ErrBehindLog, db.id, db.dir, first)
 		}
 		if a+1 < first {
 			return fmt.Errorf("%w: %s database needs lsn %d but the log starts at %d", ErrBehindLog, db.id, a+1, first)
