@@ -321,5 +321,6 @@ func (n *Node) swapIn(rs *biztier.Reseed, lsn uint64) error {
 	if err := n.setGroup(g); err != nil {
 		return fmt.Errorf("cluster: reopen after bootstrap: %w (the node must be restarted)", errors.Join(err, g.Close()))
 	}
+	n.bootstraps.Add(1)
 	return nil
 }

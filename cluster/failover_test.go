@@ -123,6 +123,7 @@ func TestNode_ReturningActiveTruncatesTail(t *testing.T) {
 	}
 	tail := a.wlog().DurableLSN()
 	require.Greater(t, tail, a.wlog().AppliedLSN(), "no unacknowledged tail")
+	firstA := a.wlog().FirstLSN()
 	waitActive(t, 10*time.Second, b)
 	_, err = write(context.Background(), b.Node, "k", 2)
 	require.NoError(t, err)
@@ -136,6 +137,12 @@ func TestNode_ReturningActiveTruncatesTail(t *testing.T) {
 		require.NoError(t, err)
 		require.False(t, ok, "unacknowledged commit survived on the old active")
 	}
+	// a cut its own tail and kept its log before the fork: it was not
+	// rebuilt from b's checkpoints, and where its tail was it now holds b's
+	// frames.
+	require.Zero(t, a.bootstraps.Load(), "a was rebuilt instead of cutting its tail")
+	require.Equal(t, firstA, a.wlog().FirstLSN())
+	require.NoError(t, sameLogs(b.wlog(), a.wlog()))
 }
 
 func TestNode_AsyncLagAndNoAutoFailover(t *testing.T) {

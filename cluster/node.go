@@ -81,6 +81,10 @@ type Node struct {
 	lastErr error
 	alarm   error
 
+	// bootstraps counts the times this node was rebuilt from the active's
+	// checkpoints since Open.
+	bootstraps atomic.Int64
+
 	// Test hooks.
 	crashed atomic.Bool // a killed node: it does not resign on the way out
 	// pause, if set, is called at the points where a process stopped by
