@@ -1,11 +1,13 @@
 package biztier
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/biztier/biztier/messagebox"
 	"github.com/biztier/biztier/mgmt"
+	"github.com/biztier/biztier/sso"
 	"github.com/biztier/biztier/tracking"
 )
 
@@ -19,6 +21,8 @@ type typedStores struct {
 	mb *messagebox.Store
 	tr *tracking.Store
 	mg *mgmt.Store
+	// sso is opened by Group.SSO (sso_wiring.go); also guarded by mu.
+	sso *sso.Store
 }
 
 // Management returns the group's Management database (BizTalkMgmtDb),
@@ -131,6 +135,7 @@ func (g *Group) closeTyped() error {
 		err = g.typed.mg.Close()
 		g.typed.mg = nil
 	}
+	err = errors.Join(err, g.closeSSOLocked())
 	if g.typed.mb != nil {
 		if cerr := g.typed.mb.Close(); err == nil {
 			err = cerr

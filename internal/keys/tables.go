@@ -131,7 +131,29 @@ const (
 	TableMgmtSubscriptions Table = 0x3A
 	// 0x3B..0x3F reserved for Management.
 
-	// 0x40..0x4F reserved for SSO.
+	// SSO (SSODB), 0x40..0x4F. Keys are the table byte and names; every
+	// secret a value holds is sealed by package sso with the master secret,
+	// which is never stored here.
+
+	// TableSSOMeta holds the SSO database's format version, system settings
+	// and master-secret state: key-check values and, during and after a
+	// regenerate, the new secret sealed under the old one.
+	TableSSOMeta Table = 0x40
+	// TableSSOApplications holds affiliate applications by name.
+	TableSSOApplications Table = 0x41
+	// TableSSOMappings holds credential mappings, keyed by application and
+	// the mapped identity (Windows user, group or, for host group
+	// applications, external user).
+	TableSSOMappings Table = 0x42
+	// TableSSOConfig holds config store property bags, keyed by application
+	// and identifier.
+	TableSSOConfig Table = 0x43
+	// TableSSOAudit holds the audit trail, keyed by sequence number.
+	TableSSOAudit Table = 0x44
+	// TableSSOTickets holds redeemed tickets until they expire, so a ticket
+	// is redeemed once.
+	TableSSOTickets Table = 0x45
+	// 0x46..0x4F reserved for SSO.
 	// 0x50..0x5F reserved for BAM.
 	// Business Rules, 0x60..0x6F. Values are written by package rules.
 
@@ -206,6 +228,13 @@ var tableNames = [256]string{
 	TableRulesDeployments:  "RulesDeployments",
 	TableRulesAudit:        "RulesAudit",
 	TableRulesMeta:         "RulesMeta",
+
+	TableSSOMeta:         "SSOMeta",
+	TableSSOApplications: "SSOApplications",
+	TableSSOMappings:     "SSOMappings",
+	TableSSOConfig:       "SSOConfig",
+	TableSSOAudit:        "SSOAudit",
+	TableSSOTickets:      "SSOTickets",
 
 	TableUser: "User",
 }

@@ -1,0 +1,52 @@
+package sso
+
+import (
+	"context"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// SetHook installs a hook that runs at each step of a regenerate; an error
+// stops the regenerate there.
+func SetHook(o *Options, fn func(step string) error) { o.hook = fn }
+
+// Steps of a regenerate, for tests.
+const (
+	StepSavedBoth = stepSavedBoth
+	StepNext      = stepNext
+	StepBatch     = stepBatch
+	StepDone      = stepDone
+	StepSavedNew  = stepSavedNew
+)
+
+// MappingKey is the store key of a mapping.
+func MappingKey(app, account string) []byte { return mappingKey(app, account) }
+
+// ConfigKey is the store key of a config entry.
+func ConfigKey(app, identifier string) []byte { return configKey(app, identifier) }
+
+// RawGet returns a copy of the stored value at key.
+func RawGet(s *Store, key []byte) ([]byte, error) {
+	v, closer, err := s.db.Reader().Get(key)
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return append([]byte(nil), v...), nil
+}
+
+// RawSet writes value at key, bypassing every check, to simulate tampering.
+func RawSet(s *Store, key, value []byte) error {
+	tx := s.db.NewTxn()
+	defer tx.Abort()
+	if err := tx.Batch().Set(key, value, nil); err != nil {
+		return err
+	}
+	_, err := tx.Commit(context.Background())
+	return err
+}
+
+// WrapDB replaces the Store's database with wrap(db).
+func WrapDB(s *Store, wrap func(Database) Database) { s.db = wrap(s.db) }
+
+var _ = pebble.ErrNotFound
