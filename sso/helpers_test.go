@@ -42,7 +42,14 @@ func keyFile(fs vfs.FS, path string) *sso.KeyFile {
 // openGroup opens the group in dir on fs.
 func openGroup(tb testing.TB, fs vfs.FS, dir string) *biztier.Group {
 	tb.Helper()
-	g, err := biztier.Open(dir, &biztier.Options{FS: fs, Durability: biztier.NoSync, MemTableSize: 4 << 20,
+	return openGroupDurability(tb, fs, dir, biztier.NoSync)
+}
+
+// openGroupDurability is openGroup with the given durability: crash tests
+// need Sync, so that what was acknowledged survives.
+func openGroupDurability(tb testing.TB, fs vfs.FS, dir string, d biztier.Durability) *biztier.Group {
+	tb.Helper()
+	g, err := biztier.Open(dir, &biztier.Options{FS: fs, Durability: d, MemTableSize: 4 << 20,
 		CheckpointInterval: -1, DisableTracking: true})
 	if err != nil {
 		tb.Fatal(err)

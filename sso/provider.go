@@ -201,8 +201,14 @@ func readFile(fs vfs.FS, path string) ([]byte, error) {
 // written to it.
 func writeFileAtomic(fs vfs.FS, path string, data []byte) error {
 	dir := fs.PathDir(path)
-	if err := fs.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("%w: create %s: %w", ErrSecretServerUnavailable, dir, err)
+	if _, err := fs.Stat(dir); err != nil {
+		if err := fs.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("%w: create %s: %w", ErrSecretServerUnavailable, dir, err)
+		}
+		// The new directory's own entry must be durable too.
+		if err := syncDir(fs, fs.PathDir(dir)); err != nil {
+			return err
+		}
 	}
 	tmp := path + ".tmp"
 	w, err := fs.Create(tmp, vfs.WriteCategoryUnspecified)
@@ -229,6 +235,10 @@ func writeFileAtomic(fs vfs.FS, path string, data []byte) error {
 	if err := fs.Rename(tmp, path); err != nil {
 		return fmt.Errorf("%w: rename %s: %w", ErrSecretServerUnavailable, tmp, err)
 	}
+	return syncDir(fs, dir)
+}
+
+func syncDir(fs vfs.FS, dir string) error {
 	d, err := fs.OpenDir(dir)
 	if err != nil {
 		return fmt.Errorf("%w: open dir %s: %w", ErrSecretServerUnavailable, dir, err)

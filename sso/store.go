@@ -541,3 +541,46 @@ func (s *Store) sealRecord(key, plain []byte) ([]byte, error) {
 	}
 	return k.seal(nil, s.opts.Rand, key, plain)
 }
+
+// Audit returns up to limit audit records from sequence number from on,
+// oldest first. The caller must be an SSO administrator; reading the
+// trail is audited too.
+func (s *Store) Audit(ctx context.Context, from uint64, limit int) ([]AuditRecord, error) {
+	c, err := s.start(ctx, "Audit", "", "")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.need(ctx, nil, RoleSSOAdmin); err != nil {
+		return nil, err
+	}
+	lower := keys.AppendTable(nil, keys.TableSSOAudit)
+	it, err := s.db.Reader().NewIter(&pebble.IterOptions{LowerBound: auditKey(from), UpperBound: keys.PrefixSuccessor(lower)})
+	if err != nil {
+		return nil, c.fail(ctx, err)
+	}
+	var out []AuditRecord
+	for it.First(); it.Valid() && len(out) < limit; it.Next() {
+		seq, _, err := keys.DecodeUint64(it.Key()[1:])
+		if err != nil {
+			_ = it.Close()
+			return nil, c.fail(ctx, fmt.Errorf("%w: audit key: %w", ErrCorruption, err))
+		}
+		v, err := it.ValueAndErr()
+		var r AuditRecord
+		if err == nil {
+			r, err = decodeAudit(seq, v)
+		}
+		if err != nil {
+			_ = it.Close()
+			return nil, c.fail(ctx, err)
+		}
+		out = append(out, r)
+	}
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return nil, c.fail(ctx, err)
+	}
+	if err := c.done(ctx, nil); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
