@@ -1,0 +1,411 @@
+package rules
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"reflect"
+
+	"github.com/antchfx/xmlquery"
+)
+
+// fact is one object in working memory as one binding sees it: an XML node
+// a binding's selector picked, a Go value, a row. One asserted object can be
+// several facts (a document is one fact per selected node per binding).
+type fact struct {
+	binding int
+	obj     any            // what the caller asserted
+	node    *xmlquery.Node // for XML bindings
+	alive   bool
+	// ver counts updates: an activation is stale once a fact it matched
+	// on has been updated since.
+	ver uint32
+}
+
+type opKind uint8
+
+const (
+	opAssert opKind = iota + 1
+	opUpdate
+	opRetract
+	opRetractBinding
+	opRetractObject
+	opUpdateObject
+	opRetractType
+)
+
+type pending struct {
+	kind    opKind
+	f       *fact
+	obj     any
+	binding int
+}
+
+// activation is a rule instantiated on a tuple of facts: an agenda entry.
+type activation struct {
+	rule int32
+	seq  uint64
+	off  int32 // the tuple is x.tuples[off:off+len(rule.refs)]
+}
+
+// exec is one execution's working memory, agenda and network memories.
+// It belongs to one Engine and is reused across its executions.
+type exec struct {
+	p   *Policy
+	ctx context.Context
+	err error
+
+	facts   []*fact
+	objects map[any][]*fact
+	mem     [][]*fact // per slot: facts that passed the slot's tests
+	counts  []int32   // per slot, scratch for alpha counting
+	touched []int32
+	passed  []int
+
+	agenda  agendaHeap
+	seq     uint64
+	tuples  []*fact
+	vers    []uint32
+	scratch []*fact
+	one     [1]*fact
+
+	pendingOps  []pending
+	halted      bool
+	clearAgenda bool
+	firings     int
+}
+
+func (x *exec) fail(err error) {
+	if x.err == nil {
+		x.err = err
+	}
+}
+
+func (x *exec) pend(k opKind, f *fact, obj any, b int) {
+	x.pendingOps = append(x.pendingOps, pending{kind: k, f: f, obj: obj, binding: b})
+}
+
+func newExec(p *Policy) *exec {
+	return &exec{
+		p:       p,
+		objects: map[any][]*fact{},
+		mem:     make([][]*fact, len(p.slots)),
+		counts:  make([]int32, len(p.slots)),
+		agenda:  agendaHeap{p: p},
+	}
+}
+
+// reset empties working memory, keeping allocations.
+func (x *exec) reset(ctx context.Context) {
+	x.ctx = ctx
+	x.err = nil
+	clear(x.facts)
+	x.facts = x.facts[:0]
+	clear(x.objects)
+	for i := range x.mem {
+		clear(x.mem[i])
+		x.mem[i] = x.mem[i][:0]
+	}
+	x.agenda.acts = x.agenda.acts[:0]
+	x.seq = 0
+	clear(x.tuples)
+	x.tuples = x.tuples[:0]
+	x.vers = x.vers[:0]
+	x.pendingOps = x.pendingOps[:0]
+	x.halted, x.clearAgenda = false, false
+	x.firings = 0
+}
+
+// assertObject puts a caller's object into working memory: one fact per
+// binding (and, for documents, per selected node) that can see it. An
+// object already in working memory is updated instead. Objects no binding
+// uses are ignored, as BizTalk ignores facts no rule refers to.
+func (x *exec) assertObject(obj any) error {
+	if obj == nil {
+		return fmt.Errorf("%w: nil fact", ErrFact)
+	}
+	t := reflect.TypeOf(obj)
+	if !t.Comparable() {
+		return fmt.Errorf("%w: fact of type %s is not comparable; assert a pointer", ErrFact, t)
+	}
+	if fs, ok := x.objects[obj]; ok {
+		for _, f := range fs {
+			x.update(f)
+		}
+		return nil
+	}
+	var made []*fact
+	switch o := obj.(type) {
+	case *XMLDocument:
+		if o == nil || o.Root == nil {
+			return fmt.Errorf("%w: XML document without a root", ErrFact)
+		}
+		for _, b := range x.p.xmlIndex[o.Type] {
+			for _, n := range xmlquery.QuerySelectorAll(o.Root, x.p.bindings[b].selector) {
+				made = append(made, &fact{binding: b, obj: obj, node: n, alive: true})
+			}
+		}
+	case *Row:
+		for _, b := range x.p.rowIndex[o.Dataset+"."+o.Table] {
+			made = append(made, &fact{binding: b, obj: obj, alive: true})
+		}
+	default:
+		for _, b := range x.p.typeIndex[t] {
+			made = append(made, &fact{binding: b, obj: obj, alive: true})
+		}
+	}
+	x.objects[obj] = made
+	for _, f := range made {
+		x.facts = append(x.facts, f)
+		x.match(f, false)
+	}
+	return nil
+}
+
+// match runs a fact through the network: the binding's tests (the equality
+// index answers "member equal constant" tests with one lookup per member),
+// then, for every rule position whose tests all pass, the join with the
+// facts at the rule's other positions; each tuple that passes the rule's
+// remaining tests becomes an activation. With condOnly, only positions the
+// conditions use are matched (an Update).
+func (x *exec) match(f *fact, condOnly bool) {
+	p := x.p
+	b := f.binding
+	x.one[0] = f
+	one := x.one[:]
+	x.passed = x.passed[:0]
+	for _, g := range p.eqGroups[b] {
+		if k, ok := indexKey(g.get(x, one)); ok {
+			x.passed = append(x.passed, g.idx[k]...)
+		}
+	}
+	for _, id := range p.plain[b] {
+		if p.alphas[id].test(x, one) {
+			x.passed = append(x.passed, id)
+		}
+	}
+	for _, s := range p.zeroSlots[b] {
+		x.enter(f, s, condOnly)
+	}
+	x.touched = x.touched[:0]
+	for _, id := range x.passed {
+		for _, s := range p.alphaSlots[id] {
+			if x.counts[s] == 0 {
+				x.touched = append(x.touched, s)
+			}
+			x.counts[s]++
+			if x.counts[s] == p.slots[s].need {
+				x.enter(f, s, condOnly)
+			}
+		}
+	}
+	for _, s := range x.touched {
+		x.counts[s] = 0
+	}
+}
+
+// enter adds f to slot s's memory and joins it.
+func (x *exec) enter(f *fact, s int32, condOnly bool) {
+	si := x.p.slots[s]
+	if condOnly && !si.cond {
+		return
+	}
+	x.mem[s] = append(x.mem[s], f)
+	r := x.p.rules[si.rule]
+	n := len(r.refs)
+	if cap(x.scratch) < n {
+		x.scratch = make([]*fact, n)
+	}
+	tup := x.scratch[:n]
+	tup[si.pos] = f
+	x.join(r, tup, 0, int(si.pos))
+}
+
+// join fills the tuple's positions other than fixed from the slots'
+// memories and activates every complete tuple that passes the rule's
+// multi-fact tests.
+func (x *exec) join(r *rule, tup []*fact, i, fixed int) {
+	if i == len(tup) {
+		for _, t := range r.beta {
+			if !t(x, tup) {
+				return
+			}
+		}
+		x.activate(r, tup)
+		return
+	}
+	if i == fixed {
+		x.join(r, tup, i+1, fixed)
+		return
+	}
+	for _, g := range x.mem[r.slot[i]] {
+		tup[i] = g
+		x.join(r, tup, i+1, fixed)
+	}
+}
+
+func (x *exec) activate(r *rule, tup []*fact) {
+	off := int32(len(x.tuples))
+	x.tuples = append(x.tuples, tup...)
+	for _, f := range tup {
+		x.vers = append(x.vers, f.ver)
+	}
+	x.seq++
+	heap.Push(&x.agenda, activation{rule: int32(r.idx), seq: x.seq, off: off})
+}
+
+// valid reports whether an activation still holds: its facts are in
+// working memory and none it matched on has been updated since.
+func (x *exec) valid(a activation) bool {
+	r := x.p.rules[a.rule]
+	for i := range r.refs {
+		f := x.tuples[int(a.off)+i]
+		if !f.alive || r.cond[i] && x.vers[int(a.off)+i] != f.ver {
+			return false
+		}
+	}
+	return true
+}
+
+func (x *exec) removeFromSlots(f *fact, condOnly bool) {
+	for _, s := range x.p.allSlots[f.binding] {
+		if condOnly && !x.p.slots[s].cond {
+			continue
+		}
+		m := x.mem[s]
+		for i, g := range m {
+			if g == f {
+				x.mem[s] = append(m[:i], m[i+1:]...)
+				break
+			}
+		}
+	}
+}
+
+// update re-evaluates a fact: rules whose conditions use it are matched
+// again (their old activations on it are stale); rules that use it only in
+// actions are not, as in BizTalk.
+func (x *exec) update(f *fact) {
+	if !f.alive {
+		return
+	}
+	f.ver++
+	x.removeFromSlots(f, true)
+	x.match(f, true)
+}
+
+func (x *exec) retract(f *fact) {
+	if !f.alive {
+		return
+	}
+	f.alive = false
+	x.removeFromSlots(f, false)
+}
+
+func (x *exec) apply(op pending) {
+	switch op.kind {
+	case opUpdate:
+		x.update(op.f)
+	case opRetract:
+		x.retract(op.f)
+	case opRetractBinding:
+		for _, f := range x.facts {
+			if f.binding == op.binding {
+				x.retract(f)
+			}
+		}
+	case opAssert:
+		if err := x.assertObject(op.obj); err != nil {
+			x.fail(err)
+		}
+	case opRetractObject:
+		for _, f := range x.objects[op.obj] {
+			x.retract(f)
+		}
+	case opUpdateObject:
+		for _, f := range x.objects[op.obj] {
+			x.update(f)
+		}
+	case opRetractType:
+		t := reflect.TypeOf(op.obj)
+		for o, fs := range x.objects {
+			if reflect.TypeOf(o) == t {
+				for _, f := range fs {
+					x.retract(f)
+				}
+			}
+		}
+	}
+}
+
+// run fires activations until the agenda is empty, a Halt, an error or the
+// loop limit.
+func (x *exec) run() error {
+	for _, ri := range x.p.constRules {
+		x.activate(x.p.rules[ri], nil)
+	}
+	for x.agenda.Len() > 0 && !x.halted {
+		if x.err != nil {
+			return x.err
+		}
+		a := heap.Pop(&x.agenda).(activation)
+		if !x.valid(a) {
+			continue
+		}
+		r := x.p.rules[a.rule]
+		if x.firings >= x.p.loopLimit {
+			return &LoopError{Policy: x.p.name, Limit: x.p.loopLimit, Rule: r.name}
+		}
+		x.firings++
+		if x.firings&255 == 0 {
+			if err := x.ctx.Err(); err != nil {
+				return err
+			}
+		}
+		tup := x.tuples[a.off : int(a.off)+len(r.refs)]
+		// All of a rule's actions run, top to bottom, before matching
+		// resumes: working-memory changes wait until the block is done.
+		for _, act := range r.actions {
+			act(x, tup)
+			if x.err != nil {
+				return fmt.Errorf("rule %q: %w", r.name, x.err)
+			}
+		}
+		for i := 0; i < len(x.pendingOps); i++ {
+			x.apply(x.pendingOps[i])
+		}
+		x.pendingOps = x.pendingOps[:0]
+		if x.clearAgenda {
+			x.agenda.acts = x.agenda.acts[:0]
+		}
+	}
+	return x.err
+}
+
+// agendaHeap orders activations: higher priority first, then the rule's
+// place in the policy, then the order they were made.
+type agendaHeap struct {
+	p    *Policy
+	acts []activation
+}
+
+func (h *agendaHeap) Len() int { return len(h.acts) }
+func (h *agendaHeap) Less(i, j int) bool {
+	a, b := h.acts[i], h.acts[j]
+	ra, rb := h.p.rules[a.rule], h.p.rules[b.rule]
+	if ra.priority != rb.priority {
+		return ra.priority > rb.priority
+	}
+	if a.rule != b.rule {
+		return a.rule < b.rule
+	}
+	return a.seq < b.seq
+}
+func (h *agendaHeap) Swap(i, j int) { h.acts[i], h.acts[j] = h.acts[j], h.acts[i] }
+func (h *agendaHeap) Push(v any)    { h.acts = append(h.acts, v.(activation)) }
+func (h *agendaHeap) Pop() any {
+	n := len(h.acts) - 1
+	v := h.acts[n]
+	h.acts = h.acts[:n]
+	return v
+}
