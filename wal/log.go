@@ -14,17 +14,6 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
-// segment is one file of the log as the Log tracks it.
-type segment struct {
-	first uint64
-	// last is the LSN of the segment's last frame (first-1 while empty).
-	last uint64
-	// sealed is set once the committer has moved on to a later segment.
-	sealed bool
-	size   int64
-	path   string
-}
-
 // pending is one commit waiting in the group-commit queue.
 type pending struct {
 	f     Frame
@@ -65,7 +54,7 @@ type Log struct {
 	queue   []*pending
 	closing bool
 	failErr error
-	segs    []segment
+	segs    segList
 	pins    map[*Pin]struct{}
 
 	// truncMu serialises Truncate calls, so that one that fails can put the
@@ -80,6 +69,9 @@ type Log struct {
 	lastCRC    uint32
 	chainKnown bool // lastCRC is the CRC of frame nextLSN-1 (recovery)
 	writeBuf   []byte
+	// recovered holds the segments recovery found, until Open makes the
+	// segment list from them and the new active segment.
+	recovered []segment
 
 	// epoch is written by the committer and read by anyone.
 	epoch atomic.Uint64
@@ -134,10 +126,14 @@ func Open(dir string, opts *Options) (*Log, error) {
 		_ = lock.Close()
 		return nil, err
 	}
-	if err := l.startSegment(); err != nil {
+	f, active, err := l.createSegment()
+	if err != nil {
 		_ = lock.Close()
 		return nil, err
 	}
+	l.active, l.activeSize = f, active.size
+	l.segs = newSegList(l.recovered, active)
+	l.recovered = nil
 	l.wg.Add(2)
 	go l.runCommitter()
 	go l.runApplier()
@@ -179,21 +175,18 @@ func (l *Log) recover() error {
 		if seg.last >= seg.first {
 			l.nextLSN = seg.last + 1
 		}
-		l.segs = append(l.segs, seg)
+		l.recovered = append(l.recovered, seg)
 	}
-	if n := len(l.segs); n > 0 {
-		last := l.segs[n-1]
+	if n := len(l.recovered); n > 0 {
+		last := l.recovered[n-1]
 		if last.last < last.first {
 			// An empty final segment (a crash right after a roll): drop it so
 			// the new active segment can take its name.
 			if err := l.fs.Remove(last.path); err != nil {
 				return fmt.Errorf("wal: remove empty segment %s: %w", last.path, err)
 			}
-			l.segs = l.segs[:n-1]
+			l.recovered = l.recovered[:n-1]
 		}
-	}
-	for i := range l.segs {
-		l.segs[i].sealed = true
 	}
 	l.durable.Store(l.nextLSN - 1)
 	l.applied.Store(l.nextLSN - 1)
@@ -319,13 +312,14 @@ func syncDir(fs vfs.FS, dir string) error {
 	return d.Close()
 }
 
-// startSegment creates a new active segment beginning at nextLSN, with its
-// header and directory entry synced so recovery always finds it whole.
-func (l *Log) startSegment() error {
+// createSegment creates the file of a new active segment beginning at
+// nextLSN, with its header and directory entry synced so recovery always
+// finds it whole. The caller installs it as l.active and in the list.
+func (l *Log) createSegment() (vfs.File, segment, error) {
 	path := l.fs.PathJoin(l.dir, segmentName(l.nextLSN))
 	f, err := l.fs.Create(path, vfs.WriteCategoryUnspecified)
 	if err != nil {
-		return fmt.Errorf("wal: create segment %s: %w", path, err)
+		return nil, segment{}, fmt.Errorf("wal: create segment %s: %w", path, err)
 	}
 	// Reserve the segment's blocks up front without changing its size
 	// (fallocate with FALLOC_FL_KEEP_SIZE on Linux, as Pebble does for its
@@ -334,24 +328,17 @@ func (l *Log) startSegment() error {
 	_ = f.Preallocate(0, l.opts.SegmentSize)
 	if _, err := f.Write(encodeSegHeader(l.nextLSN)); err != nil {
 		f.Close()
-		return fmt.Errorf("wal: write segment header %s: %w", path, err)
+		return nil, segment{}, fmt.Errorf("wal: write segment header %s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("wal: sync segment %s: %w", path, err)
+		return nil, segment{}, fmt.Errorf("wal: sync segment %s: %w", path, err)
 	}
 	if err := l.syncDir(); err != nil {
 		f.Close()
-		return err
+		return nil, segment{}, err
 	}
-	l.active, l.activeSize = f, segHeaderSize
-	l.mu.Lock()
-	if n := len(l.segs); n > 0 {
-		l.segs[n-1].sealed = true
-	}
-	l.segs = append(l.segs, segment{first: l.nextLSN, last: l.nextLSN - 1, size: segHeaderSize, path: path})
-	l.mu.Unlock()
-	return nil
+	return f, segment{first: l.nextLSN, last: l.nextLSN - 1, size: segHeaderSize, path: path}, nil
 }
 
 // Commit appends one frame of type t with payload and waits until it is
@@ -552,7 +539,7 @@ func (l *Log) flush(buf []byte, force bool) error {
 		l.stats.syncLatency.record(time.Since(start))
 	}
 	l.mu.Lock()
-	s := &l.segs[len(l.segs)-1]
+	s := l.segs.active()
 	s.last, s.size = l.nextLSN-1, l.activeSize
 	l.mu.Unlock()
 	return nil
@@ -561,7 +548,7 @@ func (l *Log) flush(buf []byte, force bool) error {
 func (l *Log) activePath() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.segs[len(l.segs)-1].path
+	return l.segs.active().path
 }
 
 // roll seals the active segment (already synced by flush) and starts a new one.
@@ -571,7 +558,15 @@ func (l *Log) roll() error {
 	}
 	l.active = nil
 	l.advanceDurable(l.nextLSN - 1)
-	return l.startSegment()
+	f, next, err := l.createSegment()
+	if err != nil {
+		return err
+	}
+	l.active, l.activeSize = f, next.size
+	l.mu.Lock()
+	l.segs.roll(next)
+	l.mu.Unlock()
+	return nil
 }
 
 func (l *Log) advanceDurable(lsn uint64) {
@@ -641,7 +636,7 @@ func (l *Log) AppliedLSN() uint64 { return l.applied.Load() }
 func (l *Log) FirstLSN() uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.segs[0].first
+	return l.segs.first()
 }
 
 // Epoch is the epoch of the last frame recovered or written.

@@ -36,7 +36,7 @@ func (l *Log) NewReader(from uint64) (*Reader, error) {
 		from = 1
 	}
 	l.mu.Lock()
-	first := l.segs[0].first
+	first := l.segs.first()
 	l.mu.Unlock()
 	if from < first {
 		return nil, fmt.Errorf("%w: lsn %d, log starts at %d", ErrTruncated, from, first)
@@ -120,24 +120,13 @@ func (r *Reader) read() (*Frame, error) {
 func (r *Reader) openSegment() error {
 	l := r.l
 	l.mu.Lock()
-	idx := -1
-	for i := len(l.segs) - 1; i >= 0; i-- {
-		if l.segs[i].first <= r.next {
-			idx = i
-			break
-		}
-	}
-	if idx < 0 {
-		first := l.segs[0].first
-		l.mu.Unlock()
+	seg, nextFirst, ok := l.segs.locate(r.next)
+	first := l.segs.first()
+	l.mu.Unlock()
+	if !ok {
 		return fmt.Errorf("%w: lsn %d, log starts at %d", ErrTruncated, r.next, first)
 	}
-	seg := l.segs[idx]
-	r.segEnd = math.MaxUint64
-	if idx+1 < len(l.segs) {
-		r.segEnd = l.segs[idx+1].first
-	}
-	l.mu.Unlock()
+	r.segEnd = nextFirst
 	if r.f != nil && r.path == seg.path {
 		// Same (active) segment, which has since been followed by another.
 		return nil

@@ -260,7 +260,7 @@ func (l *Log) Append(ctx context.Context, frames []*Frame) error {
 	defer l.repl.appendMu.Unlock()
 	l.mu.Lock()
 	ready := l.repl.appendReady && l.repl.followErr != nil
-	first := l.segs[0].first
+	first := l.segs.first()
 	l.mu.Unlock()
 	if !ready {
 		return ErrNotFollowing
@@ -372,6 +372,9 @@ func (l *Log) checkAppended(f *Frame) error {
 
 // truncateTail runs on the committer: it waits for the applier to drain,
 // then cuts the log after lsn and starts a new active segment at lsn+1.
+// The segment list keeps showing the old segments until the new active one
+// exists (see segList.beginCut), so it is never empty, and Truncate,
+// running beside it, leaves the segments being cut alone.
 func (l *Log) truncateTail(lsn uint64) error {
 	b := &group{barrier: make(chan struct{})}
 	l.applyCh <- b
@@ -385,16 +388,11 @@ func (l *Log) truncateTail(lsn uint64) error {
 		return nil
 	}
 	l.mu.Lock()
-	if first := l.segs[0].first; lsn+1 < first {
+	if first := l.segs.first(); lsn+1 < first {
 		l.mu.Unlock()
 		return fmt.Errorf("%w: truncate after lsn %d, log starts at %d", ErrTruncated, lsn, first)
 	}
-	k := 0
-	for k < len(l.segs) && l.segs[k].first <= lsn {
-		k++
-	}
-	drop := append([]segment(nil), l.segs[k:]...)
-	l.segs = l.segs[:k]
+	keep, keepOK, drop := l.segs.beginCut(lsn)
 	l.mu.Unlock()
 
 	if l.active != nil {
@@ -403,6 +401,7 @@ func (l *Log) truncateTail(lsn uint64) error {
 		}
 		l.active = nil
 	}
+	// Newest first, so that a crash part way leaves a contiguous log.
 	for _, s := range drop {
 		if err := l.fs.Remove(s.path); err != nil {
 			return fmt.Errorf("truncate: remove %s: %w", s.path, err)
@@ -412,35 +411,39 @@ func (l *Log) truncateTail(lsn uint64) error {
 		crc   uint32
 		ep    uint64
 		found bool
+		end   int64
 	)
-	if k > 0 {
-		l.mu.Lock()
-		s := l.segs[k-1]
-		l.mu.Unlock()
-		end, fr, err := l.cutAfter(s, lsn)
+	if keepOK {
+		var fr Frame
+		var err error
+		end, fr, err = l.cutAfter(keep, lsn)
 		if err != nil {
 			return err
 		}
 		crc, ep, found = fr.CRC, fr.Epoch, true
-		l.mu.Lock()
-		l.segs[k-1].last, l.segs[k-1].size, l.segs[k-1].sealed = lsn, end, true
-		l.mu.Unlock()
 	}
 	if err := l.syncDir(); err != nil {
 		return err
 	}
+	l.nextLSN = lsn + 1
+	f, active, err := l.createSegment()
+	if err != nil {
+		return err
+	}
+	l.active, l.activeSize = f, active.size
 	l.mu.Lock()
+	l.segs.endCut(lsn, keepOK, end, active)
 	h := l.repl.epochs
 	for len(h) > 0 && h[len(h)-1].LSN > lsn {
 		h = h[:len(h)-1]
 	}
 	l.repl.epochs = h
 	if !found && len(h) > 0 {
-		ep, found = h[len(h)-1].Epoch, false
+		ep = h[len(h)-1].Epoch
 	}
 	l.repl.gateErr, l.repl.appendReady = nil, true
 	l.mu.Unlock()
-	l.nextLSN, l.lastCRC, l.chainKnown = lsn+1, crc, found
+	l.lastCRC, l.chainKnown = crc, found
 	if ep != 0 {
 		l.epoch.Store(ep)
 	}
@@ -448,7 +451,7 @@ func (l *Log) truncateTail(lsn uint64) error {
 	l.repl.written.Store(lsn)
 	l.durable.Store(lsn)
 	l.applied.Store(lsn)
-	return l.startSegment()
+	return nil
 }
 
 // cutAfter cuts segment s after its frame lsn and returns the new size and

@@ -20,7 +20,7 @@ type Pin struct {
 func (l *Log) Pin(name string, lsn uint64) (*Pin, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if first := l.segs[0].first; lsn < first {
+	if first := l.segs.first(); lsn < first {
 		return nil, fmt.Errorf("%w: pin %q at lsn %d, log starts at %d", ErrTruncated, name, lsn, first)
 	}
 	p := &Pin{l: l, name: name, lsn: lsn}
@@ -84,26 +84,13 @@ func (l *Log) Truncate(lsn uint64) (int, error) {
 	l.truncMu.Lock()
 	defer l.truncMu.Unlock()
 	l.mu.Lock()
-	bound := min(lsn, l.pinnedLocked())
-	// The active segment is never removed, nor, while the active one is
-	// still empty, the newest segment holding frames: recovery takes the
-	// epoch and the chain from the last frame on disk, and drops an empty
-	// final segment, so removing it would reset the epoch.
-	keep := len(l.segs) - 1
-	if a := l.segs[keep]; a.last < a.first && keep > 0 {
-		keep--
-	}
-	n := 0
-	for n < keep && l.segs[n].sealed && l.segs[n].last < bound {
-		n++
-	}
-	victims := append([]segment(nil), l.segs[:n]...)
-	l.segs = append(l.segs[:0:0], l.segs[n:]...)
+	victims := l.segs.takeFront(min(lsn, l.pinnedLocked()))
+	n := len(victims)
 	l.mu.Unlock()
 	for i, s := range victims {
 		if err := l.fs.Remove(s.path); err != nil {
 			l.mu.Lock()
-			l.segs = append(victims[i:len(victims):len(victims)], l.segs...)
+			l.segs.putFront(victims[i:])
 			l.mu.Unlock()
 			l.stats.truncated.Add(uint64(i))
 			return i, fmt.Errorf("wal: truncate: remove %s: %w", s.path, err)

@@ -94,11 +94,9 @@ func (l *Log) Stats() Stats {
 		s.SyncMean = time.Duration(l.stats.syncLatency.sum.Load() / int64(n))
 	}
 	l.mu.Lock()
-	s.FirstLSN = l.segs[0].first
-	s.Segments = len(l.segs)
-	for _, sg := range l.segs {
-		s.Bytes += sg.size
-	}
+	s.FirstLSN = l.segs.first()
+	s.Segments = l.segs.len()
+	s.Bytes = l.segs.bytes()
 	l.mu.Unlock()
 	return s
 }
