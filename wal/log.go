@@ -24,6 +24,10 @@ type pending struct {
 	// repl marks frames appended by a replica and the log's own
 	// replication operations (see replicate.go).
 	repl replItem
+	// refused is set by the committer for a frame it did not write because
+	// it was invalid where it fell in the queue (an epoch frame that does
+	// not move the epoch forward): only this frame's caller fails.
+	refused error
 }
 
 // group is a set of frames written and synced together.
@@ -359,7 +363,9 @@ func (l *Log) Mark(ctx context.Context, name string) (uint64, error) {
 }
 
 // BeginEpoch commits an epoch frame that starts epoch; every later frame
-// carries it. epoch must be above the current one.
+// carries it. epoch must be above the current one when the frame is
+// written: otherwise nothing is written, BeginEpoch fails with an error
+// wrapping ErrStaleEpoch, and the log carries on.
 func (l *Log) BeginEpoch(ctx context.Context, epoch uint64) (uint64, error) {
 	return l.commit(ctx, Frame{Type: TypeEpoch, Epoch: epoch})
 }
@@ -448,6 +454,18 @@ func (l *Log) commitGroup(items []*pending) {
 		}
 		return
 	}
+	written := items[:0:0]
+	for _, p := range items {
+		if p.refused != nil {
+			p.done <- p.refused
+			continue
+		}
+		written = append(written, p)
+	}
+	if len(written) == 0 {
+		return
+	}
+	items = written
 	g := &group{items: items, frames: make([]*Frame, len(items))}
 	for i, p := range items {
 		g.frames[i] = &p.f
@@ -464,8 +482,15 @@ func (l *Log) writeGroup(items []*pending) error {
 	now := l.opts.Now().UnixNano()
 	synced := l.durable.Load()
 	forceSync := false
+	wrote := 0
 	buf := l.writeBuf[:0]
 	for _, p := range items {
+		if p.f.Type == TypeEpoch && !p.repl.pre {
+			if cur := l.epoch.Load(); p.f.Epoch <= cur {
+				p.refused = fmt.Errorf("%w: epoch %d is not above current epoch %d", ErrStaleEpoch, p.f.Epoch, cur)
+				continue
+			}
+		}
 		size := int64(frameHeaderSize + len(p.f.Payload))
 		if l.activeSize+int64(len(buf))+size > l.opts.SegmentSize && l.activeSize+int64(len(buf)) > segHeaderSize {
 			if err := l.flush(buf, true); err != nil {
@@ -487,9 +512,6 @@ func (l *Log) writeGroup(items []*pending) error {
 		} else {
 			if p.f.Type == TypeEpoch {
 				cur := l.epoch.Load()
-				if p.f.Epoch <= cur {
-					return fmt.Errorf("wal: epoch %d is not above current epoch %d", p.f.Epoch, cur)
-				}
 				p.f.Payload = binary.LittleEndian.AppendUint64(nil, cur)
 				l.epoch.Store(p.f.Epoch)
 			}
@@ -503,6 +525,10 @@ func (l *Log) writeGroup(items []*pending) error {
 		}
 		l.lastCRC, l.chainKnown = p.f.CRC, true
 		l.noteEpoch(&p.f)
+		wrote++
+	}
+	if wrote == 0 {
+		return nil // every item was refused
 	}
 	if err := l.flush(buf, forceSync); err != nil {
 		return err
@@ -514,7 +540,7 @@ func (l *Log) writeGroup(items []*pending) error {
 	l.repl.tailCRC.Store(l.lastCRC)
 	l.advanceDurable(l.nextLSN - 1)
 	l.stats.groups.Add(1)
-	l.stats.frames.Add(uint64(len(items)))
+	l.stats.frames.Add(uint64(wrote))
 	return nil
 }
 

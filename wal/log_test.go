@@ -110,8 +110,7 @@ func TestLog_MarksAndEpochs(t *testing.T) {
 	e, err := l.BeginEpoch(ctx, 7)
 	require.NoError(t, err)
 	_, err = l.BeginEpoch(ctx, 3)
-	require.Error(t, err, "epochs only move forward")
-	// A failed epoch frame fails the log: it cannot know which LSN it took.
+	require.ErrorIs(t, err, ErrStaleEpoch, "epochs only move forward")
 	frames := readAll(t, l, 1)
 	require.Equal(t, TypeMark, frames[m-1].Type)
 	require.Equal(t, "BTS_FULL_1", string(frames[m-1].Payload))
@@ -300,4 +299,55 @@ func TestRecovery_MissingSegment(t *testing.T) {
 	require.NoError(t, fs.Remove(segs[1]))
 	_, err := Open("wal", &Options{FS: fs})
 	require.ErrorIs(t, err, ErrCorrupt)
+}
+
+// TestLog_RefusedEpochFailsOnlyItsCaller: a BeginEpoch that does not move
+// the epoch forward fails with ErrStaleEpoch and writes nothing; the log,
+// and commits grouped with it, carry on.
+func TestLog_RefusedEpochFailsOnlyItsCaller(t *testing.T) {
+	l := openTest(t, vfs.NewMem(), Options{})
+	defer l.Close()
+	ctx := context.Background()
+	_, err := l.BeginEpoch(ctx, 7)
+	require.NoError(t, err)
+	durable := l.DurableLSN()
+	for _, e := range []uint64{3, 7} {
+		_, err = l.BeginEpoch(ctx, e)
+		require.ErrorIs(t, err, ErrStaleEpoch, "epoch %d", e)
+		require.NotErrorIs(t, err, ErrFailed)
+		require.Equal(t, durable, l.DurableLSN(), "a refused epoch frame was written")
+	}
+	lsn, err := l.Commit(ctx, TypeCommit, []byte("after"))
+	require.NoError(t, err)
+	require.Equal(t, durable+1, lsn)
+
+	// Refused epochs queued among commits fail alone.
+	var wg sync.WaitGroup
+	errs := make([]error, 40)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i%4 == 0 {
+				_, errs[i] = l.BeginEpoch(ctx, 2)
+			} else {
+				_, errs[i] = l.Commit(ctx, TypeCommit, payload(i))
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if i%4 == 0 {
+			require.ErrorIs(t, err, ErrStaleEpoch)
+		} else {
+			require.NoError(t, err)
+		}
+	}
+	require.Equal(t, lsn+30, l.DurableLSN())
+	require.Equal(t, uint64(7), l.Epoch())
+	frames := readAll(t, l, 1)
+	require.Len(t, frames, int(lsn+30))
+	for i, f := range frames {
+		require.Equal(t, uint64(i+1), f.LSN)
+	}
 }
