@@ -2,6 +2,7 @@ package sso
 
 import (
 	"context"
+	"errors"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -49,4 +50,14 @@ func RawSet(s *Store, key, value []byte) error {
 // WrapDB replaces the Store's database with wrap(db).
 func WrapDB(s *Store, wrap func(Database) Database) { s.db = wrap(s.db) }
 
-var _ = pebble.ErrNotFound
+// RawScan calls fn with every key and value of the Store's database.
+func RawScan(s *Store, fn func(k, v []byte)) error {
+	it, err := s.db.Reader().NewIter(&pebble.IterOptions{})
+	if err != nil {
+		return err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		fn(it.Key(), it.Value())
+	}
+	return errors.Join(it.Error(), it.Close())
+}
