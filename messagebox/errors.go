@@ -34,6 +34,15 @@ var (
 	// ErrNotFound is returned for an unknown message, subscription or
 	// suspended entry.
 	ErrNotFound = errors.New("messagebox: not found")
+	// ErrZombie is returned by Persist and SuspendInstance for an instance that completed while messages were still routed to
+	// it (state CompletedWithDiscardedMessages, BizTalk's zombie). Those
+	// messages, including one a host instance was holding a lease on when
+	// the instance completed, are already suspended, not resumable, with
+	// the zombie report as their error: a host that gets ErrZombie has
+	// nothing to undo and should report it and carry on. It happens in
+	// normal operation after a crash, when at-least-once redelivery brings
+	// back a message the instance had already answered.
+	ErrZombie = errors.New("messagebox: instance completed with discarded messages (zombie)")
 	// ErrDuplicate is returned when publishing a message whose ID is already
 	// stored, or subscribing with an ID already in use.
 	ErrDuplicate = errors.New("messagebox: duplicate id")

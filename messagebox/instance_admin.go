@@ -19,7 +19,7 @@ func (s *Store) SuspendInstance(ctx context.Context, id uuid.UUID, reason string
 	ctx = store.Context(ctx)
 	return s.setInstanceState(ctx, id, func(inst *instState) (InstanceState, string, error) {
 		if inst.state == StateCompletedWithDiscardedMessages {
-			return 0, "", fmt.Errorf("%w: instance %s has completed", ErrNotFound, id)
+			return 0, "", fmt.Errorf("%w: instance %s", ErrZombie, id)
 		}
 		return StateSuspendedResumable, reason, nil
 	})
@@ -124,7 +124,7 @@ func (s *Store) eachInstance(ctx context.Context, q InstanceQuery, fn func(uuid.
 	for _, inst := range s.Instances(q) {
 		err := fn(inst.ID)
 		switch {
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, ErrNotFound), errors.Is(err, ErrZombie):
 			continue
 		case err != nil:
 			return n, err

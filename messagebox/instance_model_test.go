@@ -189,7 +189,7 @@ func (r *imRun) persist(t *rapid.T) {
 	}
 	res, err := r.e.s.Persist(ctx, p)
 	if inst.state == StateCompletedWithDiscardedMessages {
-		require.ErrorIs(t, err, ErrNotFound)
+		require.ErrorIs(t, err, ErrZombie)
 		return
 	}
 	require.NoError(t, err)
@@ -261,7 +261,7 @@ func (r *imRun) suspend(t *rapid.T) {
 	inst := rapid.SampledFrom(insts).Draw(t, "inst")
 	err := r.e.s.SuspendInstance(ctx, inst.id, "test")
 	if inst.state == StateCompletedWithDiscardedMessages {
-		require.ErrorIs(t, err, ErrNotFound)
+		require.ErrorIs(t, err, ErrZombie)
 		return
 	}
 	require.NoError(t, err)

@@ -514,3 +514,39 @@ func TestInstance_CompletePublishingToItself(t *testing.T) {
 	require.NoError(t, e.s.TerminateInstance(ctx, id))
 	require.Zero(t, e.s.Stats().Messages)
 }
+
+// TestInstance_ZombieWhileLeased is the redelivery case of a crash: a
+// host holds leases on two messages of one instance, persists the first
+// with Complete, and then the second. The second persist gets ErrZombie
+// (not ErrNotFound), and its message is already suspended as a zombie,
+// not resumable: nothing for the host to undo.
+func TestInstance_ZombieWhileLeased(t *testing.T) {
+	e := newEnv(t, nil)
+	e.orch()
+	e.subscribe(orchSub("Loop", "start"))
+	e.publish(typedMsg("start"))
+	ds := e.dequeue("orch", 1)
+	id := ds[0].Instance.ID
+	e.persist(PersistPoint{Instance: id, Consumed: []Lease{ds[0].Lease},
+		Initialize: []CorrelationSet{{Name: "c", Properties: []Property{Promoted(poProp, Int64(1))}}}})
+	for range 2 {
+		e.publish(typedMsg("item", Promoted(poProp, Int64(1))))
+	}
+	ds = e.dequeue("orch", 2)
+	require.Len(t, ds, 2)
+	r := e.persist(PersistPoint{Instance: id, Consumed: []Lease{ds[0].Lease}, Complete: true})
+	require.Equal(t, StateCompletedWithDiscardedMessages, r.State)
+	require.Equal(t, []EntryID{ds[1].Lease.Entry}, r.Zombies)
+
+	_, err := e.s.Persist(ctx, PersistPoint{Instance: id, Consumed: []Lease{ds[1].Lease}, Complete: true})
+	require.ErrorIs(t, err, ErrZombie)
+	require.NotErrorIs(t, err, ErrNotFound)
+	se, err := e.s.GetSuspended(ctx, ds[1].Lease.Entry)
+	require.NoError(t, err)
+	require.False(t, se.Resumable)
+	require.Equal(t, zombieReason, se.Error)
+	require.ErrorIs(t, e.s.SuspendInstance(ctx, id, "ops"), ErrZombie)
+	n, err := e.s.SuspendInstances(ctx, InstanceQuery{}, "ops")
+	require.NoError(t, err, "bulk operations skip zombies")
+	require.Zero(t, n)
+}

@@ -127,7 +127,7 @@ func (s *Store) Persist(ctx context.Context, p PersistPoint) (PersistResult, err
 		return PersistResult{}, err
 	}
 	if inst.state == StateCompletedWithDiscardedMessages {
-		return fail(fmt.Errorf("%w: instance %s has completed", ErrNotFound, inst.id))
+		return fail(fmt.Errorf("%w: instance %s", ErrZombie, inst.id))
 	}
 	for _, name := range slices.Concat(p.Follow, p.Release) {
 		ok := inst.subs[name] != nil

@@ -68,12 +68,14 @@ type Stats struct {
 	PublishRate, CompleteRate float64
 	// PublishThrottle and DeliveryThrottle are the throttling states.
 	PublishThrottle, DeliveryThrottle ThrottleState
-	// Instances counts the service instances.
-	Instances int
+	// Instances counts the service instances, Zombies among them those
+	// that completed with discarded messages (state
+	// CompletedWithDiscardedMessages): they stay until terminated.
+	Instances, Zombies int
 }
 
 // Stats returns the store's counters. It costs time proportional to the
-// number of suspended entries and hosts.
+// number of suspended entries, instances and hosts.
 func (s *Store) Stats() Stats {
 	now := s.now().UnixNano()
 	s.mu.Lock()
@@ -90,6 +92,11 @@ func (s *Store) Stats() Stats {
 	}
 	st.PublishThrottle = s.publishThrottleLocked()
 	st.DeliveryThrottle = s.deliveryThrottleLocked()
+	for _, inst := range s.mu.insts {
+		if inst.state == StateCompletedWithDiscardedMessages {
+			st.Zombies++
+		}
+	}
 	for name, h := range s.mu.hosts {
 		st.Hosts[name] = QueueStats{Ready: h.ready.Len() + h.parked, Leased: h.leased, Delayed: h.timed.Len() - h.leased}
 	}

@@ -19,10 +19,14 @@
 //     with a confirmation;
 //   - send writes confirmed orders to <dir>/out.
 //
-// It prints progress while it runs and a summary at the end. Everything is
-// durable: stop it at any point and run it again, and it carries on from
-// the stored state (an order file is removed only once its message is
-// committed).
+// It prints progress while it runs and a summary at the end; Ctrl-C stops
+// it cleanly with the summary so far. Everything is durable: stop it at any
+// point, even with kill -9, and run it again, and it carries on from the
+// stored state (an order file is removed only once its message is
+// committed). Delivery is at least once, so after a crash the partner may
+// answer a request twice; the second confirmation reaches an instance that
+// has already completed, and the MessageBox suspends it as a zombie, as
+// BizTalk does: the summary counts them.
 package main
 
 import (
@@ -35,10 +39,12 @@ import (
 	"io"
 	"log"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/biztier/biztier"
@@ -75,8 +81,9 @@ type config struct {
 
 // summary is what a run did.
 type summary struct {
-	in, out, suspended int
-	elapsed            time.Duration
+	in, out, suspended, zombies int
+	elapsed                     time.Duration
+	interrupted                 bool
 }
 
 func main() {
@@ -84,7 +91,9 @@ func main() {
 	flag.StringVar(&cfg.dir, "dir", "biztier-data", "group directory (in/ and out/ folders go inside it)")
 	flag.IntVar(&cfg.orders, "orders", 200, "sample orders to write to the input folder when it is empty")
 	flag.Parse()
-	if _, err := run(context.Background(), cfg, os.Stdout); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if _, err := run(ctx, cfg, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -125,8 +134,9 @@ func run(ctx context.Context, cfg config, w io.Writer) (summary, error) {
 	}
 
 	start := time.Now()
-	var received, sent atomic.Int64
+	var received, sent, zombies atomic.Int64
 	var receiveDone atomic.Bool
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	eg, ctx := errgroup.WithContext(ctx)
@@ -134,7 +144,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (summary, error) {
 		defer receiveDone.Store(true)
 		return receive(ctx, mb, mg, in, &received)
 	})
-	eg.Go(func() error { return orchestrate(ctx, mb) })
+	eg.Go(func() error { return orchestrate(ctx, mb, &zombies) })
 	eg.Go(func() error { return partner(ctx, mb) })
 	eg.Go(func() error { return send(ctx, mb, out, &sent) })
 	eg.Go(func() error {
@@ -151,7 +161,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (summary, error) {
 			st := mb.Stats()
 			fmt.Fprintf(w, "\rreceived %d  sent %d  instances %d  in flight %d  suspended %d   ",
 				received.Load(), sent.Load(), st.Instances, st.Entries-st.Suspended, st.Suspended)
-			if receiveDone.Load() && st.Entries == st.Suspended && st.Instances == 0 {
+			if receiveDone.Load() && st.Entries == st.Suspended && st.Instances == st.Zombies {
 				cancel()
 				return nil
 			}
@@ -161,9 +171,14 @@ func run(ctx context.Context, cfg config, w io.Writer) (summary, error) {
 		return summary{}, err
 	}
 	st = mb.Stats()
-	sum := summary{in: int(received.Load()), out: int(sent.Load()), suspended: st.Suspended, elapsed: time.Since(start)}
-	fmt.Fprintf(w, "\ndone: %d orders in, %d confirmed orders out, %d suspended, in %s (%.0f orders/s)\n",
-		sum.in, sum.out, sum.suspended, sum.elapsed.Round(time.Millisecond), float64(sum.out)/sum.elapsed.Seconds())
+	sum := summary{in: int(received.Load()), out: int(sent.Load()), suspended: st.Suspended, zombies: int(zombies.Load()),
+		elapsed: time.Since(start), interrupted: parent.Err() != nil}
+	verb := "done"
+	if sum.interrupted {
+		verb = "stopped (run again to carry on)"
+	}
+	fmt.Fprintf(w, "\n%s: %d orders in, %d confirmed orders out, %d suspended (%d zombies this run), in %s (%.0f orders/s)\n",
+		verb, sum.in, sum.out, sum.suspended, sum.zombies, sum.elapsed.Round(time.Millisecond), float64(sum.out)/sum.elapsed.Seconds())
 	gs := g.Stats()
 	fmt.Fprintf(w, "data: group in %s (log lsn %d, %.1f commits per fsync), output in %s\n",
 		filepath.Join(cfg.dir, "group"), gs.LSN, gs.FramesPerFsync, out)
@@ -268,8 +283,10 @@ func receive(ctx context.Context, mb *messagebox.Store, mg *mgmt.Store, dir stri
 	return nil
 }
 
-// orchestrate runs the OrderProcess orchestration's instances.
-func orchestrate(ctx context.Context, mb *messagebox.Store) error {
+// orchestrate runs the OrderProcess orchestration's instances. A message
+// for an instance that has already completed is a zombie: the MessageBox
+// has suspended it, and it is only counted here.
+func orchestrate(ctx context.Context, mb *messagebox.Store, zombies *atomic.Int64) error {
 	for {
 		ds, err := mb.DequeueWait(ctx, orchHost, 64, lease)
 		if err != nil {
@@ -302,6 +319,10 @@ func orchestrate(ctx context.Context, mb *messagebox.Store) error {
 			if _, err := mb.Persist(ctx, p); err != nil {
 				if errors.Is(err, messagebox.ErrInstanceBusy) {
 					continue // the lease expires and the message comes back
+				}
+				if errors.Is(err, messagebox.ErrZombie) {
+					zombies.Add(1)
+					continue
 				}
 				return ignoreCancel(fmt.Errorf("persist %s: %w", order.Value.Str(), err))
 			}

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -39,4 +43,77 @@ func TestPipeline(t *testing.T) {
 	require.Equal(t, 1, sum.out)
 	_, err = os.Stat(filepath.Join(dir, "out", "PO-manual-1.xml"))
 	require.NoError(t, err)
+}
+
+// TestMain lets TestPipeline_KilledAndRerun run the pipeline in a child
+// process (this test binary, re-executed) that it can kill.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("PIPELINE_CHILD_DIR"); dir != "" {
+		if _, err := run(context.Background(), config{dir: dir, orders: 3000}, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestPipeline_KilledAndRerun kills the pipeline with SIGKILL while orders
+// flow through it, then runs it again on the same directory: the rerun
+// must finish without an error and every order must come out once (a
+// confirmation answered twice after the crash is a zombie, counted, never
+// fatal).
+func TestPipeline_KilledAndRerun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline in a child process")
+	}
+	for trial := range 2 {
+		t.Run(fmt.Sprintf("trial=%d", trial), func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "PIPELINE_CHILD_DIR="+dir)
+			stdout, err := cmd.StdoutPipe()
+			require.NoError(t, err)
+			require.NoError(t, cmd.Start())
+			// Kill once confirmed orders are going out, at a point that
+			// differs between trials.
+			want := 100 + 400*trial
+			sc := bufio.NewScanner(stdout)
+			sc.Split(scanProgress)
+			killed := false
+			for sc.Scan() {
+				var in, sent int
+				if _, err := fmt.Sscanf(strings.TrimSpace(sc.Text()), "received %d  sent %d", &in, &sent); err == nil && sent >= want {
+					require.NoError(t, cmd.Process.Kill())
+					killed = true
+					break
+				}
+			}
+			_ = cmd.Wait()
+			if !killed {
+				t.Skip("the child finished before it could be killed")
+			}
+			var out bytes.Buffer
+			sum, err := run(context.Background(), config{dir: dir, orders: 3000}, &out)
+			require.NoError(t, err, out.String())
+			t.Logf("rerun: %+v", sum)
+			files, err := filepath.Glob(filepath.Join(dir, "out", "*.xml"))
+			require.NoError(t, err)
+			require.Len(t, files, 3000, "every order comes out")
+			left, err := filepath.Glob(filepath.Join(dir, "in", "*.xml"))
+			require.NoError(t, err)
+			require.Empty(t, left)
+		})
+	}
+}
+
+// scanProgress splits the pipeline's output at '\r' as well as '\n'.
+func scanProgress(data []byte, atEOF bool) (int, []byte, error) {
+	if i := bytes.IndexAny(data, "\r\n"); i >= 0 {
+		return i + 1, data[:i], nil
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
 }
