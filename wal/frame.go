@@ -190,30 +190,48 @@ func RecordsSize(records []Record) int {
 
 // DecodeRecords decodes a commit payload. Each record's Data aliases p with
 // its capacity cut to its length, so appending to it never overwrites the
-// next record.
+// next record. The count at the payload's start is not trusted for an
+// allocation: the records are checked first, and the slice is made for
+// those actually present.
 func DecodeRecords(p []byte) ([]Record, error) {
 	n, k := binary.Uvarint(p)
-	if k <= 0 || n > uint64(len(p)) {
+	if k <= 0 {
 		return nil, fmt.Errorf("%w: bad record count", ErrCorrupt)
 	}
-	p = p[k:]
+	body := p[k:]
+	// Each record takes at least two bytes (store ID and length).
+	if n > uint64(len(body))/2 {
+		return nil, fmt.Errorf("%w: %d records in %d bytes", ErrCorrupt, n, len(body))
+	}
+	if err := walkRecords(body, n, nil); err != nil {
+		return nil, err
+	}
 	recs := make([]Record, 0, n)
+	_ = walkRecords(body, n, func(r Record) { recs = append(recs, r) })
+	return recs, nil
+}
+
+// walkRecords checks that p holds exactly n records and calls fn, if set,
+// with each.
+func walkRecords(p []byte, n uint64, fn func(Record)) error {
 	for i := uint64(0); i < n; i++ {
 		if len(p) < 1 {
-			return nil, fmt.Errorf("%w: record %d truncated", ErrCorrupt, i)
+			return fmt.Errorf("%w: record %d truncated", ErrCorrupt, i)
 		}
 		store := p[0]
 		l, k := binary.Uvarint(p[1:])
 		if k <= 0 || l > uint64(len(p)-1-k) {
-			return nil, fmt.Errorf("%w: record %d length", ErrCorrupt, i)
+			return fmt.Errorf("%w: record %d length", ErrCorrupt, i)
 		}
 		start := 1 + k
 		end := start + int(l)
-		recs = append(recs, Record{Store: store, Data: p[start:end:end]})
+		if fn != nil {
+			fn(Record{Store: store, Data: p[start:end:end]})
+		}
 		p = p[end:]
 	}
 	if len(p) != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes after records", ErrCorrupt, len(p))
+		return fmt.Errorf("%w: %d trailing bytes after records", ErrCorrupt, len(p))
 	}
-	return recs, nil
+	return nil
 }

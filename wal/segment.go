@@ -90,6 +90,18 @@ func (r *blockReader) at(off int64, n int) ([]byte, error) {
 	}
 	want := max(n, readBlock)
 	if cap(r.buf) < want {
+		if n > readBlock {
+			// n comes from a frame header: make sure the file holds that
+			// many bytes before allocating for them, so that a damaged
+			// length costs one byte's read, not up to MaxFrameSize.
+			var last [1]byte
+			if k, err := r.f.ReadAt(last[:], off+int64(n)-1); k < 1 {
+				if err == nil || errors.Is(err, io.EOF) {
+					return nil, io.ErrUnexpectedEOF
+				}
+				return nil, err
+			}
+		}
 		r.buf = make([]byte, want)
 	}
 	r.buf = r.buf[:want]

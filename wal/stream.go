@@ -27,15 +27,23 @@ func ReadFrame(r io.Reader, buf []byte, maxPayload int) (Frame, []byte, error) {
 	if err != nil {
 		return Frame{}, buf, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
+	// The length comes from the stream, so the buffer grows as the bytes
+	// arrive (doubling), never to the claimed length at once: a damaged
+	// header costs what the stream holds, not up to maxPayload.
 	total := frameHeaderSize + n
-	if cap(buf) < total {
-		nb := make([]byte, total)
-		copy(nb, buf)
-		buf = nb
-	}
-	buf = buf[:total]
-	if k, err := io.ReadFull(r, buf[frameHeaderSize:]); err != nil {
-		return Frame{}, buf, fmt.Errorf("%w: frame payload cut short at %d of %d bytes: %w", ErrCorrupt, k, n, err)
+	for have := frameHeaderSize; have < total; {
+		if have == cap(buf) {
+			nb := make([]byte, have, min(total, max(2*cap(buf), 64<<10)))
+			copy(nb, buf)
+			buf = nb
+		}
+		end := min(total, cap(buf))
+		buf = buf[:end]
+		k, err := io.ReadFull(r, buf[have:end])
+		have += k
+		if err != nil {
+			return Frame{}, buf, fmt.Errorf("%w: frame payload cut short at %d of %d bytes: %w", ErrCorrupt, have-frameHeaderSize, n, err)
+		}
 	}
 	f, _, err := DecodeFrame(buf, maxPayload)
 	return f, buf, err
