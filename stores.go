@@ -7,6 +7,7 @@ import (
 
 	"github.com/biztier/biztier/messagebox"
 	"github.com/biztier/biztier/mgmt"
+	"github.com/biztier/biztier/rules"
 	"github.com/biztier/biztier/sso"
 	"github.com/biztier/biztier/tracking"
 )
@@ -23,6 +24,8 @@ type typedStores struct {
 	mg *mgmt.Store
 	// sso is opened by Group.SSO (sso_wiring.go); also guarded by mu.
 	sso *sso.Store
+	// ru is opened by Group.Rules (rules_wiring.go); also guarded by mu.
+	ru *rules.Store
 }
 
 // Management returns the group's Management database (BizTalkMgmtDb),
@@ -136,6 +139,7 @@ func (g *Group) closeTyped() error {
 		g.typed.mg = nil
 	}
 	err = errors.Join(err, g.closeSSOLocked())
+	err = errors.Join(err, g.closeRulesLocked())
 	if g.typed.mb != nil {
 		if cerr := g.typed.mb.Close(); err == nil {
 			err = cerr
