@@ -50,9 +50,9 @@
 //
 // One TCP connection per passive. Every message is length-prefixed,
 // CRC32C-checksummed and carries the sender's epoch (see wire.go). The
-// passive opens with hello (its last LSN, the highest LSN any of its
-// stores applied, and its epoch history from the log); the active answers
-// accept with a fork LSN, or reject. Then the active sends frames and,
+// passive opens with hello (its ID, its disk identity, its last LSN, the
+// highest LSN any of its stores applied, and its epoch history from the
+// log); the active answers accept with a fork LSN, or reject. Then the active sends frames and,
 // while idle, heartbeats; the passive sends acks whenever its durable or
 // applied LSN moves, and at least every heartbeat.
 //
@@ -60,10 +60,19 @@
 //
 // [EtcdWitness] uses concurrency.Election on a lease of its own per
 // campaign; the leader key's create revision is the epoch. [LocalWitness]
-// implements the same [Witness] interface in process. A won election is a
-// [Term]. The active writes the sync record (the nodes guaranteed to hold
-// every acknowledged commit) only in transactions guarded by its leader
-// key. Rules, in Patroni's order:
+// implements the same [Witness] interface in process, with etcd's expiry
+// (a node cut off from it learns that its term ended only from its own
+// deadline). A won election is a [Term]. The active writes the sync record
+// (the nodes guaranteed to hold every acknowledged commit) only in
+// transactions guarded by its leader key.
+//
+// The record names disks, not just nodes: each [Candidate] is a node ID,
+// the identity of the disk it was listed with, and the LSN from which it
+// is listed. A node's disk identity is made when its log is created (a
+// file beside the log's segments), so a node that comes back on an empty
+// disk, or rebuilt by a bootstrap, or restored, has another one, and the
+// hello tells the active which disk it is streaming to. Rules, in
+// Patroni's order:
 //
 //   - A passive that comes within Options.CatchUpWindow frames of the
 //     active makes commits wait for it; once it holds every commit
@@ -73,19 +82,30 @@
 //     first; only then do the waiting commits complete without it. If that
 //     write fails the active has lost its term and fences itself. With
 //     Options.Strict, commits block instead.
+//   - A passive that reconnects on another disk than the one the active
+//     knew is dropped from the record before anything is acknowledged
+//     without it.
 //   - A node that wins the election promotes only if the record, read in a
-//     transaction guarded by its new key, lists it (or no record exists
-//     yet: a new pair). Otherwise it resigns at once, keeps following, and
-//     raises Status.Alarm.
+//     transaction guarded by its new key, lists it with the disk it has,
+//     its log reaches the LSN it is listed from, and the record is not
+//     older than an epoch its log holds (every active writes the record
+//     before its epoch's first frame, so such a record was restored from
+//     an old backup of the witness); or if no record exists and its log
+//     never served in a pair. Otherwise it resigns at once, keeps
+//     following, and raises Status.Alarm.
 //
 // RPO 0 rests on these rules and on epochs, not on clocks; lease timing
 // decides only how soon the passive takes over.
 //
 // # Reads and commit outcomes
 //
-// [Node.Read] gives linearizable reads on the active: it runs only while
-// the lease is valid and keeps its result only if the lease is still valid
-// afterwards, since no other node can win before the lease runs out. Reads
+// [Node.Read] gives linearizable reads on the active, fenced by the same
+// lease check as commits: it runs only while the lease is valid and keeps
+// its result only if the lease is still valid afterwards, since no other
+// node can win before the lease runs out. An active paused between
+// reading and answering (a GC stall, SIGSTOP) therefore finds on resuming
+// that its lease lapsed and answers ErrNotActive, never a value the new
+// active may have overwritten meanwhile. Reads
 // through [Node.Group] may be stale during a failover (and are, on the
 // passive, by the replication lag). A commit refused by a node that is not
 // active fails with [ErrNotActive] alone and had no effect; one that fails
@@ -94,10 +114,12 @@
 //
 // # Fencing
 //
-//   - The active checks its lease before the gate releases each group: a
-//     term counts itself valid until the send time of its last successful
-//     renewal plus the TTL minus a margin, which is earlier than the
-//     witness can expire it. It steps down when that passes, when the term
+//   - The active checks its lease before the gate releases each group and
+//     before a read answers: a term counts itself valid until the send
+//     time of its last successful renewal (one is made as soon as the
+//     election is won) plus the TTL minus a margin, which is earlier than
+//     the witness can expire it. Deadlines keep Go's monotonic clock
+//     reading, so a step of the wall clock cannot stretch them. It steps down when that passes, when the term
 //     ends (session lost, leader key deleted), when a passive reports a
 //     newer epoch, or when a guarded write fails. Stepping down fails every
 //     commit in flight with [ErrNotActive] and closes the stream.
@@ -191,11 +213,17 @@
 //     first retained frame is not kept; the fork computation treats such
 //     epochs as shared up to the active's oldest frame, and the CRC chain
 //     check on the first appended frame backs it.
-//   - The hello carries no cluster ID: the two nodes' groups have their own
-//     identities (biztier.Group.ID), so nothing stops a node from following
-//     an unrelated group's active except the CRC chain (and a fresh, empty
-//     node follows anything). A pair identity is to come with the DR
-//     incarnation work.
+//   - The hello carries the passive's disk identity but no cluster ID: the
+//     two nodes' groups have their own identities (biztier.Group.ID), so
+//     nothing stops a node from following an unrelated group's active
+//     except the CRC chain (and a fresh, empty node follows anything). A
+//     pair identity is to come with the DR incarnation work.
+//   - A witness restored to an older sync record is caught when the record
+//     is older than an epoch the candidate's log holds. A record restored
+//     to an earlier version written in the same epoch (listing a passive
+//     that the active dropped later in that epoch) cannot be told from the
+//     current one by the passive alone; production etcd should be restored
+//     only with the pair stopped, or with the record rewritten by hand.
 //   - The sync record holds no per-node lag, and there are no members/ or
 //     epochs/ keys in etcd: Status reports lag, and the log holds the
 //     history.
@@ -217,8 +245,11 @@
 //     left to the application: Status.Leader names the active.
 //   - The randomized test runs in one process with the in-process witness
 //     and the fault proxy; child processes with SIGKILL/SIGSTOP (§5.4) are
-//     replaced by in-process crash clones (vfs.CrashClone) and a test hook
-//     that makes a node ignore its lease. Its load is the MessageBox
+//     replaced by in-process crash clones (vfs.CrashClone) and pause
+//     points: a paused node's goroutines stop where a resumed process does
+//     the most harm (between a lease check and the answer it guards, and
+//     in the lease watcher) and it runs the real lease path when resumed.
+//     Its load is the MessageBox
 //     (publish, dequeue, complete through [Node.MessageBox]) alongside raw
 //     Node.Update writes and cross-database bank transfers; porcupine
 //     checks the raw writes and the [Node.Read] reads as per-key

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -8,7 +9,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,12 +25,20 @@ import (
 )
 
 // TestFailoverRandomized runs a pair under continuous load while a nemesis
-// crashes and restarts nodes, partitions and resets the replication link,
-// cuts the active off from the witness, pauses it past its lease and
-// switches over, at random. The load is the MessageBox (publishers, and
-// consumers that dequeue and complete, on whichever node is active; see
-// mbload_test.go) alongside raw Node.Update writes, bank transfers between
-// two databases and linearizable reads.
+// injects faults at random, alone and combined: it crashes the active or
+// the passive (and restarts it), crashes the passive again while it
+// catches up, partitions the replication link (also while the passive is
+// down), cuts the active off from the witness, pauses the active past its
+// lease (every goroutine of it stopped at a pause point, as SIGSTOP
+// would; it resumes still cut off, its readers first, and must fence
+// itself on the real lease path), crashes both nodes at once and brings
+// back only the passive (the other later), loses the passive's disk (it
+// returns empty, with a new disk identity), and switches over. The
+// witness expires leases as etcd does. The load is the MessageBox
+// (publishers, and consumers that dequeue and complete, on whichever node
+// claims to be active; see mbload_test.go) alongside raw Node.Update
+// writes, bank transfers between two databases and linearizable reads,
+// each sent to a node chosen at random among those claiming to be active.
 //
 // After each trial it checks that no acknowledged publish or completion
 // is lost and no message is delivered after an acknowledged completion
@@ -35,9 +46,13 @@ import (
 // no acknowledged raw write is lost and the history is linearizable, that
 // the bank kept its total (no transaction split), that both nodes hold the
 // same data at the same LSN with identical logs, and that no epoch was
-// promoted twice or had commits acknowledged by two nodes. It prints
-// trials=N lost=0 diverged=0. BIZTIER_TRIALS sets the number of trials
-// (default 2); BIZTIER_SEED replays one seed.
+// promoted twice or had commits acknowledged by two nodes. Porcupine
+// checks each key's history on its own with a time bound; a check that
+// does not decide in time is counted as undecided, not as a failure, and
+// reported. It prints trials=N lost=L diverged=D undecided=U, N counting
+// the trials actually run. BIZTIER_TRIALS sets the number of trials
+// (default 2); BIZTIER_SEED replays one seed's nemesis (the scheduling is
+// not replayed).
 func TestFailoverRandomized(t *testing.T) {
 	trials := 2
 	if s := os.Getenv("BIZTIER_TRIALS"); s != "" {
@@ -51,18 +66,22 @@ func TestFailoverRandomized(t *testing.T) {
 		require.NoError(t, err)
 		seed = v
 	}
-	lostTotal, diverged := 0, 0
+	ran, lostTotal, diverged, undecided := 0, 0, 0, 0
 	for i := range trials {
 		s := seed + uint64(i)
 		t.Logf("trial %d: BIZTIER_SEED=%d", i, s)
-		lost, div := runTrial(t, s)
-		lostTotal += lost
-		diverged += div
-		if t.Failed() {
+		ok := t.Run(fmt.Sprintf("trial=%d", i), func(t *testing.T) {
+			r := runTrial(t, s)
+			lostTotal += r.lost
+			diverged += r.diverged
+			undecided += r.undecided
+		})
+		ran++
+		if !ok {
 			break
 		}
 	}
-	fmt.Printf("trials=%d lost=%d diverged=%d\n", trials, lostTotal, diverged)
+	fmt.Printf("trials=%d lost=%d diverged=%d undecided=%d\n", ran, lostTotal, diverged, undecided)
 	require.Zero(t, lostTotal)
 	require.Zero(t, diverged)
 }
@@ -118,8 +137,95 @@ func (h *history) add(op porcupine.Operation) {
 	h.mu.Unlock()
 }
 
-// registerModel is a register per key; absent reads as 0.
-var registerModel = porcupine.Model{
+// failedWrite is a write's Output when its outcome is unknown: when the
+// client saw it fail.
+type failedWrite struct{ at int64 }
+
+// bounded returns the history with every unknown write's Return brought
+// in from infinity to the earliest Return of an acknowledged write called
+// after the unknown one failed. That is sound here: a frame whose commit
+// failed was written before any later commit's frame, so in the log of
+// whichever node acknowledges the later commit it is either applied first
+// (before the gate lets the later commit through, or at that node's
+// promotion) or absent for good (a node holding it returns as passive and
+// cuts it before it can be listed again). Without the bound every
+// unknown write overlaps everything after it, and porcupine's search
+// cannot decide a long history.
+func (h *history) bounded() []porcupine.Operation {
+	h.mu.Lock()
+	ops := slices.Clone(h.ops)
+	h.mu.Unlock()
+	// Acknowledged writes by Call, with the minimum Return of each suffix.
+	var acked []porcupine.Operation
+	for _, op := range ops {
+		if op.Input.(regInput).write && op.Return != math.MaxInt64 {
+			acked = append(acked, op)
+		}
+	}
+	slices.SortFunc(acked, func(a, b porcupine.Operation) int { return cmp.Compare(a.Call, b.Call) })
+	suffix := make([]int64, len(acked)+1)
+	suffix[len(acked)] = math.MaxInt64
+	for i := len(acked) - 1; i >= 0; i-- {
+		suffix[i] = min(suffix[i+1], acked[i].Return)
+	}
+	for i, op := range ops {
+		fw, ok := op.Output.(failedWrite)
+		if !ok {
+			continue
+		}
+		j, _ := slices.BinarySearchFunc(acked, fw.at+1, func(a porcupine.Operation, at int64) int { return cmp.Compare(a.Call, at) })
+		ops[i].Return = suffix[j]
+	}
+	return ops
+}
+
+// dumpOps writes a history, by Call, for a look by hand (BIZTIER_DUMP).
+func dumpOps(m porcupine.Model, ops []porcupine.Operation, path string) {
+	sorted := slices.Clone(ops)
+	slices.SortFunc(sorted, func(a, b porcupine.Operation) int { return cmp.Compare(a.Call, b.Call) })
+	var b strings.Builder
+	for _, op := range sorted {
+		fmt.Fprintf(&b, "%d %d..%d %s %v\n", op.ClientId, op.Call, op.Return, m.DescribeOperation(op.Input, op.Output), op.Output)
+	}
+	_ = os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// checkLinearizable checks each key's history on its own, each within
+// timeout. It returns how many keys were not linearizable (writing a
+// visualisation of each) and how many porcupine could not decide in time.
+func checkLinearizable(t testing.TB, ops []porcupine.Operation, timeout time.Duration, seed uint64) (illegal, undecided int) {
+	t.Helper()
+	for _, part := range registerModel.Partition(ops) {
+		key := part[0].Input.(regInput).key
+		m := registerModel
+		m.Partition = nil
+		res, info := porcupine.CheckOperationsVerbose(m, part, timeout)
+		switch res {
+		case porcupine.Ok:
+		case porcupine.Unknown:
+			undecided++
+			t.Logf("  linearizability of %s (%d operations) undecided within %v", key, len(part), timeout)
+			if os.Getenv("BIZTIER_DUMP") != "" {
+				dumpOps(m, part, fmt.Sprintf("%s/porcupine-%d-%s-undecided.txt", os.TempDir(), seed, key))
+			}
+		default:
+			illegal++
+			path := fmt.Sprintf("%s/porcupine-%d-%s.html", os.TempDir(), seed, key)
+			_ = porcupine.VisualizePath(m, info, path)
+			if os.Getenv("BIZTIER_DUMP") != "" {
+				dumpOps(m, part, path+".txt")
+			}
+			t.Errorf("history of %s (%d operations) is not linearizable; see %s", key, len(part), path)
+		}
+	}
+	return illegal, undecided
+}
+
+// registerModel is a register per key; absent reads as 0. A write whose
+// outcome the client does not know (Output failedWrite) may take effect
+// or not: a frame that never reached the node that acknowledges later
+// commits is gone for good, so porcupine must not be made to place it.
+var registerModel = (&porcupine.NondeterministicModel{
 	Partition: func(ops []porcupine.Operation) [][]porcupine.Operation {
 		by := map[string][]porcupine.Operation{}
 		for _, op := range ops {
@@ -132,13 +238,19 @@ var registerModel = porcupine.Model{
 		}
 		return out
 	},
-	Init: func() any { return uint64(0) },
-	Step: func(state, input, output any) (bool, any) {
+	Init: func() []any { return []any{uint64(0)} },
+	Step: func(state, input, output any) []any {
 		in := input.(regInput)
 		if in.write {
-			return true, in.v
+			if _, unknown := output.(failedWrite); unknown && state.(uint64) != in.v {
+				return []any{state, in.v}
+			}
+			return []any{in.v}
 		}
-		return output.(uint64) == state.(uint64), state
+		if output.(uint64) == state.(uint64) {
+			return []any{state}
+		}
+		return nil
 	},
 	DescribeOperation: func(input, output any) string {
 		in := input.(regInput)
@@ -147,7 +259,7 @@ var registerModel = porcupine.Model{
 		}
 		return fmt.Sprintf("read(%s) = %v", in.key, output)
 	},
-}
+}).ToModel()
 
 type trialPair struct {
 	hist  history
@@ -193,8 +305,12 @@ func (p *trialPair) node(i int) *testNode {
 	return p.nodes[i]
 }
 
+// active returns a node claiming to be active, chosen at random when
+// both do (a deposed active that has not noticed yet must be exercised).
 func (p *trialPair) active() (int, *testNode) {
-	for i := range 2 {
+	first := rand.IntN(2)
+	for k := range 2 {
+		i := (first + k) % 2
 		if n := p.node(i); n != nil && n.Role() == Active {
 			return i, n
 		}
@@ -202,7 +318,49 @@ func (p *trialPair) active() (int, *testNode) {
 	return -1, nil
 }
 
-func runTrial(t *testing.T, seed uint64) (lost, diverged int) {
+// settled returns the node that is active, once exactly one is, or -1.
+func (p *trialPair) settled() int {
+	for i := range 2 {
+		if n := p.node(i); n != nil && n.Role() == Active {
+			if o := p.node(1 - i); o == nil || o.Role() != Active {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// crashBoth crashes both nodes at the same instant (a power cut of the
+// pair) and returns what each disk kept.
+func (p *trialPair) crashBoth() [2]*vfs.MemFS {
+	var fss [2]*vfs.MemFS
+	nodes := [2]*testNode{p.node(0), p.node(1)}
+	for _, n := range nodes {
+		p.w.Isolate(n.id, true)
+		n.crashed.Store(true)
+		_ = n.ln.Close()
+		n.mu.Lock()
+		pr := n.prim
+		n.mu.Unlock()
+		if pr != nil {
+			pr.fence("crash")
+		}
+	}
+	for i, n := range nodes {
+		fss[i] = n.fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0})
+	}
+	for _, n := range nodes {
+		_ = n.Close()
+		p.w.Isolate(n.id, false)
+	}
+	return fss
+}
+
+// trialResult is what one trial found.
+type trialResult struct{ lost, diverged, undecided int }
+
+func runTrial(t *testing.T, seed uint64) trialResult {
+	var lost, diverged int
 	rng := rand.New(rand.NewPCG(seed, seed^0x9E3779B97F4A7C15))
 	p := &trialPair{t: t, w: NewLocalWitness(testTTL), promos: map[uint64]string{}, committers: map[uint64]string{}}
 	p.open(0, nil)
@@ -322,20 +480,20 @@ func runTrial(t *testing.T, seed uint64) (lost, diverged int) {
 	steps := 2 + rng.IntN(3)
 	for range steps {
 		time.Sleep(time.Duration(50+rng.IntN(150)) * time.Millisecond)
-		ai, an := p.active()
-		if an == nil {
-			waitActive(t, 10*time.Second, p.node(0), p.node(1))
+		ai := p.settled()
+		if ai < 0 {
+			waitFor(t, 15*time.Second, "one active node", func() bool { return p.settled() >= 0 })
 			continue
 		}
-		switch k := rng.IntN(6); k {
+		pi := 1 - ai
+		an, pn := p.node(ai), p.node(pi)
+		switch k := rng.IntN(10); k {
 		case 0: // crash the active, restart it later
 			t.Logf("  crash active %s", an.id)
 			fs := an.crash(p.w)
 			time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
 			p.open(ai, fs)
 		case 1: // crash the passive, restart it
-			pi := 1 - ai
-			pn := p.node(pi)
 			t.Logf("  crash passive %s", pn.id)
 			fs := pn.crash(p.w)
 			time.Sleep(time.Duration(rng.IntN(500)) * time.Millisecond)
@@ -353,18 +511,66 @@ func runTrial(t *testing.T, seed uint64) (lost, diverged int) {
 			p.w.Isolate(an.id, true)
 			time.Sleep(d)
 			p.w.Isolate(an.id, false)
-		case 4: // pause the active past its lease, then resume it
+		case 4: // pause the active past its lease; it resumes still cut off
 			t.Logf("  pause %s past its lease", an.id)
 			resume := an.pauseNode(t)
 			p.w.Isolate(an.id, true)
-			time.Sleep(testTTL + testTTL/2)
+			// Until the passive has taken over, or could not (not listed).
+			deadline := time.Now().Add(3 * testTTL)
+			for pn.Role() != Active && pn.Status().Alarm == nil && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if rng.IntN(2) == 0 {
+				resume("read", "gate") // its in-flight answers run first
+				time.Sleep(time.Duration(rng.IntN(50)) * time.Millisecond)
+			}
 			resume()
+			time.Sleep(time.Duration(rng.IntN(500)) * time.Millisecond)
 			p.w.Isolate(an.id, false)
 		case 5:
 			t.Logf("  switchover from %s", an.id)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			_ = an.Switchover(ctx)
 			cancel()
+		case 6: // partition the link while the passive is down
+			d := time.Duration(rng.IntN(1000)) * time.Millisecond
+			t.Logf("  crash passive %s, partition the link, restart it, heal after %v", pn.id, d)
+			fs := pn.crash(p.w)
+			p.px[ai].blackhole(true)
+			p.open(pi, fs)
+			time.Sleep(d)
+			p.px[ai].blackhole(false)
+			p.px[ai].reset()
+		case 7: // crash the passive again while it catches up
+			t.Logf("  crash passive %s, restart it, crash it during catch-up", pn.id)
+			fs := pn.crash(p.w)
+			time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
+			p.open(pi, fs)
+			pn = p.node(pi)
+			deadline := time.Now().Add(2 * time.Second)
+			for !pn.Status().PeerConnected && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(time.Duration(rng.IntN(30)) * time.Millisecond)
+			fs = pn.crash(p.w)
+			p.open(pi, fs)
+		case 8: // power cut of the pair: only the passive comes back, at first
+			t.Logf("  crash both; %s returns first", pn.id)
+			fss := p.crashBoth()
+			p.open(pi, fss[pi])
+			pn = p.node(pi)
+			// It promotes if the sync record lists it, else raises an alarm.
+			deadline := time.Now().Add(5 * testTTL)
+			for pn.Role() != Active && pn.Status().Alarm == nil && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			time.Sleep(time.Duration(rng.IntN(500)) * time.Millisecond)
+			p.open(ai, fss[ai])
+		case 9: // the passive loses its disk and returns empty
+			t.Logf("  passive %s loses its disk", pn.id)
+			pn.crash(p.w)
+			time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
+			p.open(pi, nil)
 		}
 	}
 	// Heal and settle.
@@ -375,12 +581,9 @@ func runTrial(t *testing.T, seed uint64) (lost, diverged int) {
 	wg.Wait()
 	var an, pn *testNode
 	for attempt := 0; ; attempt++ {
-		an = waitActive(t, 15*time.Second, p.node(0), p.node(1))
-		ai := 0
-		if an == p.node(1) {
-			ai = 1
-		}
-		pn = p.node(1 - ai)
+		waitFor(t, 20*time.Second, "one active node", func() bool { return p.settled() >= 0 })
+		ai := p.settled()
+		an, pn = p.node(ai), p.node(1-ai)
 		waitInSync(t, an, pn)
 		// The MessageBox check runs on the settled active; a failover still
 		// under way (a lease lost just before the nemesis healed) makes it
@@ -421,18 +624,15 @@ func runTrial(t *testing.T, seed uint64) (lost, diverged int) {
 		diverged++
 		t.Error(err)
 	}
-	res, info := porcupine.CheckOperationsVerbose(registerModel, p.hist.ops, 20*time.Second)
-	if res != porcupine.Ok {
-		path := fmt.Sprintf("%s/porcupine-%d.html", os.TempDir(), seed)
-		_ = porcupine.VisualizePath(registerModel, info, path)
-		t.Errorf("history of %d operations is not linearizable (%s); see %s", len(p.hist.ops), res, path)
-	}
+	ops := p.hist.bounded()
+	illegal, undecided := checkLinearizable(t, ops, 10*time.Second, seed)
+	lost += illegal // a stale read or a write that vanished and came back
 	p.promoMu.Lock()
 	require.Empty(t, p.dupEpoch)
 	p.promoMu.Unlock()
-	t.Logf("  commits=%d transfers=%d ops=%d published=%d delivered=%d completed=%d lost=%d epochs=%d",
-		commits, transfers, len(p.hist.ops), mbc.published, mbc.delivered, mbc.completed, lost, len(p.promos))
-	return lost, diverged
+	t.Logf("  commits=%d transfers=%d ops=%d published=%d delivered=%d completed=%d lost=%d epochs=%d undecided=%d",
+		commits, transfers, len(ops), mbc.published, mbc.delivered, mbc.completed, lost, len(p.promos), undecided)
+	return trialResult{lost: lost, diverged: diverged, undecided: undecided}
 }
 
 func (p *trialPair) load(l *ledger, stop <-chan struct{}) int {
@@ -463,12 +663,13 @@ func (p *trialPair) load(l *ledger, stop <-chan struct{}) int {
 				_, err := write(ctx, n.Node, key, v)
 				cancel()
 				ret := p.hist.clock.Add(1)
+				var out any
 				if err != nil {
-					ret = math.MaxInt64 // outcome unknown
+					out, ret = failedWrite{at: ret}, math.MaxInt64 // outcome unknown
 				}
 				if err == nil || !errors.Is(err, ErrNotActive) || errors.Is(err, ErrInDoubt) {
 					// (A commit refused outright had no effect.)
-					p.hist.add(porcupine.Operation{ClientId: w, Input: regInput{key: key, write: true, v: v}, Call: call, Return: ret})
+					p.hist.add(porcupine.Operation{ClientId: w, Input: regInput{key: key, write: true, v: v}, Call: call, Output: out, Return: ret})
 				}
 				l.record(key, v, err)
 				if err == nil {
