@@ -60,7 +60,9 @@ func TestStore_tickets(t *testing.T) {
 		{"validate with another sender", func(tk string) (sso.Credentials, error) {
 			return e.s.ValidateAndRedeemTicket(as(host), "ERP", tk, bob.User)
 		}, sso.ErrTicketInvalid},
-		{"garbage", func(string) (sso.Credentials, error) { return e.s.RedeemTicket(as(appAdmin), "ERP", "bm90IGEgdGlja2V0") }, sso.ErrTicketInvalid},
+		{"garbage", func(string) (sso.Credentials, error) {
+			return e.s.RedeemTicket(as(appAdmin), "ERP", "bm90IGEgdGlja2V0")
+		}, sso.ErrTicketInvalid},
 		{"tampered", func(tk string) (sso.Credentials, error) {
 			b := []byte(tk)
 			b[len(b)/2] ^= 1
