@@ -58,6 +58,7 @@ type exec struct {
 	facts   []*fact
 	objects map[any][]*fact
 	mem     [][]*fact // per slot: facts that passed the slot's tests
+	dirty   []int32   // slots whose memory is not empty, for reset
 	counts  []int32   // per slot, scratch for alpha counting
 	touched []int32
 	passed  []int
@@ -102,10 +103,11 @@ func (x *exec) reset(ctx context.Context) {
 	clear(x.facts)
 	x.facts = x.facts[:0]
 	clear(x.objects)
-	for i := range x.mem {
-		clear(x.mem[i])
-		x.mem[i] = x.mem[i][:0]
+	for _, s := range x.dirty {
+		clear(x.mem[s])
+		x.mem[s] = x.mem[s][:0]
 	}
+	x.dirty = x.dirty[:0]
 	x.agenda.acts = x.agenda.acts[:0]
 	x.seq = 0
 	clear(x.tuples)
@@ -209,6 +211,9 @@ func (x *exec) enter(f *fact, s int32, condOnly bool) {
 	si := x.p.slots[s]
 	if condOnly && !si.cond {
 		return
+	}
+	if len(x.mem[s]) == 0 {
+		x.dirty = append(x.dirty, s)
 	}
 	x.mem[s] = append(x.mem[s], f)
 	r := x.p.rules[si.rule]
