@@ -4,18 +4,22 @@
 // # Frames and segments
 //
 // A frame is one entry: a type (commit, mark, epoch, noop), a dense LSN
-// starting at 1, the epoch, the commit time, the highest LSN known durable
-// when it was written, the CRC of the previous frame (a chain that detects
-// divergence at equal LSN) and a CRC32C over all of it. A commit frame's
-// payload holds one record per store it touches: the store's ID and a Pebble
-// batch representation (see [EncodeRecords]).
+// starting at 1, the epoch, the commit time, the CRC of the previous frame
+// (a chain that detects divergence at equal LSN) and a CRC32C over all of
+// it. A frame is the same bytes in every copy of the log: the active's and
+// the passive's segments, the replication stream, backups and shipped logs.
+// A commit frame's payload holds one record per store it touches: the
+// store's ID and a Pebble batch representation (see [EncodeRecords]).
 //
 // Frames are appended to segment files named by their first LSN
-// ("%016x.log"), each with a 32-byte header. A segment is sealed, synced,
-// when it reaches Options.SegmentSize; frames never span segments. Every
-// file operation goes through a pebble vfs.FS, so tests run the log on
-// vfs.NewMem, inject faults with errorfs and simulate crashes with
-// vfs.NewCrashableMem.
+// ("%016x.log"), each with a 32-byte header. Between frames a segment holds
+// sync marks: what this file had fsynced when the mark was written, a fact
+// about the file alone, never chained and never shipped (see segment.go). A
+// segment is sealed, synced, when it reaches Options.SegmentSize; frames
+// never span segments. Every file operation goes through a pebble vfs.FS,
+// so tests run the log on vfs.NewMem, inject faults with errorfs and
+// simulate crashes with vfs.NewCrashableMem. The format is versioned (2);
+// a log of format 1 is refused with [ErrVersion].
 //
 // # Group commit
 //
@@ -31,24 +35,28 @@
 //
 // If a write or sync fails, every commit waiting on that group gets an
 // error wrapping [ErrFailed] and the log refuses all later commits until it
-// is reopened. It does not retry an fsync: after a failed fsync the kernel
-// may have dropped the dirty pages, and only recovery can tell what reached
-// the disk.
+// is reopened. It does not retry an fsync, not even in Close: after a failed
+// fsync the kernel may have dropped the dirty pages, and only recovery can
+// tell what reached the disk. A [Log.BeginEpoch] that does not move the
+// epoch forward fails alone ([ErrStaleEpoch]); the log carries on.
 //
 // # Recovery
 //
 // Open reads every segment and checks each frame's CRC, LSN and chain. A bad
-// frame at the end of the last segment is a torn write and is cut off (and
-// logged through Options.Logger). A bad frame is corruption, and Open fails
-// with a [*CorruptError] (wrapping [ErrCorrupt]) that names the file and
-// offset, when it sits in a sealed segment, when LSNs jump between segments,
-// or when an intact frame after it records (in its durable-LSN field) that
-// the bad frame had been synced. Frames written in the same unsynced group
-// as a torn one carry an older durable LSN, which is how a torn tail is told
-// from damage. Close writes a final noop frame so that after a clean
-// shutdown every frame is covered by a later watermark; after a crash,
-// damage inside the very last synced group cannot be told from a torn write
-// and is cut off like one.
+// entry at the end of the last segment is a torn write and is cut off (and
+// logged). A bad entry is corruption, and Open fails with a [*CorruptError]
+// (wrapping [ErrCorrupt]) that names the file and offset, when it sits in a
+// sealed segment, when LSNs jump between segments, or when an intact sync
+// mark after it says this file had fsynced it. The committer writes a mark
+// before each group whose file has synced more since the last mark, from
+// the file's own fsyncs: a follower's marks speak of the follower's fsyncs,
+// so a passive that loses power during its own fsync recovers by the same
+// rule as the active. Under NoSync the marks move only on forced syncs
+// (segment seals, [Log.Sync], Close), so a crash loses recent commits and
+// the log still opens. Close syncs and writes a final mark after every
+// frame, so after a clean shutdown damage to any frame is corruption; after
+// a crash, damage inside the very last synced group cannot be told from a
+// torn write and is cut off like one.
 //
 // # Readers, pins and retention
 //

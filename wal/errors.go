@@ -30,6 +30,13 @@ var (
 	// ErrTruncated is returned by NewReader for an LSN that retention has
 	// already removed from the log.
 	ErrTruncated = errors.New("wal: position truncated")
+
+	// ErrVersion is returned by Open for a segment, and by DecodeFrame and
+	// ReadFrame for a frame, written in a format version this build does
+	// not read: a log written before format 2 (which moved the synced
+	// watermark out of the frame) must be drained, or backed up and
+	// restored, by the build that wrote it.
+	ErrVersion = errors.New("wal: log format version not supported")
 )
 
 // CorruptError describes where the log is damaged. It wraps ErrCorrupt.

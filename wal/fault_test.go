@@ -240,10 +240,10 @@ func TestRecovery_AfterTruncate(t *testing.T) {
 
 	l = openTest(t, fs, Options{SegmentSize: 256})
 	require.Equal(t, first, l.FirstLSN())
-	require.Equal(t, uint64(41), l.DurableLSN())
+	require.Equal(t, uint64(40), l.DurableLSN())
 	require.Zero(t, l.Stats().TornTails)
 	commitFrames(t, l, 5)
-	require.Len(t, readAll(t, l, first), int(46-first+1))
+	require.Len(t, readAll(t, l, first), int(45-first+1))
 	require.NoError(t, l.Close())
 }
 
@@ -280,7 +280,7 @@ func TestLog_TruncateRemoveFailure(t *testing.T) {
 	require.NoError(t, l.Close())
 	l = openTest(t, mem, Options{SegmentSize: 256})
 	frames := readAll(t, l, l.FirstLSN())
-	require.Equal(t, uint64(41), frames[len(frames)-1].LSN)
+	require.Equal(t, uint64(40), frames[len(frames)-1].LSN)
 	require.NoError(t, l.Close())
 }
 
@@ -306,7 +306,7 @@ func TestRecovery_EpochSurvivesTruncation(t *testing.T) {
 	require.Equal(t, uint64(7), l.Epoch(), "the epoch went back after truncation")
 	lsn, err := l.Commit(context.Background(), TypeCommit, []byte("x"))
 	require.NoError(t, err)
-	require.Equal(t, uint64(6), lsn)
+	require.Equal(t, uint64(5), lsn)
 	frames := readAll(t, l, l.FirstLSN())
 	require.Equal(t, uint64(7), frames[len(frames)-1].Epoch)
 	require.NoError(t, l.Close())

@@ -20,8 +20,8 @@ const (
 	// TypeEpoch starts a new epoch; the frame's Epoch is the new one and its
 	// payload holds the previous epoch (8 bytes, little-endian).
 	TypeEpoch Type = 3
-	// TypeNoop carries nothing. Close writes one so that the durable
-	// watermark of every frame before it is on disk (see recovery in doc.go).
+	// TypeNoop carries nothing. Log.Sync writes one to have something to
+	// sync.
 	TypeNoop Type = 4
 )
 
@@ -41,7 +41,10 @@ func (t Type) String() string {
 
 func (t Type) valid() bool { return t >= TypeCommit && t <= TypeNoop }
 
-// Frame header layout (little-endian), then the payload:
+// Frame header layout (little-endian), then the payload. This is the form a
+// frame has everywhere: in segment files, on the replication stream, in
+// backups and shipped logs. Everything in it is the same on every copy of
+// the frame, so the CRC, which covers all of it, identifies the frame:
 //
 //	0  2 magic 0xB7 0x5A
 //	2  1 format version
@@ -50,15 +53,20 @@ func (t Type) valid() bool { return t >= TypeCommit && t <= TypeNoop }
 //	8  8 LSN
 //	16 8 epoch
 //	24 8 commit time, unix nanoseconds
-//	32 8 durable LSN when the frame was written (recovery uses it to tell a
-//	     torn tail from corruption)
-//	40 4 CRC of the previous frame (a chain: it detects divergence at equal LSN)
-//	44 4 CRC32C over bytes 0..43 and the payload
+//	32 4 CRC of the previous frame (a chain: it detects divergence at equal LSN)
+//	36 4 CRC32C over bytes 0..35 and the payload
+//
+// Format version 1 also carried, at 32..39, the LSN the writer knew durable;
+// a follower copied it from the active, so it said nothing true about the
+// follower's own file. What a file has synced now lives in the segment, in
+// sync marks that are never shipped (see segment.go). Version 1 frames are
+// refused with ErrVersion.
 const (
-	frameHeaderSize = 48
+	frameHeaderSize = 40
 	frameMagic0     = 0xB7
 	frameMagic1     = 0x5A
-	frameVersion    = 1
+	frameVersion    = 2
+	frameCRCOff     = 36
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -70,8 +78,6 @@ type Frame struct {
 	Epoch uint64
 	// Time is the commit time in Unix nanoseconds, from the writer's clock.
 	Time int64
-	// Synced is the highest LSN known durable when this frame was written.
-	Synced uint64
 	// PrevCRC is the CRC of the frame at LSN-1 (0 for the first frame ever).
 	PrevCRC uint32
 	// CRC is this frame's checksum.
@@ -95,10 +101,9 @@ func appendFrame(dst []byte, f *Frame) []byte {
 	binary.LittleEndian.PutUint64(h[8:], f.LSN)
 	binary.LittleEndian.PutUint64(h[16:], f.Epoch)
 	binary.LittleEndian.PutUint64(h[24:], uint64(f.Time))
-	binary.LittleEndian.PutUint64(h[32:], f.Synced)
-	binary.LittleEndian.PutUint32(h[40:], f.PrevCRC)
-	crc := crc32.Update(crc32.Checksum(h[:44], crcTable), crcTable, f.Payload)
-	binary.LittleEndian.PutUint32(h[44:], crc)
+	binary.LittleEndian.PutUint32(h[32:], f.PrevCRC)
+	crc := crc32.Update(crc32.Checksum(h[:frameCRCOff], crcTable), crcTable, f.Payload)
+	binary.LittleEndian.PutUint32(h[frameCRCOff:], crc)
 	f.CRC = crc
 	return append(dst, f.Payload...)
 }
@@ -106,7 +111,9 @@ func appendFrame(dst []byte, f *Frame) []byte {
 // errShort means the buffer ends before the frame does.
 var errShort = errors.New("wal: short frame")
 
-// frameHeader decodes and checks a header, returning the payload length.
+// decodeHeader decodes and checks a header, returning the payload length.
+// An error wraps ErrVersion for a frame of a format this build does not
+// read.
 func decodeHeader(h []byte, maxPayload int) (Frame, int, error) {
 	if len(h) < frameHeaderSize {
 		return Frame{}, 0, errShort
@@ -115,16 +122,15 @@ func decodeHeader(h []byte, maxPayload int) (Frame, int, error) {
 		return Frame{}, 0, errors.New("bad magic")
 	}
 	if h[2] != frameVersion {
-		return Frame{}, 0, fmt.Errorf("unknown frame version %d", h[2])
+		return Frame{}, 0, fmt.Errorf("%w: frame format version %d (this build reads %d)", ErrVersion, h[2], frameVersion)
 	}
 	f := Frame{
 		Type:    Type(h[3]),
 		LSN:     binary.LittleEndian.Uint64(h[8:]),
 		Epoch:   binary.LittleEndian.Uint64(h[16:]),
 		Time:    int64(binary.LittleEndian.Uint64(h[24:])),
-		Synced:  binary.LittleEndian.Uint64(h[32:]),
-		PrevCRC: binary.LittleEndian.Uint32(h[40:]),
-		CRC:     binary.LittleEndian.Uint32(h[44:]),
+		PrevCRC: binary.LittleEndian.Uint32(h[32:]),
+		CRC:     binary.LittleEndian.Uint32(h[frameCRCOff:]),
 	}
 	if !f.Type.valid() {
 		return Frame{}, 0, fmt.Errorf("unknown frame type %d", h[3])
@@ -142,16 +148,20 @@ func decodeHeader(h []byte, maxPayload int) (Frame, int, error) {
 // DecodeFrame decodes one frame from the start of b, returning it and the
 // number of bytes it used. The frame's payload aliases b. Any damage gives
 // an error wrapping ErrCorrupt; a b too short for the frame gives one too.
+// A frame of a format version this build does not read gives an error
+// wrapping ErrVersion.
 func DecodeFrame(b []byte, maxPayload int) (Frame, int, error) {
 	f, n, err := decodeHeader(b, maxPayload)
-	if err != nil {
+	if errors.Is(err, ErrVersion) {
+		return Frame{}, 0, fmt.Errorf("wal: %w", err)
+	} else if err != nil {
 		return Frame{}, 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	if len(b) < frameHeaderSize+n {
 		return Frame{}, 0, fmt.Errorf("%w: %v", ErrCorrupt, errShort)
 	}
 	f.Payload = b[frameHeaderSize : frameHeaderSize+n : frameHeaderSize+n]
-	if crc := crc32.Update(crc32.Checksum(b[:44], crcTable), crcTable, f.Payload); crc != f.CRC {
+	if crc := crc32.Update(crc32.Checksum(b[:frameCRCOff], crcTable), crcTable, f.Payload); crc != f.CRC {
 		return Frame{}, 0, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
 	}
 	return f, frameHeaderSize + n, nil

@@ -73,6 +73,14 @@ type Log struct {
 	lastCRC    uint32
 	chainKnown bool // lastCRC is the CRC of frame nextLSN-1 (recovery)
 	writeBuf   []byte
+	// fsynced is the highest LSN this log has fsynced (the whole of every
+	// sealed segment, and what the last SyncData of the active one covered).
+	// Under NoSync it moves only on forced syncs. It is what sync marks say,
+	// on a follower as on a leader: never the durable LSN of another node.
+	fsynced uint64
+	// marked is the LSN the active segment's last sync mark said was synced
+	// (the LSN before the segment's first while it has none).
+	marked uint64
 	// recovered holds the segments recovery found, until Open makes the
 	// segment list from them and the new active segment.
 	recovered []segment
@@ -88,10 +96,12 @@ type Log struct {
 	notifyMu sync.Mutex
 	notifyCh chan struct{}
 
+	// closeMu serialises Close calls, so that a second one, concurrent or
+	// later, waits for the first and closes nothing twice.
+	closeMu  sync.Mutex
 	closedCh chan struct{} // closed when Close has finished
 	applyCh  chan *group
 	wg       sync.WaitGroup
-	wrote    atomic.Bool // a frame was written since Open
 
 	stats stats
 
@@ -138,6 +148,10 @@ func Open(dir string, opts *Options) (*Log, error) {
 	l.active, l.activeSize = f, active.size
 	l.segs = newSegList(l.recovered, active)
 	l.recovered = nil
+	// Recovery read the frames back from the files; those of a NoSync log
+	// may not have reached the disk yet, but they sit in older segments, and
+	// a mark's claim matters only for frames in its own segment.
+	l.fsynced = l.nextLSN - 1
 	l.wg.Add(2)
 	go l.runCommitter()
 	go l.runApplier()
@@ -218,6 +232,9 @@ func (l *Log) recoverSegment(path string, first uint64, isLast bool) (segment, b
 		return segment{}, false, fmt.Errorf("wal: read header of %s: %w", path, err)
 	}
 	hfirst, herr := decodeSegHeader(hdr[:n])
+	if errors.Is(herr, ErrVersion) {
+		return segment{}, false, fmt.Errorf("wal: %s: %w", path, herr)
+	}
 	if herr != nil {
 		if isLast && size <= readBlock && allZero(hdr[:n]) {
 			l.opts.Logger.Infof("wal: removing segment %s whose header was never synced", path)
@@ -241,7 +258,7 @@ func (l *Log) recoverSegment(path string, first uint64, isLast bool) (segment, b
 		return segment{}, false, fmt.Errorf("wal: recover %s: %w", path, err)
 	}
 	if res.bad != "" {
-		if !isLast || res.laterDurable {
+		if !isLast || res.laterSynced {
 			return segment{}, false, &CorruptError{File: path, Offset: res.end, LSN: res.lastLSN + 1, Reason: res.bad}
 		}
 		l.opts.Logger.Infof("wal: cutting torn tail of %s at offset %d (lsn %d, %d bytes): %s",
@@ -342,6 +359,7 @@ func (l *Log) createSegment() (vfs.File, segment, error) {
 		f.Close()
 		return nil, segment{}, err
 	}
+	l.marked = l.nextLSN - 1
 	return f, segment{first: l.nextLSN, last: l.nextLSN - 1, size: segHeaderSize, path: path}, nil
 }
 
@@ -480,10 +498,15 @@ func (l *Log) commitGroup(items []*pending) {
 // fill) and syncs once.
 func (l *Log) writeGroup(items []*pending) error {
 	now := l.opts.Now().UnixNano()
-	synced := l.durable.Load()
 	forceSync := false
 	wrote := 0
 	buf := l.writeBuf[:0]
+	if l.fsynced > l.marked {
+		// What this file has synced since its last mark: recovery uses it
+		// to tell damage from a torn tail (see segment.go).
+		buf = appendMark(buf, markGroup, l.fsynced)
+		l.marked = l.fsynced
+	}
 	for _, p := range items {
 		if p.f.Type == TypeEpoch && !p.repl.pre {
 			if cur := l.epoch.Load(); p.f.Epoch <= cur {
@@ -515,7 +538,7 @@ func (l *Log) writeGroup(items []*pending) error {
 				p.f.Payload = binary.LittleEndian.AppendUint64(nil, cur)
 				l.epoch.Store(p.f.Epoch)
 			}
-			p.f.LSN, p.f.Epoch, p.f.Time, p.f.Synced, p.f.PrevCRC = l.nextLSN, l.epoch.Load(), now, synced, l.lastCRC
+			p.f.LSN, p.f.Epoch, p.f.Time, p.f.PrevCRC = l.nextLSN, l.epoch.Load(), now, l.lastCRC
 		}
 		wantCRC := p.f.CRC
 		l.nextLSN++
@@ -557,17 +580,28 @@ func (l *Log) flush(buf []byte, force bool) error {
 		l.advanceWritten(l.nextLSN - 1)
 	}
 	if l.opts.Durability == Sync || force {
-		start := time.Now()
-		if err := l.active.SyncData(); err != nil {
-			return fmt.Errorf("sync %s: %w", l.activePath(), err)
+		if err := l.syncActive(); err != nil {
+			return err
 		}
-		l.stats.fsyncs.Add(1)
-		l.stats.syncLatency.record(time.Since(start))
 	}
 	l.mu.Lock()
 	s := l.segs.active()
 	s.last, s.size = l.nextLSN-1, l.activeSize
 	l.mu.Unlock()
+	return nil
+}
+
+// syncActive fdatasyncs the active segment. A failure is never retried (the
+// caller fails the log): the kernel may have dropped the dirty pages, and a
+// second fdatasync could report success for data that is gone.
+func (l *Log) syncActive() error {
+	start := time.Now()
+	if err := l.active.SyncData(); err != nil {
+		return fmt.Errorf("sync %s: %w", l.activePath(), err)
+	}
+	l.fsynced = l.nextLSN - 1
+	l.stats.fsyncs.Add(1)
+	l.stats.syncLatency.record(time.Since(start))
 	return nil
 }
 
@@ -600,7 +634,6 @@ func (l *Log) advanceDurable(lsn uint64) {
 		return
 	}
 	l.durable.Store(lsn)
-	l.wrote.Store(true)
 	l.notifyMu.Lock()
 	close(l.notifyCh)
 	l.notifyCh = make(chan struct{})
@@ -675,34 +708,36 @@ func (l *Log) Sync(ctx context.Context) error {
 	return err
 }
 
-// Close waits for queued commits, writes a final noop frame (so that a
-// later recovery can tell damage to the last group from a torn write),
-// syncs, and releases the directory lock. Commits after Close fail with
-// ErrClosed. Close is safe to call twice.
+// Close waits for queued commits, syncs what was written, writes a final
+// sync mark (so that a later recovery can tell damage to the last group from
+// a torn write) and syncs it, then releases the directory lock. The mark is
+// the last thing written: commits that arrive once Close has begun fail
+// with ErrClosed. A follower's log closes the same way. If a write or sync
+// failed before (ErrFailed), Close syncs nothing: a failed fsync is never
+// retried. Close is safe to call twice, also concurrently; later calls wait
+// for the first and return nil.
 func (l *Log) Close() error {
-	l.mu.Lock()
-	if l.closing {
-		l.mu.Unlock()
-		<-l.closedCh
+	l.closeMu.Lock()
+	defer l.closeMu.Unlock()
+	select {
+	case <-l.closedCh:
 		return nil
-	}
-	failed := l.failErr != nil
-	l.mu.Unlock()
-	var errs []error
-	if !failed && l.wrote.Load() && !l.following() {
-		if _, err := l.commit(context.Background(), Frame{Type: TypeNoop}); err != nil && !errors.Is(err, ErrClosed) {
-			errs = append(errs, err)
-		}
+	default:
 	}
 	l.mu.Lock()
 	l.closing = true
 	l.cond.Broadcast()
 	l.mu.Unlock()
 	l.wg.Wait()
+	// The committer has gone: its state is Close's now.
+	var errs []error
+	l.mu.Lock()
+	failed := l.failErr != nil
+	l.mu.Unlock()
 	if l.active != nil {
 		if !failed {
-			if err := l.active.Sync(); err != nil {
-				errs = append(errs, fmt.Errorf("wal: sync on close: %w", err))
+			if err := l.finishActive(); err != nil {
+				errs = append(errs, fmt.Errorf("wal: close: %w", l.fail(err)))
 			}
 		}
 		if err := l.active.Close(); err != nil {
@@ -715,4 +750,23 @@ func (l *Log) Close() error {
 	}
 	close(l.closedCh)
 	return errors.Join(errs...)
+}
+
+// finishActive syncs the frames written since the last sync (NoSync), then
+// writes the close mark saying the whole segment is synced, and syncs it.
+func (l *Log) finishActive() error {
+	if l.fsynced < l.nextLSN-1 {
+		if err := l.syncActive(); err != nil {
+			return err
+		}
+	}
+	if l.fsynced <= l.marked {
+		return nil // nothing written since the last mark
+	}
+	if _, err := l.active.Write(appendMark(nil, markClose, l.fsynced)); err != nil {
+		return fmt.Errorf("write close mark: %w", err)
+	}
+	l.marked = l.fsynced
+	l.activeSize += markSize
+	return l.syncActive()
 }

@@ -81,7 +81,7 @@ func (r *Reader) read() (*Frame, error) {
 				return nil, err
 			}
 		}
-		fr, n, reason, err := readFrameAt(&r.br, r.off, math.MaxInt64, r.l.opts.MaxFrameSize)
+		fr, n, reason, err := readEntryAt(&r.br, r.off, math.MaxInt64, r.l.opts.MaxFrameSize)
 		if err != nil {
 			return nil, fmt.Errorf("wal: read %s: %w", r.path, err)
 		}
@@ -95,6 +95,10 @@ func (r *Reader) read() (*Frame, error) {
 			if r.path != path {
 				continue
 			}
+		}
+		if reason == "" && fr.LSN == 0 {
+			r.off += int64(n) // a sync mark
+			continue
 		}
 		if reason == "" && fr.LSN > r.next {
 			reason = fmt.Sprintf("lsn %d where %d was expected", fr.LSN, r.next)

@@ -240,7 +240,7 @@ func (l *Log) WaitProgress(ctx context.Context, durable, applied uint64) error {
 }
 
 // Append adds frames received from an active log, in order, keeping their
-// LSN, epoch, time, durable watermark and checksum chain, and returns once
+// LSN, epoch, time and checksum chain, and returns once
 // they are durable; they are then applied, in order, through Options.Apply
 // (an apply failure fails the log, and the next Append reports it). The
 // first frame must have LSN DurableLSN()+1 and continue the chain (unless
@@ -337,9 +337,15 @@ func (l *Log) TruncateAfter(ctx context.Context, lsn uint64) error {
 func (l *Log) commitItems(items []*pending) {
 	for len(items) > 0 {
 		if items[0].repl.truncate {
-			err := l.truncateTail(items[0].repl.at)
-			if err != nil {
-				err = l.fail(err)
+			l.mu.Lock()
+			err := l.failErr
+			l.mu.Unlock()
+			// A failed log cuts nothing: the cut would sync segments whose
+			// fsync may have failed, and a failed fsync is never retried.
+			if err == nil {
+				if err = l.truncateTail(items[0].repl.at); err != nil {
+					err = l.fail(err)
+				}
 			}
 			items[0].done <- err
 			items = items[1:]
@@ -425,7 +431,7 @@ func (l *Log) truncateTail(lsn uint64) error {
 	if err := l.syncDir(); err != nil {
 		return err
 	}
-	l.nextLSN = lsn + 1
+	l.nextLSN, l.fsynced = lsn+1, lsn
 	f, active, err := l.createSegment()
 	if err != nil {
 		return err
@@ -469,7 +475,7 @@ func (l *Log) cutAfter(s segment, lsn uint64) (int64, Frame, error) {
 	size := st.Size()
 	r := &blockReader{f: f}
 	for off := int64(segHeaderSize); off < size; {
-		fr, n, reason, err := readFrameAt(r, off, size, l.opts.MaxFrameSize)
+		fr, n, reason, err := readEntryAt(r, off, size, l.opts.MaxFrameSize)
 		if err != nil {
 			return 0, Frame{}, fmt.Errorf("truncate: %w", err)
 		}
@@ -477,6 +483,9 @@ func (l *Log) cutAfter(s segment, lsn uint64) (int64, Frame, error) {
 			return 0, Frame{}, &CorruptError{File: s.path, Offset: off, Reason: reason}
 		}
 		off += int64(n)
+		if fr.LSN == 0 {
+			continue // a sync mark
+		}
 		if fr.LSN == lsn {
 			fr.Payload = nil
 			if off < size {

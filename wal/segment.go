@@ -12,8 +12,8 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
-// Segment file layout: a 32-byte header, then whole frames. Frames never span
-// segments. The header:
+// Segment file layout: a 32-byte header, then entries: whole frames (see
+// frame.go) and sync marks. Frames never span segments. The header:
 //
 //	0  8 magic "BZWALSEG"
 //	8  4 format version
@@ -21,11 +21,60 @@ import (
 //	16 8 first LSN the segment holds (also its file name, in hex)
 //	24 4 CRC32C over bytes 0..23
 //	28 4 reserved (0)
+//
+// A sync mark records what this file had fsynced when it was written: a fact
+// about this file alone, so it is never part of a frame, never chained and
+// never shipped. The committer writes one before a group's frames when the
+// file's synced LSN has moved since the last mark, and Close writes one
+// last. A damaged frame that a later intact mark says was synced is
+// corruption; without such a mark it is a torn write. A follower writes its
+// own marks from its own fsyncs, so it recovers by the same rule as the
+// leader. Layout (little-endian):
+//
+//	0  2 magic 0xB7 0x5C
+//	2  1 format version (2)
+//	3  1 kind (markGroup or markClose)
+//	4  8 the highest LSN this file had fsynced when the mark was written
+//	12 4 CRC32C over bytes 0..11
+//
+// Format version 1 segments, whose frames carried a writer's durable LSN,
+// are refused with ErrVersion.
 const (
 	segHeaderSize = 32
-	segVersion    = 1
+	segVersion    = 2
 	segSuffix     = ".log"
+
+	markSize   = 16
+	markMagic1 = 0x5C
+	markGroup  = 1
+	markClose  = 2
 )
+
+// appendMark appends a sync mark saying the file had fsynced through synced.
+func appendMark(dst []byte, kind byte, synced uint64) []byte {
+	var m [markSize]byte
+	m[0], m[1], m[2], m[3] = frameMagic0, markMagic1, segVersion, kind
+	binary.LittleEndian.PutUint64(m[4:], synced)
+	binary.LittleEndian.PutUint32(m[12:], crc32.Checksum(m[:12], crcTable))
+	return append(dst, m[:]...)
+}
+
+// decodeMark checks a sync mark and returns its synced LSN.
+func decodeMark(m []byte) (uint64, error) {
+	if len(m) < markSize {
+		return 0, errShort
+	}
+	if m[0] != frameMagic0 || m[1] != markMagic1 {
+		return 0, errors.New("bad magic")
+	}
+	if crc32.Checksum(m[:12], crcTable) != binary.LittleEndian.Uint32(m[12:]) {
+		return 0, errors.New("sync mark checksum mismatch")
+	}
+	if m[2] != segVersion || (m[3] != markGroup && m[3] != markClose) {
+		return 0, fmt.Errorf("unknown sync mark version %d kind %d", m[2], m[3])
+	}
+	return binary.LittleEndian.Uint64(m[4:]), nil
+}
 
 var segMagic = [8]byte{'B', 'Z', 'W', 'A', 'L', 'S', 'E', 'G'}
 
@@ -66,7 +115,7 @@ func decodeSegHeader(h []byte) (first uint64, err error) {
 		return 0, errors.New("segment header checksum mismatch")
 	}
 	if v := binary.LittleEndian.Uint32(h[8:]); v != segVersion {
-		return 0, fmt.Errorf("segment format version %d not supported (this build reads %d)", v, segVersion)
+		return 0, fmt.Errorf("%w: segment format version %d (this build reads %d)", ErrVersion, v, segVersion)
 	}
 	return binary.LittleEndian.Uint64(h[16:]), nil
 }
@@ -120,20 +169,20 @@ func (r *blockReader) at(off int64, n int) ([]byte, error) {
 // scanResult is what a scan of one segment found.
 type scanResult struct {
 	frames  uint64 // good frames
-	end     int64  // offset after the last good frame
+	end     int64  // offset after the last good entry
 	lastLSN uint64 // LSN of the last good frame (first-1 if none)
 	lastCRC uint32
 	lastEp  uint64
 	lastT   int64
-	// bad describes the first bad frame, if any, at offset end.
+	// bad describes the first bad entry, if any, at offset end.
 	bad string
-	// laterDurable is set when a frame after the bad one is intact and
-	// records (in its Synced field) that the bad one had been durable.
-	laterDurable bool
+	// laterSynced is set when an intact sync mark after the bad entry says
+	// that this file had fsynced the frame expected there.
+	laterSynced bool
 }
 
-// scanSegment reads every frame of a segment after the header, checking
-// checksum, LSN density and the CRC chain. chained says whether prevCRC is
+// scanSegment reads every entry of a segment after the header, checking
+// checksums, LSN density and the CRC chain. chained says whether prevCRC is
 // the checksum of the frame before first: it is not for the oldest segment
 // left after truncation, whose predecessor is gone. fn, if set, sees each
 // good frame (its payload aliases a buffer reused on the next frame). An
@@ -144,11 +193,11 @@ func scanSegment(f vfs.File, size int64, first uint64, prevCRC uint32, chained b
 	res := scanResult{end: segHeaderSize, lastLSN: first - 1, lastCRC: prevCRC}
 	off := int64(segHeaderSize)
 	for off < size {
-		fr, n, reason, err := readFrameAt(r, off, size, maxPayload)
+		fr, n, reason, err := readEntryAt(r, off, size, maxPayload)
 		if err != nil {
 			return res, err
 		}
-		if reason == "" {
+		if reason == "" && fr.LSN != 0 {
 			if fr.LSN != res.lastLSN+1 {
 				reason = fmt.Sprintf("lsn %d where %d was expected", fr.LSN, res.lastLSN+1)
 			} else if chained && fr.PrevCRC != res.lastCRC {
@@ -157,8 +206,13 @@ func scanSegment(f vfs.File, size int64, first uint64, prevCRC uint32, chained b
 		}
 		if reason != "" {
 			res.bad = reason
-			res.laterDurable, err = laterFrameSaysDurable(r, off+1, size, res.lastLSN+1, maxPayload)
+			res.laterSynced, err = laterMarkSaysSynced(r, off+1, size, res.lastLSN+1)
 			return res, err
+		}
+		off += int64(n)
+		res.end = off
+		if fr.LSN == 0 {
+			continue // a sync mark
 		}
 		if fn != nil {
 			if err := fn(&fr); err != nil {
@@ -168,10 +222,37 @@ func scanSegment(f vfs.File, size int64, first uint64, prevCRC uint32, chained b
 		res.frames++
 		res.lastLSN, res.lastCRC, res.lastEp, res.lastT = fr.LSN, fr.CRC, fr.Epoch, fr.Time
 		chained = true
-		off += int64(n)
-		res.end = off
 	}
 	return res, nil
+}
+
+// readEntryAt decodes the entry at off: a frame, or a sync mark, which it
+// returns as a Frame with LSN 0 (n is then markSize). A non-empty reason
+// says why the entry is bad (including a file that ends before it does).
+// err is set only when reading the file failed.
+func readEntryAt(r *blockReader, off, size int64, maxPayload int) (Frame, int, string, error) {
+	if size-off >= 2 {
+		h, err := r.at(off, 2)
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return Frame{}, 0, "", fmt.Errorf("wal: read 2 bytes at offset %d: %w", off, err)
+		}
+		if err == nil && h[0] == frameMagic0 && h[1] == markMagic1 {
+			if size-off < markSize {
+				return Frame{}, 0, "incomplete sync mark", nil
+			}
+			m, err := r.at(off, markSize)
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return Frame{}, 0, "incomplete sync mark", nil
+			} else if err != nil {
+				return Frame{}, 0, "", fmt.Errorf("wal: read %d bytes at offset %d: %w", markSize, off, err)
+			}
+			if _, err := decodeMark(m); err != nil {
+				return Frame{}, 0, err.Error(), nil
+			}
+			return Frame{}, markSize, "", nil
+		}
+	}
+	return readFrameAt(r, off, size, maxPayload)
 }
 
 // readFrameAt decodes the frame at off; a non-empty reason says why it is
@@ -207,27 +288,29 @@ func readFrameAt(r *blockReader, off, size int64, maxPayload int) (Frame, int, s
 	return fr, used, "", nil
 }
 
-// laterFrameSaysDurable searches the bytes after a bad frame for an intact
-// frame whose Synced watermark covers badLSN. Such a frame proves the bad
-// frame had been fsynced before it was damaged: that is corruption, not a
-// torn write. Frames written in the same unsynced group as the bad one
-// carry an older watermark, which is why a torn tail does not trip this.
-func laterFrameSaysDurable(r *blockReader, from, size int64, badLSN uint64, maxPayload int) (bool, error) {
-	for off := from; off+frameHeaderSize <= size; off++ {
+// laterMarkSaysSynced searches the bytes after a bad entry for an intact
+// sync mark saying this file had fsynced badLSN. Such a mark proves the bad
+// entry had been on disk before it was damaged: that is corruption, not a
+// torn write. A mark is written only after the fsync it reports, so the
+// marks of a group torn by a crash never claim that group.
+func laterMarkSaysSynced(r *blockReader, from, size int64, badLSN uint64) (bool, error) {
+	for off := from; off+markSize <= size; off++ {
 		h, err := r.at(off, 2)
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return false, nil
 		} else if err != nil {
 			return false, fmt.Errorf("wal: read at offset %d: %w", off, err)
 		}
-		if h[0] != frameMagic0 || h[1] != frameMagic1 {
+		if h[0] != frameMagic0 || h[1] != markMagic1 {
 			continue
 		}
-		fr, _, reason, err := readFrameAt(r, off, size, maxPayload)
-		if err != nil {
-			return false, err
+		m, err := r.at(off, markSize)
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return false, nil
+		} else if err != nil {
+			return false, fmt.Errorf("wal: read at offset %d: %w", off, err)
 		}
-		if reason == "" && fr.LSN > badLSN && fr.Synced >= badLSN {
+		if synced, err := decodeMark(m); err == nil && synced >= badLSN {
 			return true, nil
 		}
 	}
