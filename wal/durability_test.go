@@ -63,7 +63,9 @@ func TestCrash_FollowerPowerCutDuringSync(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 0))
 			leader := openTest(t, vfs.NewMem(), Options{})
 			var want []*Frame
-			for i := range 300 {
+			// One frame per group on the leader, so each frame's old-format
+			// watermark named the frame before it.
+			for i := range 400 {
 				lsn, err := leader.Commit(context.Background(), TypeCommit, crashPayload(rng, i))
 				require.NoError(t, err)
 				require.Equal(t, uint64(i+1), lsn)
@@ -78,7 +80,7 @@ func TestCrash_FollowerPowerCutDuringSync(t *testing.T) {
 			f.SetFollower(errTestFence)
 			require.NoError(t, f.TruncateAfter(context.Background(), 0))
 			for next := 0; next < len(want); {
-				n := min(len(want)-next, 1+rng.IntN(12))
+				n := min(len(want)-next, 1+rng.IntN(40))
 				batch := make([]*Frame, n)
 				for i := range batch {
 					fr := *want[next+i]
@@ -109,7 +111,7 @@ func TestCrash_FollowerPowerCutDuringSync(t *testing.T) {
 // crashPayload is a commit payload of random size, now and then spanning
 // MemFS's 4 KiB crash blocks.
 func crashPayload(rng *rand.Rand, i int) []byte {
-	n := 20 + rng.IntN(400)
+	n := 20 + rng.IntN(1500)
 	if rng.IntN(20) == 0 {
 		n = 4<<10 + rng.IntN(8<<10)
 	}
