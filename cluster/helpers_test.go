@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -179,6 +181,12 @@ func waitInSync(t testing.TB, active *testNode, others ...*testNode) {
 			msg := fmt.Sprintf("timed out waiting for passive in sync:\n%s: %+v", active.id, st)
 			for _, o := range others {
 				msg += fmt.Sprintf("\n%s: %+v", o.id, o.Status())
+			}
+			if os.Getenv("BIZTIER_DUMP") != "" {
+				buf := make([]byte, 8<<20)
+				path := fmt.Sprintf("%s/biztier-stacks-%d.txt", os.TempDir(), time.Now().UnixNano())
+				_ = os.WriteFile(path, buf[:runtime.Stack(buf, true)], 0o644)
+				msg += "\ngoroutines: " + path
 			}
 			t.Fatal(msg)
 		}

@@ -196,8 +196,9 @@ func (n *Node) Role() Role {
 // node (see biztier.Group.Update), returning its LSN once the commit is
 // durable where the mode requires and visible. On a node that is not
 // active, or stops being active before the commit is acknowledged, it
-// fails with an error wrapping ErrNotActive. fn must not call back into
-// the node.
+// fails with an error wrapping ErrNotActive. On a closed (or closing) node
+// it fails with ErrClosed: alone if nothing was written, with ErrInDoubt
+// too if the frame may have been. fn must not call back into the node.
 func (n *Node) Update(ctx context.Context, fn func(*biztier.Txn) error) (uint64, error) {
 	n.mu.Lock()
 	role := n.role
@@ -215,7 +216,7 @@ func (n *Node) Update(ctx context.Context, fn func(*biztier.Txn) error) (uint64,
 	}
 	lsn, err := n.group().Update(ctx, fn)
 	if err != nil && errors.Is(err, biztier.ErrClosed) {
-		return 0, ErrClosed
+		return 0, fmt.Errorf("%w: %w", ErrClosed, ErrInDoubt)
 	}
 	if err != nil && errors.Is(err, wal.ErrFailed) && !errors.Is(err, ErrNotActive) {
 		// The log failed (a write or fsync error): this node can acknowledge

@@ -190,76 +190,122 @@ func dumpOps(m porcupine.Model, ops []porcupine.Operation, path string) {
 	_ = os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
-// checkLinearizable checks each key's history on its own, each within
-// timeout. It returns how many keys were not linearizable (writing a
-// visualisation of each) and how many porcupine could not decide in time.
+// checkLinearizable checks each key's history on its own, in segments
+// (see segments), each within timeout. It returns how many segments were
+// not linearizable (writing a visualisation of each) and how many
+// porcupine could not decide in time.
 func checkLinearizable(t testing.TB, ops []porcupine.Operation, timeout time.Duration, seed uint64) (illegal, undecided int) {
 	t.Helper()
-	for _, part := range registerModel.Partition(ops) {
-		key := part[0].Input.(regInput).key
-		m := registerModel
-		m.Partition = nil
-		res, info := porcupine.CheckOperationsVerbose(m, part, timeout)
-		switch res {
-		case porcupine.Ok:
-		case porcupine.Unknown:
-			undecided++
-			t.Logf("  linearizability of %s (%d operations) undecided within %v", key, len(part), timeout)
-			if os.Getenv("BIZTIER_DUMP") != "" {
-				dumpOps(m, part, fmt.Sprintf("%s/porcupine-%d-%s-undecided.txt", os.TempDir(), seed, key))
+	for key, part := range byKey(ops) {
+		for i, seg := range segments(part) {
+			m := registerModelFrom(seg.init)
+			res, info := porcupine.CheckOperationsVerbose(m, seg.ops, timeout)
+			switch res {
+			case porcupine.Ok:
+			case porcupine.Unknown:
+				undecided++
+				t.Logf("  linearizability of %s segment %d (%d operations) undecided within %v", key, i, len(seg.ops), timeout)
+				if os.Getenv("BIZTIER_DUMP") != "" {
+					dumpOps(m, seg.ops, fmt.Sprintf("%s/porcupine-%d-%s-%d-undecided.txt", os.TempDir(), seed, key, i))
+				}
+			default:
+				illegal++
+				path := fmt.Sprintf("%s/porcupine-%d-%s-%d.html", os.TempDir(), seed, key, i)
+				_ = porcupine.VisualizePath(m, info, path)
+				if os.Getenv("BIZTIER_DUMP") != "" {
+					dumpOps(m, seg.ops, path+".txt")
+				}
+				t.Errorf("history of %s segment %d (%d operations, from value %d) is not linearizable; see %s", key, i, len(seg.ops), seg.init, path)
 			}
-		default:
-			illegal++
-			path := fmt.Sprintf("%s/porcupine-%d-%s.html", os.TempDir(), seed, key)
-			_ = porcupine.VisualizePath(m, info, path)
-			if os.Getenv("BIZTIER_DUMP") != "" {
-				dumpOps(m, part, path+".txt")
-			}
-			t.Errorf("history of %s (%d operations) is not linearizable; see %s", key, len(part), path)
 		}
 	}
 	return illegal, undecided
 }
 
-// registerModel is a register per key; absent reads as 0. A write whose
-// outcome the client does not know (Output failedWrite) may take effect
-// or not: a frame that never reached the node that acknowledges later
-// commits is gone for good, so porcupine must not be made to place it.
-var registerModel = (&porcupine.NondeterministicModel{
-	Partition: func(ops []porcupine.Operation) [][]porcupine.Operation {
-		by := map[string][]porcupine.Operation{}
-		for _, op := range ops {
-			k := op.Input.(regInput).key
-			by[k] = append(by[k], op)
+// byKey splits a history by key: each key is a register of its own.
+func byKey(ops []porcupine.Operation) map[string][]porcupine.Operation {
+	by := map[string][]porcupine.Operation{}
+	for _, op := range ops {
+		k := op.Input.(regInput).key
+		by[k] = append(by[k], op)
+	}
+	return by
+}
+
+// segment is a stretch of one key's history and the register's value
+// where it starts.
+type segment struct {
+	init uint64
+	ops  []porcupine.Operation
+}
+
+// segments cuts one key's history where the register's value is known
+// and nothing is in flight: after an acknowledged write, once every
+// earlier operation has returned before the next one is called, and every
+// write of unknown outcome before it was bounded before it was called (so
+// it took effect before it, or never). The value there is that write's,
+// so the stretches can be checked apart: each check stays small enough
+// for porcupine to decide, however long the trial.
+func segments(ops []porcupine.Operation) []segment {
+	ops = slices.Clone(ops)
+	slices.SortFunc(ops, func(a, b porcupine.Operation) int { return cmp.Compare(a.Call, b.Call) })
+	var out []segment
+	var cur segment
+	var maxRet, doubtRet int64    // highest Return so far; of writes of unknown outcome
+	var last *porcupine.Operation // last write, if acknowledged
+	for i := range ops {
+		op := &ops[i]
+		if len(cur.ops) > 0 && maxRet < op.Call && last != nil && doubtRet < last.Call {
+			out = append(out, cur)
+			cur = segment{init: last.Input.(regInput).v}
+			maxRet, doubtRet, last = 0, 0, nil
 		}
-		out := make([][]porcupine.Operation, 0, len(by))
-		for _, p := range by {
-			out = append(out, p)
-		}
-		return out
-	},
-	Init: func() []any { return []any{uint64(0)} },
-	Step: func(state, input, output any) []any {
-		in := input.(regInput)
-		if in.write {
-			if _, unknown := output.(failedWrite); unknown && state.(uint64) != in.v {
-				return []any{state, in.v}
+		cur.ops = append(cur.ops, *op)
+		maxRet = max(maxRet, op.Return)
+		if op.Input.(regInput).write {
+			if _, unknown := op.Output.(failedWrite); unknown {
+				doubtRet, last = max(doubtRet, op.Return), nil
+			} else {
+				last = op
 			}
-			return []any{in.v}
 		}
-		if output.(uint64) == state.(uint64) {
-			return []any{state}
-		}
-		return nil
-	},
-	DescribeOperation: func(input, output any) string {
-		in := input.(regInput)
-		if in.write {
-			return fmt.Sprintf("write(%s, %d)", in.key, in.v)
-		}
-		return fmt.Sprintf("read(%s) = %v", in.key, output)
-	},
-}).ToModel()
+	}
+	if len(cur.ops) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// registerModelFrom is a register holding init at first (absent reads as
+// 0). A write whose outcome the client does not know (Output failedWrite)
+// may take effect or not: a frame that never reached the node that
+// acknowledges later commits is gone for good, so porcupine must not be
+// made to place it.
+func registerModelFrom(init uint64) porcupine.Model {
+	return (&porcupine.NondeterministicModel{
+		Init: func() []any { return []any{init} },
+		Step: func(state, input, output any) []any {
+			in := input.(regInput)
+			if in.write {
+				if _, unknown := output.(failedWrite); unknown && state.(uint64) != in.v {
+					return []any{state, in.v}
+				}
+				return []any{in.v}
+			}
+			if output.(uint64) == state.(uint64) {
+				return []any{state}
+			}
+			return nil
+		},
+		DescribeOperation: func(input, output any) string {
+			in := input.(regInput)
+			if in.write {
+				return fmt.Sprintf("write(%s, %d)", in.key, in.v)
+			}
+			return fmt.Sprintf("read(%s) = %v", in.key, output)
+		},
+	}).ToModel()
+}
 
 type trialPair struct {
 	hist  history
@@ -667,7 +713,8 @@ func (p *trialPair) load(l *ledger, stop <-chan struct{}) int {
 				if err != nil {
 					out, ret = failedWrite{at: ret}, math.MaxInt64 // outcome unknown
 				}
-				if err == nil || !errors.Is(err, ErrNotActive) || errors.Is(err, ErrInDoubt) {
+				refused := (errors.Is(err, ErrNotActive) || errors.Is(err, ErrClosed)) && !errors.Is(err, ErrInDoubt)
+				if !refused {
 					// (A commit refused outright had no effect.)
 					p.hist.add(porcupine.Operation{ClientId: w, Input: regInput{key: key, write: true, v: v}, Call: call, Output: out, Return: ret})
 				}
@@ -677,6 +724,8 @@ func (p *trialPair) load(l *ledger, stop <-chan struct{}) int {
 					mu.Lock()
 					total++
 					mu.Unlock()
+				} else {
+					time.Sleep(time.Millisecond) // (pacing, while the roles settle)
 				}
 			}
 		}()
@@ -718,3 +767,39 @@ func sameLogs(a, b *wal.Log) error {
 	}
 	return nil
 }
+
+func TestSegments(t *testing.T) {
+	w := func(v uint64, call, ret int64) porcupine.Operation {
+		return porcupine.Operation{Input: regInput{key: "k", write: true, v: v}, Call: call, Return: ret}
+	}
+	unknown := func(v uint64, call, failed, bound int64) porcupine.Operation {
+		return porcupine.Operation{Input: regInput{key: "k", write: true, v: v}, Call: call, Output: failedWrite{at: failed}, Return: bound}
+	}
+	r := func(v uint64, call, ret int64) porcupine.Operation {
+		return porcupine.Operation{ClientId: 1, Input: regInput{key: "k"}, Output: v, Call: call, Return: ret}
+	}
+	ops := []porcupine.Operation{
+		w(1, 1, 2), r(1, 3, 4), // cut here: value 1
+		unknown(2, 5, 6, 10), w(3, 7, 10), // no cut after: 2 may land after 3
+		r(3, 11, 12), w(4, 13, 14), // cut here: value 4
+		r(4, 15, 16),
+	}
+	segs := segments(ops)
+	require.Len(t, segs, 3)
+	require.Equal(t, []uint64{0, 1, 4}, []uint64{segs[0].init, segs[1].init, segs[2].init})
+	require.Len(t, segs[1].ops, 5)
+	illegal, undecided := checkLinearizable(t, ops, time.Second, 0)
+	require.Zero(t, illegal)
+	require.Zero(t, undecided)
+	// A read of 1 after 4 was acknowledged is caught, in its segment.
+	bad := append(slices.Clone(ops), r(1, 17, 18))
+	illegal, _ = checkLinearizable(&quietTB{TB: t}, bad, time.Second, 0)
+	require.Equal(t, 1, illegal)
+}
+
+// quietTB keeps a check's expected errors out of the test's result.
+type quietTB struct{ testing.TB }
+
+func (quietTB) Helper()               {}
+func (quietTB) Logf(string, ...any)   {}
+func (quietTB) Errorf(string, ...any) {}
