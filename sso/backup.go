@@ -163,7 +163,8 @@ func (s *Store) BackupSecret(ctx context.Context, password Secret, opts *BackupO
 		return nil, c.fail(ctx, err)
 	}
 	plain := encodeKeyring(ring.only(st.gen))
-	out := aead.Seal(header, nonce, plain, header)
+	// Seal's additional data must not overlap its dst.
+	out := aead.Seal(header, nonce, plain, append([]byte(nil), header...))
 	wipe(plain)
 	if err := c.done(ctx, nil); err != nil {
 		return nil, err

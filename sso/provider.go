@@ -180,7 +180,10 @@ func (f *KeyFile) Save(ctx context.Context, keyring []byte) error {
 	if _, err := io.ReadFull(rand.Reader, out[keyFileHeader:]); err != nil {
 		return fmt.Errorf("sso: nonce: %w", err)
 	}
-	out = aead.Seal(out, out[keyFileHeader:], keyring, out[:keyFileHeader])
+	// Seal's additional data must not overlap its dst: pass copies.
+	hdr := append([]byte(nil), out[:keyFileHeader]...)
+	nonce := append([]byte(nil), out[keyFileHeader:]...)
+	out = aead.Seal(out, nonce, keyring, hdr)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return writeFileAtomic(f.fs, f.path, out)
@@ -221,7 +224,11 @@ func writeFileAtomic(fs vfs.FS, path string, data []byte) error {
 			return fmt.Errorf("sso: chmod %s: %w", tmp, err)
 		}
 	}
-	if _, err := w.Write(data); err != nil {
+	// Pebble's vfs may scribble over what Write was given (its MemFS does
+	// under invariants): write a copy, and wipe it after.
+	buf := append([]byte(nil), data...)
+	defer wipe(buf)
+	if _, err := w.Write(buf); err != nil {
 		w.Close()
 		return fmt.Errorf("%w: write %s: %w", ErrSecretServerUnavailable, tmp, err)
 	}
