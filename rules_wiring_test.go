@@ -60,6 +60,8 @@ func TestGroup_RulesCommitOnTheGroupLog(t *testing.T) {
 	require.NoError(t, g.Close())
 	_, err = g.Rules(nil)
 	require.True(t, errors.Is(err, biztier.ErrClosed), "Rules after Close: %v", err)
+	_, err = rs.Policies()
+	require.True(t, errors.Is(err, biztier.ErrClosed) && errors.Is(err, rules.ErrClosed), "store after group Close: %v", err)
 
 	g, err = biztier.Open("g", memOptions(fs))
 	require.NoError(t, err)

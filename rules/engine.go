@@ -69,8 +69,9 @@ func (e *Engine) Execute(ctx context.Context, facts ...any) (Result, error) {
 		e.longTerm, e.handle = lt, h
 	}
 	x := e.x
-	x.reset(ctx)
-	defer x.reset(nil) // drop references to the caller's facts
+	x.reset()
+	x.ctx = ctx
+	defer x.reset() // drop references to the caller's facts
 	for _, b := range e.p.tables {
 		rows, err := e.p.bindings[b].src.Rows(ctx)
 		if err != nil {

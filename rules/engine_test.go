@@ -323,8 +323,8 @@ func TestEngine_equalityIndex(t *testing.T) {
 
 func TestEngine_badInput(t *testing.T) {
 	p := compile(t, policyXML("", ruleXML("r", 0, "", "")), nil)
-	//nolint:staticcheck // a nil context is the point of the test
-	if _, err := p.Execute(nil, &Item{}); !errors.Is(err, rules.ErrInvalid) {
+	var nilCtx context.Context // the point of the test
+	if _, err := p.Execute(nilCtx, &Item{}); !errors.Is(err, rules.ErrInvalid) {
 		t.Fatalf("nil context: %v", err)
 	}
 	if _, err := p.Execute(context.Background(), nil); !errors.Is(err, rules.ErrFact) {

@@ -3,6 +3,8 @@ package rules
 import (
 	"errors"
 	"fmt"
+
+	"github.com/biztier/biztier/internal/sentinel"
 )
 
 var (
@@ -38,10 +40,13 @@ var (
 	// not published.
 	ErrVocabularyNotPublished = errors.New("rules: vocabulary not published")
 	// ErrCorruption marks a stored value that cannot be decoded. Such
-	// errors also wrap codec.ErrCorrupt or keys.ErrCorrupt.
-	ErrCorruption = errors.New("rules: corruption")
-	// ErrClosed is returned by calls after Close.
-	ErrClosed = errors.New("rules: closed")
+	// errors also wrap codec.ErrCorrupt or keys.ErrCorrupt; like every
+	// package's corruption marker it is the module's one corruption kind
+	// (biztier.IsCorruption).
+	ErrCorruption = sentinel.New("rules: corruption", sentinel.Corruption)
+	// ErrClosed is returned by calls after Close. errors.Is(err,
+	// biztier.ErrClosed) holds for it too.
+	ErrClosed = sentinel.New("rules: closed", sentinel.Closed)
 )
 
 // IsCorruption reports whether err marks corrupt stored data.

@@ -96,9 +96,10 @@ func newExec(p *Policy) *exec {
 	}
 }
 
-// reset empties working memory, keeping allocations.
-func (x *exec) reset(ctx context.Context) {
-	x.ctx = ctx
+// reset empties working memory, keeping allocations, and drops every
+// reference to the caller's facts.
+func (x *exec) reset() {
+	x.ctx = nil
 	x.err = nil
 	clear(x.facts)
 	x.facts = x.facts[:0]

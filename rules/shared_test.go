@@ -90,14 +90,6 @@ func TestShared_apressNewHire(t *testing.T) {
 	}
 }
 
-type orderOut struct {
-	Orders []struct {
-		TotalSum     int
-		Approved     string
-		CustomerName string
-	} `xml:"Order"`
-}
-
 // TestShared_wmmihaaOrderApproval runs both versions of the lab's policy:
 // 1.0 approves orders under 100; 1.1 also approves a customer whose
 // statistics row (a database fact from a registered table) shows orders

@@ -170,8 +170,8 @@ func TestStore_lifecycle(t *testing.T) {
 	if _, err := s.Policies(); !errors.Is(err, rules.ErrClosed) {
 		t.Fatalf("after close: %v", err)
 	}
-	//nolint:staticcheck // a nil context is the point
-	if err := s2.Deploy(nil, name, v(1, 1)); !errors.Is(err, rules.ErrInvalid) {
+	var nilCtx context.Context // the point of the test
+	if err := s2.Deploy(nilCtx, name, v(1, 1)); !errors.Is(err, rules.ErrInvalid) {
 		t.Fatalf("nil context: %v", err)
 	}
 }
