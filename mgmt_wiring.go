@@ -19,9 +19,9 @@ const DefaultHost = "BizTalkServerApplication"
 // Management database: enlisting, starting and stopping artifacts change
 // MessageBox subscriptions in the same transaction as the configuration.
 //
-// Filter property names pass through unchanged: a binding file's
-// "BTS.ReceivePortName" routes messages that promote a property of that
-// exact name.
+// A filter is a MessageBox predicate (one type): the MessageBox resolves
+// its property names ("BTS.ReceivePortName" is the system property, in
+// either spelling) and types its text values from the property schemas.
 type mgmtSubscriptions struct {
 	mb *messagebox.Store
 }
@@ -50,7 +50,7 @@ func (a mgmtSubscriptions) Subscribe(tx *store.Txn, sub mgmt.Subscription) error
 		Host:      host,
 		Priority:  sub.Priority,
 		Paused:    !sub.Active,
-		Predicate: filterPredicate(sub.Filter),
+		Predicate: sub.Filter,
 	})
 	if err != nil {
 		return fmt.Errorf("biztier: subscription %s: %w", sub.Name, err)
@@ -81,21 +81,3 @@ func (a mgmtSubscriptions) Unsubscribe(tx *store.Txn, id uuid.UUID) error {
 
 // Queued implements mgmt.Subscriptions.
 func (a mgmtSubscriptions) Queued(id uuid.UUID) (int, error) { return a.mb.Queued(id), nil }
-
-// filterPredicate turns a binding file's filter into a MessageBox
-// predicate. Values are compared as text, as filters state them.
-func filterPredicate(f mgmt.Filter) messagebox.Predicate {
-	p := make(messagebox.Predicate, 0, len(f))
-	for _, g := range f {
-		grp := make(messagebox.Group, 0, len(g))
-		for _, s := range g {
-			if s.Operator == mgmt.OpExists {
-				grp = append(grp, messagebox.Exists(s.Property))
-				continue
-			}
-			grp = append(grp, messagebox.Cond(s.Property, messagebox.Op(s.Operator), messagebox.String(s.Value)))
-		}
-		p = append(p, grp)
-	}
-	return p
-}

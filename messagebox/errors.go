@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/biztier/biztier/internal/predicate"
 	"github.com/biztier/biztier/internal/sentinel"
 	"github.com/google/uuid"
 )
@@ -24,7 +25,7 @@ var (
 	// cannot be evaluated: no groups, an empty group, an unknown operator, a
 	// value of the wrong type for its operator or property, or an unset
 	// value.
-	ErrInvalidPredicate = errors.New("messagebox: invalid predicate")
+	ErrInvalidPredicate = predicate.ErrInvalid
 	// ErrInvalidSubscription is returned by Subscribe for a subscription
 	// with a bad field other than its predicate (priority out of 1..10, an
 	// instance subscription without an instance ID, ...).

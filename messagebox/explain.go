@@ -57,6 +57,11 @@ func (x Explanation) Reason() string {
 // The result is sorted by subscription ID. m is not validated.
 func (s *Store) Explain(ctx context.Context, m *Message) ([]Explanation, error) {
 	ctx = store.Context(ctx)
+	// m has not been published, so its names may be short ("BTS.x").
+	props := slices.Clone(m.Context)
+	for i := range props {
+		props[i].Name = CanonicalName(props[i].Name)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -78,7 +83,7 @@ func (s *Store) Explain(ctx context.Context, m *Message) ([]Explanation, error) 
 		for gi, g := range st.Predicate {
 			gr := GroupResult{Matched: true, Conditions: make([]ConditionResult, len(g))}
 			for ci := range g {
-				o := g[ci].eval(m)
+				o := g[ci].Eval(props)
 				gr.Conditions[ci] = ConditionResult{Condition: g[ci], Outcome: o}
 				if o != Holds {
 					gr.Matched = false

@@ -191,7 +191,7 @@ func FuzzPredicate(f *testing.F) {
 			p = append(p, g)
 		}
 		want := bruteMatch(p, m)
-		if got := p.Matches(m); got != want {
+		if got := p.Matches(m.Context); got != want {
 			t.Fatalf("Matches = %v, brute force = %v\npredicate %v\ncontext %v", got, want, p, m.Context)
 		}
 		if p.Validate() != nil {

@@ -213,7 +213,7 @@ func convoyKeyOf(sub *subState, m *Message) (string, bool) {
 			return "", false
 		}
 		k = keys.AppendString(k, p)
-		if k, ok = v.indexKey(k); !ok {
+		if k, ok = v.IndexKey(k); !ok {
 			return "", false
 		}
 	}

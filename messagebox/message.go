@@ -36,14 +36,6 @@ type Part struct {
 	IsBody bool
 }
 
-// Property is a context property, named "namespace#name". Only promoted
-// properties are seen by subscriptions.
-type Property struct {
-	Name     string
-	Value    Value
-	Promoted bool
-}
-
 // Promoted returns a promoted (routable) property.
 func Promoted(name string, v Value) Property { return Property{Name: name, Value: v, Promoted: true} }
 
@@ -64,10 +56,12 @@ func NewMessage(body []byte, context ...Property) *Message {
 	}
 }
 
-// Property returns the context property called name.
+// Property returns the context property called name, in either its short
+// or its canonical form (see CanonicalName).
 func (m *Message) Property(name string) (Property, bool) {
+	name = CanonicalName(name)
 	for _, p := range m.Context {
-		if p.Name == name {
+		if CanonicalName(p.Name) == name {
 			return p, true
 		}
 	}
@@ -124,15 +118,19 @@ func (m *Message) validate(maxPromoted int) error {
 		if p.Name == "" {
 			return fmt.Errorf("%w: property with an empty name", ErrInvalidMessage)
 		}
-		if _, dup := props[p.Name]; dup {
-			return fmt.Errorf("%w: duplicate property %q", ErrInvalidMessage, p.Name)
+		name := CanonicalName(p.Name)
+		if _, dup := props[name]; dup {
+			return fmt.Errorf("%w: duplicate property %q", ErrInvalidMessage, name)
 		}
-		props[p.Name] = struct{}{}
-		if err := p.Value.check(); err != nil {
+		props[name] = struct{}{}
+		if err := p.Value.Check(); err != nil {
 			return fmt.Errorf("%w: property %q: %w", ErrInvalidMessage, p.Name, err)
 		}
-		if p.Promoted && p.Value.length() > maxPromoted {
-			return fmt.Errorf("%w: promoted property %q is %d long, limit %d", ErrInvalidMessage, p.Name, p.Value.length(), maxPromoted)
+		if p.Value.Type() == TypeText {
+			return fmt.Errorf("%w: property %q holds text, a filter's value type; use String", ErrInvalidMessage, p.Name)
+		}
+		if p.Promoted && p.Value.Length() > maxPromoted {
+			return fmt.Errorf("%w: promoted property %q is %d long, limit %d", ErrInvalidMessage, p.Name, p.Value.Length(), maxPromoted)
 		}
 	}
 	return nil
@@ -147,6 +145,9 @@ func (m *Message) clone() *Message {
 		c.Parts[i] = p
 	}
 	c.Context = append([]Property(nil), m.Context...)
+	for i := range c.Context {
+		c.Context[i].Name = CanonicalName(c.Context[i].Name)
+	}
 	if len(c.Parts) == 1 {
 		c.Parts[0].IsBody = true
 	}

@@ -69,7 +69,7 @@ func (m *model) deliverable(e *mEntry) bool {
 func (m *model) match(msg *Message) []Subscription {
 	var out []Subscription
 	for _, s := range m.subs {
-		if s.Predicate.Matches(msg) {
+		if s.Predicate.Matches(msg.Context) {
 			out = append(out, s)
 		}
 	}
@@ -177,7 +177,7 @@ func genPredicate(t *rapid.T) Predicate {
 		for range rapid.IntRange(1, 2).Draw(t, "conds") {
 			prop := rapid.SampledFrom([]string{propA, propB}).Draw(t, "prop")
 			op := Op(rapid.IntRange(0, 6).Draw(t, "op"))
-			if prop == propB && op.ordering() && rapid.Bool().Draw(t, "eqinstead") {
+			if prop == propB && ordering(op) && rapid.Bool().Draw(t, "eqinstead") {
 				op = OpEqual
 			}
 			if op == OpExists {

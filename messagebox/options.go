@@ -82,6 +82,14 @@ type Options struct {
 	// MaxInstanceState caps the state bytes of a persistence point.
 	// Defaults to DefaultMaxInstanceState.
 	MaxInstanceState int
+	// PropertySchemas declares the types of the application's context
+	// properties, as its deployed property schemas do: a subscription's
+	// text values (from binding files) on these properties are converted to
+	// the type when it is made, and a value that does not convert is
+	// refused. BizTalk's system properties (BTS.*, ErrorReport.*, ...) are
+	// built in. Properties with no schema compare text in the type each
+	// message's value has.
+	PropertySchemas []PropertySchema
 	// Dedup, if set, turns on duplicate detection for Publish,
 	// PublishBatch and PublishAt (not for the messages of persistence
 	// points). Nil means off.

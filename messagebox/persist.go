@@ -140,7 +140,7 @@ func (s *Store) Persist(ctx context.Context, p PersistPoint) (PersistResult, err
 	}
 	for i, sub := range subs {
 		sub.Host = inst.host
-		if err := sub.validate(*s.opts.Retry); err != nil {
+		if err := sub.validate(*s.opts.Retry, s.schemas); err != nil {
 			return fail(fmt.Errorf("%w: %q: %w", ErrInvalidCorrelation, p.Initialize[i].Name, err))
 		}
 		subs[i] = sub
@@ -323,7 +323,7 @@ func (s *Store) correlationSub(inst uuid.UUID, cs CorrelationSet) (Subscription,
 	}
 	g := slices.Clone(cs.Filter)
 	for _, p := range cs.Properties {
-		if err := p.Value.check(); err != nil || p.Name == "" {
+		if err := p.Value.Check(); err != nil || p.Name == "" {
 			return Subscription{}, fmt.Errorf("%w: %q property %q: %v", ErrInvalidCorrelation, cs.Name, p.Name, err)
 		}
 		g = append(g, Eq(p.Name, p.Value))

@@ -45,7 +45,7 @@ func TestCondition_EveryOperatorOnEveryType(t *testing.T) {
 					c = Exists(prop)
 				}
 				err := Predicate{{c}}.Validate()
-				if tv.unorderable && op.ordering() {
+				if tv.unorderable && ordering(op) {
 					require.ErrorIs(t, err, ErrInvalidPredicate)
 					return
 				}
@@ -56,17 +56,17 @@ func TestCondition_EveryOperatorOnEveryType(t *testing.T) {
 						w = want[op][1]
 					}
 					m := msg("x", Promoted(prop, v))
-					require.Equal(t, w, Predicate{{c}}.Matches(m), "%s %s %s", v, op, tv.mid)
+					require.Equal(t, w, Predicate{{c}}.Matches(m.Context), "%s %s %s", v, op, tv.mid)
 					// Written, missing and mistyped properties never match.
-					require.False(t, Predicate{{c}}.Matches(msg("x", Written(prop, v))))
-					require.False(t, Predicate{{c}}.Matches(msg("x", Promoted("ns#Other", v))))
+					require.False(t, Predicate{{c}}.Matches(msg("x", Written(prop, v)).Context))
+					require.False(t, Predicate{{c}}.Matches(msg("x", Promoted("ns#Other", v)).Context))
 				}
 				if op != OpExists {
 					other := String("zzz")
 					if tv.name == "string" {
 						other = Int64(1)
 					}
-					require.Equal(t, TypeMismatch, c.eval(msg("x", Promoted(prop, other))))
+					require.Equal(t, TypeMismatch, c.Eval(msg("x", Promoted(prop, other)).Context))
 				}
 			})
 		}
@@ -86,7 +86,7 @@ func TestCondition_Outcomes(t *testing.T) {
 		{"written", msg("", Written("ns#A", Int64(6))), NotPromoted},
 		{"mistyped", msg("", Promoted("ns#A", String("6"))), TypeMismatch},
 	} {
-		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, c.eval(tc.m)) })
+		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, c.Eval(tc.m.Context)) })
 	}
 }
 
@@ -108,16 +108,16 @@ func TestValue_SpecialEquality(t *testing.T) {
 			r, ok := Compare(tc.a, tc.b)
 			require.Equal(t, tc.ok, ok)
 			require.Equal(t, tc.equal, ok && r == 0)
-			ka, oka := tc.a.indexKey(nil)
-			kb, okb := tc.b.indexKey(nil)
+			ka, oka := tc.a.IndexKey(nil)
+			kb, okb := tc.b.IndexKey(nil)
 			require.Equal(t, tc.equal, oka && okb && string(ka) == string(kb), "index keys must agree with Compare")
 		})
 	}
 	// NaN is never equal but is "not equal".
 	nan := msg("", Promoted("ns#F", Float64(math.NaN())))
-	require.False(t, Predicate{{Eq("ns#F", Float64(1))}}.Matches(nan))
-	require.True(t, Predicate{{Cond("ns#F", OpNotEqual, Float64(1))}}.Matches(nan))
-	require.False(t, Predicate{{Cond("ns#F", OpLess, Float64(1))}}.Matches(nan))
+	require.False(t, Predicate{{Eq("ns#F", Float64(1))}}.Matches(nan.Context))
+	require.True(t, Predicate{{Cond("ns#F", OpNotEqual, Float64(1))}}.Matches(nan.Context))
+	require.False(t, Predicate{{Cond("ns#F", OpLess, Float64(1))}}.Matches(nan.Context))
 }
 
 func TestPredicate_OrOfAndGroups(t *testing.T) {
@@ -138,7 +138,7 @@ func TestPredicate_OrOfAndGroups(t *testing.T) {
 		{"neither", msg("", Promoted("ns#Type", String("quote"))), false},
 		{"empty", msg(""), false},
 	} {
-		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, p.Matches(tc.m)) })
+		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, p.Matches(tc.m.Context)) })
 	}
 }
 
@@ -164,3 +164,6 @@ func TestPredicate_Validate(t *testing.T) {
 		})
 	}
 }
+
+// ordering reports whether op orders values (<, <=, >, >=).
+func ordering(op Op) bool { return op >= OpLess && op <= OpGreaterEqual }

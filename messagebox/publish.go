@@ -411,7 +411,7 @@ func (s *Store) closestLocked(m *Message) []Near {
 		for gi, g := range st.Predicate {
 			n := Near{Subscription: st.ID, Name: st.Name, Host: st.Host, Of: len(g)}
 			for ci := range g {
-				if o := g[ci].eval(m); o == Holds {
+				if o := g[ci].Eval(m.Context); o == Holds {
 					n.Holding++
 				} else if n.Failed == "" {
 					n.Failed = g[ci].String() + ": " + o.String()

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/internal/codec"
+	"github.com/biztier/biztier/internal/predicate"
 	"github.com/google/uuid"
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
@@ -42,39 +43,9 @@ func compress(c Compression, body []byte) ([]byte, byte) {
 	return s2.Encode(nil, body), codecS2
 }
 
-func encodeValue(e *codec.Encoder, v Value) {
-	e.Uvarint(uint64(v.typ))
-	switch v.typ {
-	case TypeString, TypeDecimal, TypeBytes:
-		e.String(v.s)
-	case TypeInt64, TypeBool, TypeTime:
-		e.Varint(v.n)
-	case TypeFloat64:
-		e.Float64(v.f)
-	}
-}
+func encodeValue(e *codec.Encoder, v Value) { predicate.Encode(e, v) }
 
-func decodeValue(d *codec.Decoder) Value {
-	t := Type(d.Uvarint())
-	switch t {
-	case 0:
-		return Value{}
-	case TypeString, TypeDecimal, TypeBytes:
-		return Value{typ: t, s: d.Text()}
-	case TypeInt64, TypeTime:
-		return Value{typ: t, n: d.Varint()}
-	case TypeBool:
-		return Bool(d.Varint() == 1)
-	case TypeFloat64:
-		return Value{typ: t, f: d.Float64()}
-	}
-	if d.Err() == nil {
-		// Force the sticky error with a read past the end.
-		d.Reset(nil)
-		d.Uvarint()
-	}
-	return Value{}
-}
+func decodeValue(d *codec.Decoder) Value { return predicate.Decode(d) }
 
 // fragment is a fragment write produced by encodeMessage.
 type fragment struct {
@@ -154,7 +125,9 @@ func decodeMessage(id uuid.UUID, b []byte) (*Message, []storedPart, error) {
 	}
 	for i := uint64(0); i < np && d.Err() == nil; i++ {
 		var p Property
-		p.Name = d.Text()
+		// Records written before names were canonical may hold the short
+		// form; Canonical leaves a canonical name as it is, unallocated.
+		p.Name = CanonicalName(d.Text())
 		p.Promoted = d.Bool()
 		p.Value = decodeValue(d)
 		m.Context = append(m.Context, p)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/internal/keys"
+	"github.com/biztier/biztier/internal/predicate"
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/wal"
 	"github.com/cockroachdb/pebble/v2"
@@ -102,6 +103,9 @@ type Store struct {
 	db   *store.DB
 	opts Options
 	done chan struct{}
+	// schemas types subscriptions' text values; built at Open, then only
+	// read.
+	schemas *predicate.Schemas
 
 	published atomic.Uint64
 	completed atomic.Uint64
@@ -145,7 +149,8 @@ func Open(set *store.Set, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{set: set, db: set.DB(store.MessageBox), opts: o, done: make(chan struct{})}
+	s := &Store{set: set, db: set.DB(store.MessageBox), opts: o, done: make(chan struct{}), schemas: new(predicate.Schemas)}
+	s.schemas.Register(o.PropertySchemas...)
 	s.mu.hosts = make(map[string]*hostQueue)
 	s.mu.subs = make(map[uuid.UUID]*subState)
 	s.mu.idx = newSubIndex()
@@ -519,7 +524,7 @@ func (s *Store) Subscribe(ctx context.Context, sub Subscription) (Subscription, 
 		return Subscription{}, err
 	}
 	sub = sub.clone()
-	if err := sub.validate(*s.opts.Retry); err != nil {
+	if err := sub.validate(*s.opts.Retry, s.schemas); err != nil {
 		return Subscription{}, err
 	}
 	if sub.ID == uuid.Nil {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/biztier/biztier/internal/predicate"
 	"github.com/google/uuid"
 )
 
@@ -179,7 +180,7 @@ func newSubIndex() subIndex { return subIndex{eq: make(map[string][]groupRef)} }
 func anchorKey(dst []byte, name string, v Value) ([]byte, bool) {
 	dst = append(dst, name...)
 	dst = append(dst, 0)
-	return v.indexKey(dst)
+	return v.IndexKey(dst)
 }
 
 func (x *subIndex) add(s *subState) {
@@ -230,7 +231,7 @@ func (x *subIndex) match(m *Message, buf []byte) []*subState {
 		if slices.Contains(out, r.sub) {
 			return
 		}
-		if r.sub.Predicate[r.g].matches(m) {
+		if r.sub.Predicate[r.g].Matches(m.Context) {
 			out = append(out, r.sub)
 		}
 	}
@@ -257,7 +258,7 @@ func (x *subIndex) match(m *Message, buf []byte) []*subState {
 
 // validate fills defaults into s and checks it; it does not check the
 // host.
-func (s *Subscription) validate(defaultRetry RetryPolicy) error {
+func (s *Subscription) validate(defaultRetry RetryPolicy, schemas *predicate.Schemas) error {
 	if s.Kind == 0 {
 		s.Kind = Activation
 	}
@@ -295,8 +296,17 @@ func (s *Subscription) validate(defaultRetry RetryPolicy) error {
 	if s.Retry.Count < 0 || s.Retry.Count > 1000 || s.Retry.Interval < 0 {
 		return fmt.Errorf("%w: retry policy %+v", ErrInvalidSubscription, *s.Retry)
 	}
-	if err := s.Predicate.Validate(); err != nil {
+	p, err := s.Predicate.Resolve(schemas)
+	if err != nil {
 		return err
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	s.Predicate = p
+	s.Correlation = slices.Clone(s.Correlation)
+	for i, name := range s.Correlation {
+		s.Correlation[i] = CanonicalName(name)
 	}
 	switch {
 	case s.Service != "" && s.Kind != Activation:
@@ -315,21 +325,12 @@ func (s *Subscription) validate(defaultRetry RetryPolicy) error {
 			return fmt.Errorf("%w: convoy property %q empty or repeated", ErrInvalidSubscription, p)
 		}
 	}
-	s.Predicate = clonePredicate(s.Predicate)
 	return nil
-}
-
-func clonePredicate(p Predicate) Predicate {
-	out := make(Predicate, len(p))
-	for i, g := range p {
-		out[i] = slices.Clone(g)
-	}
-	return out
 }
 
 func (s *Subscription) clone() Subscription {
 	c := *s
-	c.Predicate = clonePredicate(s.Predicate)
+	c.Predicate = s.Predicate.Clone()
 	if s.Retry != nil {
 		r := *s.Retry
 		c.Retry = &r

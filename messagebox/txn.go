@@ -49,7 +49,7 @@ func (s *Store) CreateHostTxn(tx *store.Txn, name string) (apply func(), err err
 // is not ErrDuplicate.
 func (s *Store) SubscribeTxn(tx *store.Txn, sub Subscription) (Subscription, func(), error) {
 	sub = sub.clone()
-	if err := sub.validate(*s.opts.Retry); err != nil {
+	if err := sub.validate(*s.opts.Retry, s.schemas); err != nil {
 		return Subscription{}, nil, err
 	}
 	if sub.ID == uuid.Nil {

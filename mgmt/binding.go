@@ -527,10 +527,10 @@ func filterFromTree(e *el, root *node, path string) Filter {
 						e.failAt(s.line, spath, "operator %q is not one of 0..6", a.Value)
 						return nil
 					}
-					st.Operator = Operator(n)
+					st.Op = Operator(n)
 					haveOp = true
 				case "Value":
-					st.Value = a.Value
+					st.Value = Text(a.Value)
 				default:
 					e.failAt(s.line, spath, "unknown attribute %s on a statement", a.Name)
 					return nil
@@ -539,6 +539,12 @@ func filterFromTree(e *el, root *node, path string) Filter {
 			if st.Property == "" || !haveOp {
 				e.failAt(s.line, spath, "a statement needs Property and Operator")
 				return nil
+			}
+			switch {
+			case st.Op == OpExists && st.Value.Str() == "":
+				st.Value = Value{} // Value="" on exists says nothing
+			case st.Op != OpExists && st.Value.IsZero():
+				st.Value = Text("")
 			}
 			grp = append(grp, st)
 		}
@@ -565,10 +571,10 @@ func formatFilter(f Filter) string {
 			b.WriteString(`    <Statement Property="`)
 			b.WriteString(escapeAttr(s.Property))
 			b.WriteString(`" Operator="`)
-			b.WriteString(strconv.Itoa(int(s.Operator)))
-			if s.Operator != OpExists || s.Value != "" {
+			b.WriteString(strconv.Itoa(int(s.Op)))
+			if s.Op != OpExists || !s.Value.IsZero() {
 				b.WriteString(`" Value="`)
-				b.WriteString(escapeAttr(s.Value))
+				b.WriteString(escapeAttr(s.Value.Literal()))
 			}
 			b.WriteString("\" />\n")
 		}

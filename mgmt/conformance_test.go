@@ -29,7 +29,7 @@ func TestFakeSubs_Conformance(t *testing.T) {
 					parts := strings.SplitN(v, "|", 6)
 					fl, err := mgmt.ParseFilter(parts[5])
 					require.NoError(t, err)
-					if fl.Match(props) {
+					if fl.Matches(stringContext(props)) {
 						if parts[4] == "true" {
 							active = append(active, id)
 						} else {

@@ -67,8 +67,8 @@ func Example() {
 			Application: "Orders",
 			Primary:     &mgmt.Transport{Adapter: "FILE", Address: "out/%MessageID%.xml", Handler: "SendHost", RetryCount: 3, RetryInterval: 5},
 			Filter: mgmt.Filter{{
-				{Property: "BTS.MessageType", Operator: mgmt.OpEqual, Value: "urn:orders#Order"},
-				{Property: "Orders.Total", Operator: mgmt.OpGreater, Value: "1000"},
+				{Property: "BTS.MessageType", Op: mgmt.OpEqual, Value: mgmt.Text("urn:orders#Order")},
+				{Property: "Orders.Total", Op: mgmt.OpGreater, Value: mgmt.Text("1000")},
 			}},
 		})
 	})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/internal/keys"
+	"github.com/biztier/biztier/internal/predicate"
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/mgmt"
 	"github.com/cockroachdb/pebble/v2"
@@ -74,7 +75,7 @@ func route(t testing.TB, set *store.Set, props map[string]string) (delivered, su
 		require.Len(t, parts, 6)
 		f, err := mgmt.ParseFilter(parts[5])
 		require.NoError(t, err)
-		if !f.Match(props) {
+		if !f.Matches(stringContext(props)) {
 			continue
 		}
 		if parts[4] == "true" {
@@ -203,4 +204,13 @@ func reopenSet(t testing.TB, e *env) *store.Set {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = set.Close() })
 	return set
+}
+
+// stringContext turns text properties into a promoted context of strings.
+func stringContext(props map[string]string) []predicate.Property {
+	var context []predicate.Property
+	for k, v := range props {
+		context = append(context, predicate.Property{Name: k, Value: predicate.String(v), Promoted: true})
+	}
+	return context
 }

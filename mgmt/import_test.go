@@ -35,8 +35,8 @@ func TestImport_Fixture(t *testing.T) {
 	require.Equal(t, "Orders", arch.Application)
 	require.Equal(t, mgmt.PortBound, arch.State)
 	require.Equal(t, mgmt.Filter{
-		{{Property: "BTS.ReceivePortName", Operator: mgmt.OpEqual, Value: "OrdersIn"}, {Property: "Orders.Total", Operator: mgmt.OpGreaterEqual, Value: "100"}},
-		{{Property: "Orders.Priority", Operator: mgmt.OpExists}},
+		{{Property: "BTS.ReceivePortName", Op: mgmt.OpEqual, Value: mgmt.Text("OrdersIn")}, {Property: "Orders.Total", Op: mgmt.OpGreaterEqual, Value: mgmt.Text("100")}},
+		{{Property: "Orders.Priority", Op: mgmt.OpExists}},
 	}, arch.Filter)
 	require.Equal(t, "FILE", arch.Backup.Adapter)
 	require.Equal(t, `C:\orders\backup\%MessageID%.xml`, arch.Backup.Address)
@@ -51,7 +51,7 @@ func TestImport_Fixture(t *testing.T) {
 	// The filter given as elements rather than escaped text.
 	mail, err := e.s.SendPort("Orders.Mail")
 	require.NoError(t, err)
-	require.Equal(t, mgmt.Filter{{{Property: "Orders.Country", Operator: mgmt.OpNotEqual, Value: "SE"}}}, mail.Filter)
+	require.Equal(t, mgmt.Filter{{{Property: "Orders.Country", Op: mgmt.OpNotEqual, Value: mgmt.Text("SE")}}}, mail.Filter)
 	require.Len(t, mail.OutboundMaps, 1)
 	require.Nil(t, mail.Backup)
 
@@ -201,14 +201,14 @@ func TestImport_UpdatesEnlistedPortSubscriptions(t *testing.T) {
 	if filter.Name != "SendPort:Orders.Archive/filter" {
 		filter = subs[1]
 	}
-	require.Equal(t, "500", filter.Filter[0][1].Value)
+	require.Equal(t, mgmt.Text("500"), filter.Filter[0][1].Value)
 	require.Contains(t, e.subs.stored(t)[filter.ID], `"500"`)
 }
 
 func TestParseFilter(t *testing.T) {
-	f, err := mgmt.ParseFilter(mgmt.FormatFilter(mgmt.Filter{{{Property: "A.B", Operator: mgmt.OpLess, Value: `x<"y"&`}}}))
+	f, err := mgmt.ParseFilter(mgmt.FormatFilter(mgmt.Filter{{{Property: "A.B", Op: mgmt.OpLess, Value: mgmt.Text(`x<"y"&`)}}}))
 	require.NoError(t, err)
-	require.Equal(t, mgmt.Filter{{{Property: "A.B", Operator: mgmt.OpLess, Value: `x<"y"&`}}}, f)
+	require.Equal(t, mgmt.Filter{{{Property: "A.B", Op: mgmt.OpLess, Value: mgmt.Text(`x<"y"&`)}}}, f)
 	f, err = mgmt.ParseFilter("")
 	require.NoError(t, err)
 	require.Nil(t, f)
@@ -233,7 +233,7 @@ func TestExport_ProgrammaticConfig(t *testing.T) {
 			}}),
 			tx.PutSendPort(&mgmt.SendPort{Name: "Out", Application: "Shop",
 				Primary: &mgmt.Transport{Adapter: "FILE", Address: "out/%MessageID%.xml", Handler: "Proc"},
-				Filter:  mgmt.Filter{{{Property: mgmt.PropReceivePortName, Operator: mgmt.OpEqual, Value: "In"}}}}),
+				Filter:  mgmt.Filter{{{Property: mgmt.PropReceivePortName, Op: mgmt.OpEqual, Value: mgmt.Text("In")}}}}),
 			tx.PutSendPortGroup(&mgmt.SendPortGroup{Name: "All", Application: "Shop", SendPorts: []string{"Out"}}),
 			tx.PutOrchestration(&mgmt.Orchestration{Name: "Shop.Process", Application: "Shop", Host: "Proc",
 				Ports: []mgmt.PortBinding{{Name: "Rcv", Modifier: 2, BindingOption: 1, ReceivePort: "In"},
@@ -261,7 +261,7 @@ func TestParseFilter_Reindented(t *testing.T) {
 		"   <Group>\n\t\t<Statement Property=\"BTS.MessageType\"\n Operator=\"0\"  Value=\"urn:a#B \" />\n      </Group>\n        </Filter>\n      "
 	f, err := mgmt.ParseFilter(doc)
 	require.NoError(t, err)
-	require.Equal(t, mgmt.Filter{{{Property: "BTS.MessageType", Operator: mgmt.OpEqual, Value: "urn:a#B "}}}, f,
+	require.Equal(t, mgmt.Filter{{{Property: "BTS.MessageType", Op: mgmt.OpEqual, Value: mgmt.Text("urn:a#B ")}}}, f,
 		"values keep their trailing spaces")
 }
 

@@ -211,7 +211,7 @@ func (tx *Tx) PutSendPort(p *SendPort) error {
 			return err
 		}
 	}
-	if err := c.Filter.Validate(); err != nil {
+	if err := validateFilter(c.Filter); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	if c.Priority < 0 || c.Priority > 10 {
@@ -248,7 +248,7 @@ func (tx *Tx) PutSendPortGroup(g *SendPortGroup) error {
 			return err
 		}
 	}
-	if err := c.Filter.Validate(); err != nil {
+	if err := validateFilter(c.Filter); err != nil {
 		return fmt.Errorf("send port group %q: %w", g.Name, err)
 	}
 	tx.m.groups[g.Name] = c
@@ -373,7 +373,7 @@ func (tx *Tx) PutOrchestration(o *Orchestration) error {
 			}
 		}
 	}
-	if err := c.Activation.Validate(); err != nil {
+	if err := validateFilter(c.Activation); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	tx.m.orchs[o.Name] = c

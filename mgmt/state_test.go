@@ -184,14 +184,14 @@ func TestStore_OrchestrationMustBeBound(t *testing.T) {
 
 	// Bound again and enlisted, its bindings cannot change.
 	o.Ports[1].SendPortGroup = "Notifications"
-	o.Activation = mgmt.Filter{{{Property: "BTS.MessageType", Operator: mgmt.OpEqual, Value: "urn:orders#Order"}}}
+	o.Activation = mgmt.Filter{{{Property: "BTS.MessageType", Op: mgmt.OpEqual, Value: mgmt.Text("urn:orders#Order")}}}
 	require.NoError(t, e.s.Update(ctx, func(tx *mgmt.Tx) error { return tx.PutOrchestration(o) }))
 	require.NoError(t, e.s.Start(ctx, fulfil))
 	subs := e.s.Subscriptions(fulfil)
 	require.Len(t, subs, 1)
 	require.Equal(t, mgmt.Filter{{
-		{Property: mgmt.PropReceivePortName, Operator: mgmt.OpEqual, Value: "OrdersIn"},
-		{Property: "BTS.MessageType", Operator: mgmt.OpEqual, Value: "urn:orders#Order"},
+		{Property: mgmt.PropReceivePortName, Op: mgmt.OpEqual, Value: mgmt.Text("OrdersIn")},
+		{Property: "BTS.MessageType", Op: mgmt.OpEqual, Value: mgmt.Text("urn:orders#Order")},
 	}}, subs[0].Filter)
 	require.Equal(t, "OrdersHost", subs[0].Host)
 	o.Host = ""

@@ -138,7 +138,7 @@ func (m *model) desired() map[Ref][]Subscription {
 		// An enlisted port always has a subscription on its own transport
 		// ID, so whatever a bound orchestration sends reaches it.
 		add(ref, "transport", ref, portHost(p), portPriority(p), active,
-			Filter{{{Property: PropSPTransportID, Operator: OpEqual, Value: TransportID(ref).String()}}})
+			Filter{{{Property: PropSPTransportID, Op: OpEqual, Value: Text(TransportID(ref).String())}}})
 		if len(p.Filter) > 0 {
 			add(ref, "filter", ref, portHost(p), portPriority(p), active, p.Filter.Clone())
 		}
@@ -158,7 +158,7 @@ func (m *model) desired() map[Ref][]Subscription {
 			// group and the port are started; otherwise it is suspended.
 			active := g.State == PortStarted && p.State == PortStarted
 			add(ref, "member/"+member+"/transport", target, portHost(p), portPriority(p), active,
-				Filter{{{Property: PropSPTransportID, Operator: OpEqual, Value: TransportID(ref).String()}}})
+				Filter{{{Property: PropSPTransportID, Op: OpEqual, Value: Text(TransportID(ref).String())}}})
 			if len(g.Filter) > 0 {
 				add(ref, "member/"+member+"/filter", target, portHost(p), portPriority(p), active, g.Filter.Clone())
 			}
@@ -177,7 +177,7 @@ func (m *model) desired() map[Ref][]Subscription {
 			}
 			n++
 			add(ref, "activate/"+pb.Name, ref, o.Host, defaultActivationPriority, active,
-				o.Activation.And(Statement{Property: PropReceivePortName, Operator: OpEqual, Value: pb.ReceivePort}))
+				o.Activation.And(Statement{Property: PropReceivePortName, Op: OpEqual, Value: Text(pb.ReceivePort)}))
 		}
 		if n == 0 && len(o.Activation) > 0 {
 			add(ref, "activate", ref, o.Host, defaultActivationPriority, active, o.Activation.Clone())

@@ -65,9 +65,11 @@ func (e *enc) filter(f Filter) {
 	for _, g := range f {
 		e.Uvarint(uint64(len(g)))
 		for _, s := range g {
+			// Values are kept as text, as binding files hold them: a typed
+			// value is stored as its literal (the MessageBox types it again).
 			e.String(s.Property)
-			e.Uvarint(uint64(s.Operator))
-			e.String(s.Value)
+			e.Uvarint(uint64(s.Op))
+			e.String(s.Value.Literal())
 		}
 	}
 }
@@ -179,7 +181,11 @@ func (d *dec) filter() Filter {
 		m := d.count()
 		g := make(Group, m)
 		for j := range g {
-			g[j] = Statement{Property: d.Text(), Operator: Operator(d.Uvarint()), Value: d.Text()}
+			st := Statement{Property: d.Text(), Op: Operator(d.Uvarint())}
+			if v := d.Text(); st.Op != OpExists || v != "" {
+				st.Value = Text(v)
+			}
+			g[j] = st
 		}
 		f[i] = g
 	}

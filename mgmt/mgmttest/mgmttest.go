@@ -43,7 +43,7 @@ func sub(name string, active bool, f mgmt.Filter) mgmt.Subscription {
 }
 
 func eq(prop, v string) mgmt.Filter {
-	return mgmt.Filter{{{Property: prop, Operator: mgmt.OpEqual, Value: v}}}
+	return mgmt.Filter{{{Property: prop, Op: mgmt.OpEqual, Value: mgmt.Text(v)}}}
 }
 
 func sorted(ids []uuid.UUID) []uuid.UUID {
@@ -102,8 +102,8 @@ func Run(t *testing.T, open func(t *testing.T) *Harness) {
 	t.Run("OrOfAnds", func(t *testing.T) {
 		h := open(t)
 		f := mgmt.Filter{
-			{{Property: "A", Operator: mgmt.OpEqual, Value: "x"}, {Property: "B", Operator: mgmt.OpExists}},
-			{{Property: "C", Operator: mgmt.OpNotEqual, Value: "y"}},
+			{{Property: "A", Op: mgmt.OpEqual, Value: mgmt.Text("x")}, {Property: "B", Op: mgmt.OpExists}},
+			{{Property: "C", Op: mgmt.OpNotEqual, Value: mgmt.Text("y")}},
 		}
 		a := sub("A", true, f)
 		commit(t, h, func(tx *store.Txn) error { return h.Subs.Subscribe(tx, a) })

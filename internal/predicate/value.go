@@ -1,4 +1,11 @@
-package messagebox
+// Package predicate is the one vocabulary of BizTalk subscription
+// predicates (filters) that the MessageBox, Management and binding files
+// share: typed context property values, context properties and their
+// canonical names, conditions grouped in disjunctive normal form, and their
+// evaluation. Package messagebox and mgmt re-export its types under their
+// own names (messagebox.Predicate and mgmt.Filter are the same type), so
+// nothing translates between two copies.
+package predicate
 
 import (
 	"cmp"
@@ -34,9 +41,17 @@ const (
 	TypeDecimal Type = 6
 	// TypeBytes is a byte string, compared bytewise.
 	TypeBytes Type = 7
+	// TypeText is a condition value as a binding file or an orchestration
+	// filter writes it: text whose type is that of the property it meets.
+	// A condition holding text is compared in the promoted value's type
+	// (the text "100" against Int64(250) is 100 < 250; against String("99")
+	// it is "100" < "99"), and Subscribe converts it to the property's type
+	// at once when a property schema gives one. Message properties never
+	// hold text values.
+	TypeText Type = 8
 )
 
-func (t Type) valid() bool { return t >= TypeString && t <= TypeBytes }
+func (t Type) valid() bool { return t >= TypeString && t <= TypeText }
 
 // String returns the type's name, such as "int64".
 func (t Type) String() string {
@@ -55,6 +70,8 @@ func (t Type) String() string {
 		return "decimal"
 	case TypeBytes:
 		return "bytes"
+	case TypeText:
+		return "text"
 	}
 	return "Type(" + strconv.Itoa(int(t)) + ")"
 }
@@ -65,7 +82,7 @@ func (t Type) String() string {
 // typed equality: Decimal("1.0") and Decimal("1") are equal by Compare).
 type Value struct {
 	typ Type
-	s   string  // String, Decimal, Bytes
+	s   string  // String, Decimal, Bytes, Text
 	n   int64   // Int64, Bool (0 or 1), Time (UnixNano)
 	f   float64 // Float64
 }
@@ -99,15 +116,19 @@ func Decimal(s string) Value { return Value{typ: TypeDecimal, s: s} }
 // Bytes returns a byte-string value holding a copy of b.
 func Bytes(b []byte) Value { return Value{typ: TypeBytes, s: string(b)} }
 
+// Text returns a condition value as written in a filter, typed by the
+// property it is compared with (see TypeText).
+func Text(s string) Value { return Value{typ: TypeText, s: s} }
+
 // Type returns the value's type, 0 for the zero Value.
 func (v Value) Type() Type { return v.typ }
 
 // IsZero reports whether v is the unset zero Value.
 func (v Value) IsZero() bool { return v.typ == 0 }
 
-// Str returns the text of a string or decimal value, "" otherwise.
+// Str returns the text of a string, decimal or text value, "" otherwise.
 func (v Value) Str() string {
-	if v.typ == TypeString || v.typ == TypeDecimal {
+	if v.typ == TypeString || v.typ == TypeDecimal || v.typ == TypeText {
 		return v.s
 	}
 	return ""
@@ -160,15 +181,18 @@ func (v Value) String() string {
 		return "decimal(" + v.s + ")"
 	case TypeBytes:
 		return fmt.Sprintf("bytes(%x)", v.s)
+	case TypeText:
+		// As a filter writes it: quoted, typed by the property it meets.
+		return strconv.Quote(v.s)
 	}
 	return "unset"
 }
 
-// length is the size that the promoted-property limit applies to:
+// Length is the size that the promoted-property limit applies to:
 // characters of text, bytes of a byte string.
-func (v Value) length() int {
+func (v Value) Length() int {
 	switch v.typ {
-	case TypeString, TypeDecimal:
+	case TypeString, TypeDecimal, TypeText:
 		return len([]rune(v.s))
 	case TypeBytes:
 		return len(v.s)
@@ -176,8 +200,8 @@ func (v Value) length() int {
 	return 0
 }
 
-// check reports why v cannot be stored, or nil.
-func (v Value) check() error {
+// Check reports why v cannot be stored, or nil.
+func (v Value) Check() error {
 	switch {
 	case !v.typ.valid():
 		return fmt.Errorf("unset value")
@@ -223,13 +247,15 @@ func parseDecimal(s string) (*big.Rat, bool) {
 
 // Compare compares two values of the same type. ok is false when the types
 // differ, when either is unset or an invalid decimal, or when either is a
-// NaN: such values are neither equal nor ordered.
+// NaN: such values are neither equal nor ordered. A text value compares
+// with another text value as text; to compare it with a typed value, Coerce
+// it first.
 func Compare(a, b Value) (c int, ok bool) {
 	if a.typ != b.typ || !a.typ.valid() {
 		return 0, false
 	}
 	switch a.typ {
-	case TypeString, TypeBytes:
+	case TypeString, TypeBytes, TypeText:
 		return strings.Compare(a.s, b.s), true
 	case TypeInt64, TypeBool, TypeTime:
 		return cmp.Compare(a.n, b.n), true
@@ -249,10 +275,11 @@ func Compare(a, b Value) (c int, ok bool) {
 	return 0, false
 }
 
-// indexKey appends a canonical encoding of v to dst such that two values
+// IndexKey appends a canonical encoding of v to dst such that two values
 // have equal keys exactly when Compare finds them equal. ok is false for
-// values equal to nothing (NaN, invalid decimals).
-func (v Value) indexKey(dst []byte) ([]byte, bool) {
+// values equal to nothing (NaN, invalid decimals) and for text, whose type
+// is not known until it meets a property.
+func (v Value) IndexKey(dst []byte) ([]byte, bool) {
 	dst = append(dst, byte(v.typ))
 	switch v.typ {
 	case TypeString, TypeBytes:
