@@ -23,6 +23,33 @@ type Result struct {
 	Halted bool
 }
 
+// Interceptor observes executions, as BizTalk's tracking interceptor does:
+// fact activity, agenda updates and rule firings, in the order they happen.
+// Its methods run on the executing goroutine and must not call back into
+// the Engine. obj is the object the caller (or an action) asserted.
+type Interceptor interface {
+	// FactAsserted reports an object entering working memory as n facts
+	// (one per binding and, for a document, per selected node).
+	FactAsserted(obj any, n int)
+	// FactUpdated reports an Update (or a re-assert) of an object.
+	FactUpdated(obj any)
+	// FactRetracted reports an object leaving working memory.
+	FactRetracted(obj any)
+	// AgendaAdded reports a rule whose conditions hold going on the agenda.
+	AgendaAdded(rule string, priority int)
+	// RuleFired reports a rule about to run its actions.
+	RuleFired(rule string, priority int)
+}
+
+// EngineOptions configure an Engine. A nil *EngineOptions means none.
+type EngineOptions struct {
+	// FactRetriever supplies long-term facts. Defaults to none.
+	FactRetriever FactRetriever
+	// Interceptor observes each execution. Defaults to none; without one
+	// the engine pays nothing for tracking.
+	Interceptor Interceptor
+}
+
 // Engine runs one Policy with its own working memory: short-term facts
 // given to Execute are retracted when it returns; long-term facts from the
 // FactRetriever stay. Creating an Engine costs a few allocations; the
@@ -36,9 +63,19 @@ type Engine struct {
 	x         *exec
 }
 
-// NewEngine returns an Engine for p. retriever may be nil.
-func NewEngine(p *Policy, retriever FactRetriever) *Engine {
-	return &Engine{p: p, retriever: retriever, x: newExec(p)}
+// NewEngine returns an Engine for p.
+func NewEngine(p *Policy, opts *EngineOptions) *Engine {
+	e := &Engine{p: p}
+	if p != nil {
+		e.x = newExec(p)
+	}
+	if opts != nil {
+		e.retriever = opts.FactRetriever
+		if e.x != nil {
+			e.x.ic = opts.Interceptor
+		}
+	}
+	return e
 }
 
 // Policy returns the policy the engine runs.
@@ -52,7 +89,7 @@ func (e *Engine) Policy() *Policy { return e.p }
 // (checked every 256 firings). Changes the actions made to facts (setters,
 // XML fields) stay in them, whatever the outcome.
 func (e *Engine) Execute(ctx context.Context, facts ...any) (Result, error) {
-	if e == nil || e.p == nil {
+	if e == nil || e.p == nil || e.x == nil {
 		return Result{}, fmt.Errorf("%w: nil engine", ErrInvalid)
 	}
 	if ctx == nil {

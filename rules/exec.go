@@ -70,6 +70,8 @@ type exec struct {
 	scratch []*fact
 	one     [1]*fact
 
+	ic Interceptor // nil: no tracking
+
 	pendingOps  []pending
 	halted      bool
 	clearAgenda bool
@@ -132,9 +134,7 @@ func (x *exec) assertObject(obj any) error {
 		return fmt.Errorf("%w: fact of type %s is not comparable; assert a pointer", ErrFact, t)
 	}
 	if fs, ok := x.objects[obj]; ok {
-		for _, f := range fs {
-			x.update(f)
-		}
+		x.updateObject(obj, fs)
 		return nil
 	}
 	var made []*fact
@@ -158,6 +158,9 @@ func (x *exec) assertObject(obj any) error {
 		}
 	}
 	x.objects[obj] = made
+	if x.ic != nil {
+		x.ic.FactAsserted(obj, len(made))
+	}
 	for _, f := range made {
 		x.facts = append(x.facts, f)
 		x.match(f, false)
@@ -258,6 +261,9 @@ func (x *exec) activate(r *rule, tup []*fact) {
 	}
 	x.seq++
 	heap.Push(&x.agenda, activation{rule: int32(r.idx), seq: x.seq, off: off})
+	if x.ic != nil {
+		x.ic.AgendaAdded(r.name, r.priority)
+	}
 }
 
 // valid reports whether an activation still holds: its facts are in
@@ -306,11 +312,27 @@ func (x *exec) retract(f *fact) {
 	}
 	f.alive = false
 	x.removeFromSlots(f, false)
+	if x.ic != nil {
+		x.ic.FactRetracted(f.obj)
+	}
+}
+
+// updateObject updates every fact of one object.
+func (x *exec) updateObject(obj any, fs []*fact) {
+	if x.ic != nil {
+		x.ic.FactUpdated(obj)
+	}
+	for _, f := range fs {
+		x.update(f)
+	}
 }
 
 func (x *exec) apply(op pending) {
 	switch op.kind {
 	case opUpdate:
+		if x.ic != nil && op.f.alive {
+			x.ic.FactUpdated(op.f.obj)
+		}
 		x.update(op.f)
 	case opRetract:
 		x.retract(op.f)
@@ -329,9 +351,7 @@ func (x *exec) apply(op pending) {
 			x.retract(f)
 		}
 	case opUpdateObject:
-		for _, f := range x.objects[op.obj] {
-			x.update(f)
-		}
+		x.updateObject(op.obj, x.objects[op.obj])
 	case opRetractType:
 		t := reflect.TypeOf(op.obj)
 		for o, fs := range x.objects {
@@ -363,6 +383,9 @@ func (x *exec) run() error {
 			return &LoopError{Policy: x.p.name, Limit: x.p.loopLimit, Rule: r.name}
 		}
 		x.firings++
+		if x.ic != nil {
+			x.ic.RuleFired(r.name, r.priority)
+		}
 		if x.firings&255 == 0 {
 			if err := x.ctx.Err(); err != nil {
 				return err
