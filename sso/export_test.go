@@ -90,3 +90,10 @@ func BulkMappings(s *Store, app string, n int) error {
 	}
 	return nil
 }
+
+// OpenOn opens a second Store on s's database: another SSO server of the
+// same system, reading what s writes. Tests only: its audit numbering
+// would collide with s's if both wrote.
+func OpenOn(ctx context.Context, s *Store, opts *Options) (*Store, error) {
+	return Open(ctx, s.db, opts)
+}

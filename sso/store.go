@@ -112,6 +112,9 @@ type Store struct {
 // another, ErrKeyFile if the key file cannot be unsealed. If the store has
 // moved to a newer secret that this node's provider lacks, Open learns it
 // from the store (where it is sealed under the older one) and saves it.
+//
+// Open one Store per database: a Store assumes it is the database's only
+// writer (it numbers audit records and caches applications).
 func Open(ctx context.Context, db Database, opts *Options) (*Store, error) {
 	if ctx == nil {
 		ctx = context.Background()
