@@ -46,13 +46,17 @@ func (t trace) name(obj any) string {
 	}
 	return fmt.Sprintf("%T", obj)
 }
-func (t trace) FactAsserted(obj any, n int) { fmt.Fprintf(t.b, "assert %s: %d facts\n", t.name(obj), n) }
-func (t trace) FactUpdated(obj any)         { fmt.Fprintf(t.b, "update %s\n", t.name(obj)) }
-func (t trace) FactRetracted(obj any)       { fmt.Fprintf(t.b, "retract %s\n", t.name(obj)) }
+func (t trace) FactAsserted(obj any, n int) {
+	fmt.Fprintf(t.b, "assert %s: %d facts\n", t.name(obj), n)
+}
+func (t trace) FactUpdated(obj any)   { fmt.Fprintf(t.b, "update %s\n", t.name(obj)) }
+func (t trace) FactRetracted(obj any) { fmt.Fprintf(t.b, "retract %s\n", t.name(obj)) }
 func (t trace) AgendaAdded(rule string, priority int) {
 	fmt.Fprintf(t.b, "agenda + %s (%d)\n", rule, priority)
 }
-func (t trace) RuleFired(rule string, priority int) { fmt.Fprintf(t.b, "fire %s (%d)\n", rule, priority) }
+func (t trace) RuleFired(rule string, priority int) {
+	fmt.Fprintf(t.b, "fire %s (%d)\n", rule, priority)
+}
 
 var _ rules.Interceptor = trace{}
 
