@@ -73,7 +73,7 @@ func (s *Store) regenerateLocked(ctx context.Context, c *call) error {
 		if err != nil {
 			return err
 		}
-		both := ring.with(next)
+		both := ring.only(st.gen).with(next)
 		if err := s.saveRing(ctx, both); err != nil {
 			return err
 		}
@@ -85,11 +85,15 @@ func (s *Store) regenerateLocked(ctx context.Context, c *call) error {
 			return err
 		}
 		nst := &secretState{gen: st.gen, kcv: st.kcv, next: next.gen, nextKCV: next.kcv,
-			linkFrom: old.gen, linkTo: next.gen, link: link}
+			linkFrom: old.gen, linkTo: next.gen, link: link, prevGen: st.prevGen, back: st.back}
+		cache, err := withPrev(nst, both)
+		if err != nil {
+			return err
+		}
 		if err := s.commitState(ctx, nst, nil); err != nil {
 			return err
 		}
-		s.publishSecret(nst, both)
+		s.publishSecret(nst, cache)
 		if err := s.step(stepNext); err != nil {
 			return err
 		}
@@ -98,12 +102,22 @@ func (s *Store) regenerateLocked(ctx context.Context, c *call) error {
 	if err := s.reencrypt(ctx, st, ring); err != nil {
 		return err
 	}
-	done := &secretState{gen: st.next, kcv: st.nextKCV, linkFrom: st.linkFrom, linkTo: st.linkTo, link: st.link}
+	cur, next := ring.get(st.gen), ring.get(st.next)
+	back, err := next.seal(nil, s.opts.Rand, backAD(next.gen, cur.gen), cur.raw[:])
+	if err != nil {
+		return err
+	}
+	done := &secretState{gen: st.next, kcv: st.nextKCV, linkFrom: st.linkFrom, linkTo: st.linkTo, link: st.link,
+		prevGen: cur.gen, back: back}
+	newRing := ring.only(done.gen)
+	cache, err := withPrev(done, newRing)
+	if err != nil {
+		return err
+	}
 	if err := s.commitState(ctx, done, c); err != nil {
 		return err
 	}
-	newRing := ring.only(done.gen)
-	s.publishSecret(done, newRing)
+	s.publishSecret(done, cache)
 	if err := s.step(stepDone); err != nil {
 		return err
 	}

@@ -67,13 +67,26 @@ func TestStore_Regenerate(t *testing.T) {
 		t.Fatal("record not re-encrypted")
 	}
 	checkAll(t, e.s, want)
-	// The old secret is gone from the key file: the old record no longer
-	// opens, and a reopen needs only the new secret.
+	// A record of the previous generation committed late (by a shared
+	// transaction that sealed it before the pass ended) still opens,
+	// through the back link; the next regenerate re-encrypts it. Two
+	// generations back, nothing opens it.
+	u1 := as(sso.Identity{User: `CORP\u001`, Groups: []string{"ERP Users"}})
 	if err := sso.RawSet(e.s, before, old); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.s.GetCredentials(as(sso.Identity{User: `CORP\u001`, Groups: []string{"ERP Users"}}), "ERP"); !sso.IsCorruption(err) {
-		t.Fatalf("record sealed with the retired secret: %v", err)
+	if c, err := e.s.GetCredentials(u1, "ERP"); err != nil || reveal(c)[0] != want[`CORP\u001`] {
+		t.Fatalf("record of the previous generation: %v", err)
+	}
+	if err := e.s.Regenerate(as(admin)); err != nil {
+		t.Fatal(err)
+	}
+	checkAll(t, e.s, want)
+	if err := sso.RawSet(e.s, before, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.GetCredentials(u1, "ERP"); !sso.IsCorruption(err) {
+		t.Fatalf("record sealed two generations back: %v", err)
 	}
 }
 

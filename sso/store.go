@@ -140,6 +140,9 @@ func Open(ctx context.Context, db Database, opts *Options) (*Store, error) {
 		}
 	} else {
 		ring, err := s.resolveWithProvider(ctx, st, nil, true)
+		if err == nil {
+			ring, err = withPrev(st, ring)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -365,6 +368,28 @@ func sameGens(a, b *keyring) bool {
 	return true
 }
 
+// withPrev returns ring plus the previous generation, opened from st's
+// back link with the current secret: for the cache only, never saved.
+func withPrev(st *secretState, ring *keyring) (*keyring, error) {
+	if st.prevGen == 0 || st.back == nil || ring.get(st.prevGen) != nil {
+		return ring, nil
+	}
+	cur := ring.get(st.gen)
+	raw, err := cur.open(st.back, backAD(st.gen, st.prevGen))
+	if err != nil {
+		return nil, fmt.Errorf("sso: the store's back link: %w", err)
+	}
+	defer wipe(raw)
+	k, err := newMasterKey(st.prevGen, raw)
+	if err != nil {
+		return nil, err
+	}
+	return ring.with(k), nil
+}
+
+// backAD is the additional data of a back link record.
+func backAD(from, to uint64) []byte { return fmt.Appendf(nil, "sso back link %d -> %d", from, to) }
+
 // resolve returns the keyring st needs (its generation and, during a
 // regenerate, the next), taken from have or learned through st's link.
 func resolve(st *secretState, have *keyring) (*keyring, error) {
@@ -453,6 +478,9 @@ func (s *Store) refreshLocked(ctx context.Context) error {
 	}
 	_, cached, _ := s.snapshot()
 	ring, err := s.resolveWithProvider(ctx, st, cached, false)
+	if err == nil {
+		ring, err = withPrev(st, ring)
+	}
 	if err != nil {
 		return err
 	}

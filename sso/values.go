@@ -222,6 +222,14 @@ type secretState struct {
 	linkFrom uint64
 	linkTo   uint64
 	link     []byte
+	// prevGen and back, after a regenerate: the previous secret sealed
+	// under the current one. It only opens records of the previous
+	// generation that a transaction sealed before the regenerate finished
+	// and committed after (see SetConfigInfoTxn); the next regenerate
+	// re-encrypts them. It gives a holder of the current secret nothing a
+	// holder of the previous one lacks: the link already leads from it.
+	prevGen uint64
+	back    []byte
 }
 
 // writeGen is the generation new records are sealed with: the next one
@@ -243,6 +251,8 @@ func encodeSecretState(st *secretState) []byte {
 	e.Uvarint(st.linkFrom)
 	e.Uvarint(st.linkTo)
 	e.Bytes(st.link)
+	e.Uvarint(st.prevGen)
+	e.Bytes(st.back)
 	return e.Encoded()
 }
 
@@ -258,10 +268,13 @@ func decodeSecretState(b []byte) (*secretState, error) {
 	st.linkFrom = d.Uvarint()
 	st.linkTo = d.Uvarint()
 	st.link = d.BytesCopy()
+	st.prevGen = d.Uvarint()
+	st.back = d.BytesCopy()
 	if err := d.Finish(); err != nil {
 		return nil, decodeErr("secret state", err)
 	}
-	if len(kcv) != kcvLen || len(nextKCV) != kcvLen || st.gen == 0 || (st.next != 0 && st.next <= st.gen) {
+	if len(kcv) != kcvLen || len(nextKCV) != kcvLen || st.gen == 0 || (st.next != 0 && st.next <= st.gen) ||
+		(st.prevGen != 0 && st.prevGen >= st.gen) {
 		return nil, corruptf("secret state: bad generations or key-check values")
 	}
 	copy(st.kcv[:], kcv)
