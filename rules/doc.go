@@ -44,5 +44,35 @@
 //     execution.
 //
 // Short-term facts given to Execute are gone when it returns; long-term
-// facts come from a [FactRetriever] and stay with the Engine.
+// facts come from a [FactRetriever] and stay with the Engine. An
+// [Interceptor] sees fact activity, agenda updates and firings, as
+// BizTalk's tracking interceptor does.
+//
+// # The rule store
+//
+// [Store] is the group's Rules database. Policy and vocabulary versions are
+// unique by name and major.minor and move Saved (editable) → Published
+// (immutable: a change needs a new version, and a version is never
+// unpublished) → Deployed ↔ Undeployed. A policy is published only after
+// every vocabulary it links to that the store holds has a published
+// version. Deployments and undeployments are recorded with their time;
+// [Store.Purge] drops history after 3 days and the audit trail after 90, as
+// BizTalk's cleanup job does. Every change is one commit on the group's log
+// (see [DB]; the root package's Group.Rules wires it), so the rule store
+// rides backup, log shipping and the passive node with the other databases.
+//
+// # The runtime
+//
+// [Runtime] is the Rule Engine Update Service and its cache: each
+// execution runs the highest deployed version of the policy, looked up at
+// that moment, so deploying a new version switches the next execution to it
+// and undeploying it switches back. Translated policies are cached (32
+// entries, 3,600 s idle timeout by default, as BizTalk's) and shared by
+// concurrent executions.
+//
+// # Not yet
+//
+// Tracking of executions into the Tracking database and a CallRules step
+// for orchestrations are left for later; vocabulary definitions are stored
+// and exported but not used to resolve terms (BRL inlines every term).
 package rules

@@ -200,3 +200,7 @@ func TestShared_btdfReconcileShipment(t *testing.T) {
 		})
 	}
 }
+
+func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
+
+func readShared(t testing.TB, name string) []byte { return testfiles.Read(t, name) }
