@@ -128,3 +128,9 @@ func (g *Group) closeSSOLocked() error {
 	g.typed.sso = nil
 	return err
 }
+
+// SSO returns the SSO database's part of the transaction, for the sso
+// Store's calls that write into a transaction the caller commits (such as
+// sso.Store.SetConfigInfoTxn): a configuration change and its secrets
+// commit together. It is valid only inside the Update call.
+func (t *Txn) SSO() sso.Txn { return ssoTxn{tx: t.tx} }

@@ -32,6 +32,40 @@ func (s *Store) SetConfigInfo(ctx context.Context, app, identifier string, info 
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	tx := s.db.NewTxn()
+	defer tx.Abort()
+	if err := s.setConfigInto(ctx, c, tx, app, identifier, info); err != nil {
+		return err
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("sso: set config info in %q: %w", app, err)
+	}
+	return nil
+}
+
+// SetConfigInfoTxn is SetConfigInfo inside tx, a transaction the caller
+// commits: the secret and the configuration change it belongs to (a send
+// port and its password) commit together or not at all, and so does the
+// audit record. Nothing is visible until tx commits. The same rights and
+// errors apply, checked now; a refusal is audited in a commit of its own.
+//
+// Commit tx promptly: the record is sealed now, with the current secret,
+// and opens as long as that secret is current or previous, that is,
+// unless two regenerates complete before tx commits.
+func (s *Store) SetConfigInfoTxn(ctx context.Context, tx Txn, app, identifier string, info ConfigInfo) error {
+	c, err := s.start(ctx, "SetConfigInfo", app, identifier)
+	if err != nil {
+		return err
+	}
+	if tx == nil {
+		return c.fail(ctx, fmt.Errorf("%w: nil transaction", ErrInvalid))
+	}
+	return s.setConfigInto(ctx, c, tx, app, identifier, info)
+}
+
+// setConfigInto checks, seals and writes a config entry and its audit
+// record into tx.
+func (s *Store) setConfigInto(ctx context.Context, c *call, tx Txn, app, identifier string, info ConfigInfo) error {
 	if _, err := s.configApp(ctx, c, app, RoleAppAdmin); err != nil {
 		return err
 	}
@@ -48,18 +82,10 @@ func (s *Store) SetConfigInfo(ctx context.Context, app, identifier string, info 
 	if err != nil {
 		return c.fail(ctx, err)
 	}
-	tx := s.db.NewTxn()
-	defer tx.Abort()
 	if err := tx.Batch().Set(key, sealed, nil); err != nil {
 		return c.fail(ctx, err)
 	}
-	if err := c.done(ctx, tx); err != nil {
-		return err
-	}
-	if _, err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("sso: set config info in %q: %w", app, err)
-	}
-	return nil
+	return c.done(ctx, tx)
 }
 
 // GetConfigInfo returns what SetConfigInfo stored under identifier
