@@ -172,7 +172,7 @@ func (s *Store) reencrypt(ctx context.Context, st *secretState, ring *keyring) e
 				tx := s.db.NewTxn()
 				b := tx.Batch()
 				for _, r := range batch {
-					err := s.resealInto(ctx, b, r.key, r.value, next)
+					err := s.resealInto(b, r.key, r.value, next)
 					if err != nil {
 						tx.Abort()
 						return err
@@ -230,7 +230,7 @@ func (s *Store) collect(from, upper []byte, gen uint64) ([]kv, bool, error) {
 
 // resealInto opens a record with the key of its generation and writes it
 // sealed with next into b.
-func (s *Store) resealInto(ctx context.Context, b *pebble.Batch, key, value []byte, next *masterKey) error {
+func (s *Store) resealInto(b *pebble.Batch, key, value []byte, next *masterKey) error {
 	gen, err := sealedGen(value)
 	if err != nil {
 		return err

@@ -493,14 +493,13 @@ func (s *Store) refreshLocked(ctx context.Context) error {
 // requireServer checks, before a write that seals new secrets, that the
 // master secret server answers and still holds the secret the store uses.
 func (s *Store) requireServer(ctx context.Context) error {
-	st, ring, _ := s.snapshot()
+	st, _, _ := s.snapshot()
 	if _, err := s.resolveWithProvider(ctx, st, nil, false); err != nil {
 		if errors.Is(err, ErrWrongSecret) || errors.Is(err, ErrFormatTooNew) {
 			return err
 		}
 		return fmt.Errorf("%w: %w", ErrSecretServerUnavailable, err)
 	}
-	_ = ring
 	return nil
 }
 

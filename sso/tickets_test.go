@@ -113,3 +113,52 @@ func TestStore_tickets(t *testing.T) {
 		t.Fatalf("redeem-only with validation forced: %v", err)
 	}
 }
+
+func TestStore_Purge(t *testing.T) {
+	clk := newClock()
+	e := newEnv(t, &sso.Options{Now: clk.Now, Settings: sso.Settings{TicketsEnabled: true}})
+	app := erpApp()
+	app.Flags |= sso.FlagAllowTickets
+	mustCreate(t, e.s, app)
+	if err := e.s.SetMapping(as(alice), "ERP", sso.Mapping{WindowsAccount: alice.User, ExternalUser: "A"}, secrets("p", "d")); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := e.s.IssueTicket(as(alice), "ERP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.RedeemTicket(as(appAdmin), "ERP", tk); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(time.Hour)
+	cut := clk.Now()
+	if _, err := e.s.GetCredentials(as(alice), "ERP"); err != nil { // audited after the cut
+		t.Fatal(err)
+	}
+	if _, err := e.s.Purge(as(affiliate), cut); !errors.Is(err, sso.ErrAccessDenied) {
+		t.Fatalf("affiliate admin purges: %v", err)
+	}
+	res, err := e.s.Purge(as(admin), cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Tickets != 1 || res.AuditRecords != 4 { // create, map, issue, redeem
+		t.Fatalf("purged %+v", res)
+	}
+	recs, err := e.s.Audit(as(admin), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if r.At.Before(cut) {
+			t.Fatalf("audit record before the cut survived: %+v", r)
+		}
+	}
+	if len(recs) < 3 { // the lookup, the refused purge, the purge
+		t.Fatalf("records after the cut: %+v", recs)
+	}
+	// The purged ticket stays refused: it has expired.
+	if _, err := e.s.RedeemTicket(as(appAdmin), "ERP", tk); !errors.Is(err, sso.ErrTicketExpired) {
+		t.Fatalf("purged ticket: %v", err)
+	}
+}

@@ -89,8 +89,8 @@ type Application struct {
 	// Flags, see the Flag constants. FlagUsesGroupMapping and
 	// FlagAppConfigStore follow the type.
 	Flags Flags
-	// Enabled applications serve lookups. New applications are enabled
-	// unless created with Disabled.
+	// Disabled applications refuse lookups (ErrDisabled) but keep their
+	// mappings. Applications are enabled unless this is set.
 	Disabled bool
 	// WindowsInitiated and HostInitiated give the directions the
 	// application serves. An individual application may serve both; a
