@@ -41,9 +41,12 @@ type Status struct {
 	// connection, a refused promotion), or nil.
 	LastError error
 	// Alarm is set while the node refuses to promote although it won the
-	// election, because the sync record does not list it: the active may
-	// have acknowledged commits it lacks. An operator decides (bring the old
-	// active back, or accept the loss).
+	// election, because the sync record does not list it, lists it with
+	// another disk (it lost the one it was listed with), lists it from an
+	// LSN its log does not reach, or is older than an epoch its log holds:
+	// the active may have acknowledged commits it lacks. The error matches
+	// no exported sentinel; an operator decides (bring the old active back,
+	// or accept the loss).
 	Alarm error
 }
 

@@ -127,7 +127,10 @@ func TestFollower_RefusesOlderEpochStream(t *testing.T) {
 		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 		m, err := readMsg(br, 1<<10)
 		if err == nil && m.typ == msgReject && len(m.body) == 1 && m.body[0] == rejectStaleEpoch {
-			refused <- struct{}{}
+			select {
+			case refused <- struct{}{}:
+			default: // (the passive keeps trying; one refusal is enough)
+			}
 		}
 	})
 	mu.Lock()
@@ -168,7 +171,12 @@ func runBadFrames(frames func(epoch, durable uint64, lastCRC uint32) []wal.Frame
 			return
 		}
 		var hi uint64
-		defer func() { out <- hi }()
+		defer func() {
+			select {
+			case out <- hi:
+			default: // (the passive keeps trying; the first reports are enough)
+			}
+		}()
 		for {
 			_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
 			m, err := readMsg(br, 1<<10)
