@@ -132,3 +132,53 @@ func TestGroup_ManagementDrivesMessageBox(t *testing.T) {
 	sort.Strings(names)
 	require.Empty(t, names)
 }
+
+// TestGroup_ForcedUnenlistSuspendsQueuedMessages: a send port unenlisted
+// with force while messages wait for it suspends them (resumable, with
+// the reason), in the configuration's commit; they are not delivered to a
+// port that no longer exists, and once the port is enlisted and started
+// again, resuming them delivers them.
+func TestGroup_ForcedUnenlistSuspendsQueuedMessages(t *testing.T) {
+	ctx := context.Background()
+	g := openMgmtTestGroup(t)
+	mg, err := g.Management()
+	require.NoError(t, err)
+	mb, err := g.MessageBox()
+	require.NoError(t, err)
+	_, err = mg.Import(ctx, strings.NewReader(orderBindings), &mgmt.ImportOptions{Application: "Orders"})
+	require.NoError(t, err)
+	port := mgmt.Ref{Kind: mgmt.KindSendPort, Name: "NorthOrders"}
+	require.NoError(t, mg.Enlist(ctx, port))
+	require.NoError(t, mg.Start(ctx, port))
+	order := messagebox.NewMessage([]byte("<Order/>"), messagebox.Promoted("Orders.Region", messagebox.String("north")))
+	var queued []messagebox.EntryID
+	for range 3 {
+		_, es, err := mb.Publish(ctx, order)
+		require.NoError(t, err)
+		queued = append(queued, es...)
+		order.ID = [16]byte{}
+	}
+	require.ErrorIs(t, mg.Unenlist(ctx, port, false), mgmt.ErrMessagesQueued)
+	require.NoError(t, mg.Unenlist(ctx, port, true))
+
+	ds, err := mb.Dequeue(ctx, "SendHost", 10, time.Minute)
+	require.NoError(t, err)
+	require.Empty(t, ds, "nothing is delivered to an unenlisted port")
+	for _, id := range queued {
+		se, err := mb.GetSuspended(ctx, id)
+		require.NoError(t, err)
+		require.True(t, se.Resumable)
+		require.Equal(t, messagebox.UnsubscribedReason, se.Error)
+	}
+	_, err = mb.Resume(ctx, queued...)
+	require.ErrorIs(t, err, messagebox.ErrNotResumable, "not before the port is back")
+
+	require.NoError(t, mg.Enlist(ctx, port))
+	require.NoError(t, mg.Start(ctx, port))
+	n, err := mb.ResumeQuery(ctx, messagebox.SuspendedQuery{ErrorContains: "unenlisted"})
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	ds, err = mb.Dequeue(ctx, "SendHost", 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, ds, 3)
+}

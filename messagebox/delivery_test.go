@@ -246,10 +246,20 @@ func TestOrdered_BacklogParked(t *testing.T) {
 	require.Zero(t, e.s.Stats().Entries)
 }
 
-func TestOrdered_UnsubscribeReleasesParked(t *testing.T) {
+// TestOrdered_UnsubscribeSuspendsParked: the entries an ordered
+// subscription held back are suspended with it, resumable, keeping their
+// order for when the port comes back.
+func TestOrdered_UnsubscribeSuspendsParked(t *testing.T) {
 	e, _ := orderedEnv(t, OrderedStop, 0)
 	ds := e.dequeue("send", 10)
 	require.Len(t, ds, 1)
 	require.NoError(t, e.s.Unsubscribe(ctx, ds[0].Subscription))
-	require.Len(t, e.dequeue("send", 10), 2, "without the subscription its entries are no longer ordered")
+	require.Empty(t, e.dequeue("send", 10), "nothing is delivered for a removed subscription")
+	list, err := e.s.ListSuspended(ctx, SuspendedQuery{Subscription: ds[0].Subscription})
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	for _, se := range list {
+		require.True(t, se.Resumable)
+		require.Equal(t, UnsubscribedReason, se.Error)
+	}
 }

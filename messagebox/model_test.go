@@ -116,6 +116,9 @@ func (m *model) retry(e *mEntry, delay time.Duration, useInterval bool, reason s
 	e.reason = reason
 	e.lease = Lease{}
 	switch {
+	case !ok:
+		// Its subscription was removed while it was leased.
+		m.suspend(e, UnsubscribedReason, nil)
 	case e.attempts <= policy.Count:
 		e.state = mReady
 		if delay > 0 {
@@ -287,7 +290,22 @@ func (r *modelRun) unsubscribe(t *rapid.T) {
 	ids := sortedKeys(r.m.subs)
 	id := rapid.SampledFrom(ids).Draw(t, "sub")
 	require.NoError(t, r.s.Unsubscribe(ctx, id))
+	// What waits in its queue is suspended, resumable, in the same commit;
+	// leased entries stay with their holders.
+	sub := r.m.subs[id]
+	for _, e := range r.m.entries {
+		if e.sub == id && e.host != "" && (e.state == mReady || e.state == mDelayed) {
+			r.m.suspend(e, UnsubscribedReason, &sub)
+		}
+	}
 	delete(r.m.subs, id)
+}
+
+// orphan reports whether e is queued for a subscription that no longer
+// exists: the store suspends it at dequeue and will not resume it.
+func (m *model) orphan(e *mEntry) bool {
+	_, ok := m.subs[e.sub]
+	return !ok && e.host != "" && e.kind != RoutingFailure
 }
 
 func sortedKeys[V any](m map[uuid.UUID]V) []uuid.UUID {
@@ -376,7 +394,21 @@ func (r *modelRun) dequeueAfter(t *rapid.T, done []Lease) {
 		}
 		return cmpID(a.id, b.id)
 	})
-	want = want[:min(len(want), max)]
+	// Entries whose subscription is gone are suspended as the dequeue
+	// meets them, in heap order, until it has max to deliver.
+	var orphans []*mEntry
+	kept := want[:0]
+	for _, e := range want {
+		if len(kept) == max {
+			break
+		}
+		if r.m.orphan(e) {
+			orphans = append(orphans, e)
+			continue
+		}
+		kept = append(kept, e)
+	}
+	want = kept
 	got, err := r.s.dequeue(ctx, done, host, max, lease)
 	if !valid {
 		require.ErrorIs(t, err, ErrLeaseLost)
@@ -385,6 +417,10 @@ func (r *modelRun) dequeueAfter(t *rapid.T, done []Lease) {
 	require.NoError(t, err)
 	for _, e := range doneEntries {
 		r.m.dropEntry(e)
+	}
+	for _, e := range orphans {
+		e.lease = Lease{}
+		r.m.suspend(e, UnsubscribedReason, nil)
 	}
 	require.Len(t, got, len(want))
 	for i, d := range got {
@@ -515,7 +551,7 @@ func (r *modelRun) resume(t *rapid.T) {
 	switch {
 	case e == nil || e.state != mSuspended:
 		require.ErrorIs(t, err, ErrNotFound)
-	case !e.resumable:
+	case !e.resumable, r.m.orphan(e):
 		require.ErrorIs(t, err, ErrNotResumable)
 	default:
 		require.NoError(t, err)
@@ -575,7 +611,7 @@ func (r *modelRun) bulk(t *rapid.T) {
 		require.NoError(t, err)
 		k := 0
 		for _, e := range want {
-			if e.resumable {
+			if e.resumable && !r.m.orphan(e) {
 				r.resumeEntry(e)
 				k++
 			}

@@ -142,12 +142,25 @@ func (s *Store) dequeue(ctx context.Context, done []Lease, host string, max int,
 	b := tx.Batch(store.MessageBox)
 	var events []Event
 	dead := s.completeLocked(b, completed, now, &events)
-	var taken []*entry
+	var (
+		taken   []*entry
+		orphans []heldEntry
+	)
 	max = s.deliveryRoomLocked(max)
 	for len(taken) < max {
 		e := h.ready.pop()
 		if e == nil {
 			break
+		}
+		if e.inst == nil && s.mu.subs[e.sub] == nil {
+			// Its subscription was removed after it was queued (a lease
+			// that ran out, a resume before the port came back): suspend
+			// it rather than deliver it to a port that does not exist.
+			saved := *e
+			events = append(events, s.suspendLocked(b, e, now, UnsubscribedReason, nil)...)
+			e.state = stBusy
+			orphans = append(orphans, heldEntry{e: e, saved: saved})
+			continue
 		}
 		if e.inst != nil && e.inst.state == StateSuspendedResumable {
 			parkLocked(e, &e.inst.parked)
@@ -171,6 +184,7 @@ func (s *Store) dequeue(ctx context.Context, done []Lease, host string, max int,
 	if err := s.commit(ctx, tx, events); err != nil {
 		s.mu.Lock()
 		s.uncompleteLocked(completed)
+		s.unholdLocked(orphans)
 		for _, e := range taken {
 			e.deliveries--
 			e.state = stReady
@@ -184,6 +198,10 @@ func (s *Store) dequeue(ctx context.Context, done []Lease, host string, max int,
 	exp := now + int64(lease)
 	s.mu.Lock()
 	s.completedLocked(completed, dead, now)
+	for _, o := range orphans {
+		o.e.state = stSuspended
+		s.mu.suspended[o.e.id] = o.e
+	}
 	for i, e := range taken {
 		s.mu.token++
 		e.state, e.at, e.token = stLeased, exp, s.mu.token
@@ -509,6 +527,10 @@ func (s *Store) retry(ctx context.Context, l Lease, delay time.Duration, useInte
 	e.reason = reason
 	var events []Event
 	switch {
+	case sub == nil && e.inst == nil:
+		// Its subscription was removed while it was leased: it has nowhere
+		// to go back to.
+		events = s.suspendLocked(b, e, now, UnsubscribedReason, nil)
 	case int(e.attempts) <= policy.Count:
 		s.mu.buf = queueKey(s.mu.buf[:0], e.host.name, e.prio, e.id)
 		e.state, e.at = stReady, 0
@@ -551,9 +573,10 @@ func (s *Store) suspendLocked(b *pebble.Batch, e *entry, now int64, reason strin
 		e.kind = sub.Kind
 	}
 	e.flags |= flagResumable
-	if sub != nil && sub.Ordered == OrderedSkip {
+	if sub != nil && sub.Ordered == OrderedSkip && reason != UnsubscribedReason {
 		// The sequence goes on without it: BizTalk suspends the failed
-		// message of such a port as not resumable.
+		// message of such a port as not resumable. (A message held back by
+		// an unenlist failed nothing: it stays resumable.)
 		e.flags &^= flagResumable
 	}
 	e.reason = reason

@@ -575,21 +575,13 @@ func (s *Store) Unsubscribe(ctx context.Context, id uuid.UUID) error {
 		return err
 	}
 	tx := s.set.NewTxn()
-	if err := tx.Batch(store.MessageBox).Delete(subKey(id), nil); err != nil {
+	apply, err := s.UnsubscribeTxn(tx, id)
+	if err != nil {
 		tx.Abort()
 		return err
 	}
-	if err := s.commit(ctx, tx, nil); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	if st := s.mu.subs[id]; st != nil {
-		s.mu.idx.remove(st)
-		delete(s.mu.subs, id)
-		s.unparkAllLocked(&st.parked)
-	}
-	s.mu.Unlock()
-	return nil
+	tx.OnCommit(apply)
+	return s.commit(ctx, tx, nil)
 }
 
 // Subscriptions returns every subscription, sorted by ID.

@@ -427,8 +427,42 @@ func TestStore_Unsubscribe(t *testing.T) {
 	require.ErrorIs(t, err, ErrNoSubscribers)
 	e.reopen()
 	require.Empty(t, e.s.Subscriptions())
-	require.Len(t, e.dequeue("h", 5), 1, "entries queued before unsubscribe stay")
+	require.Empty(t, e.dequeue("h", 5), "entries queued before unsubscribe are not delivered")
+	list, err := e.s.ListSuspended(ctx, SuspendedQuery{Subscription: s.ID})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.True(t, list[0].Resumable)
+	require.Equal(t, UnsubscribedReason, list[0].Error)
+	_, err = e.s.Resume(ctx, list[0].ID)
+	require.ErrorIs(t, err, ErrNotResumable, "not while the subscription is gone")
 	require.ErrorIs(t, e.s.Unsubscribe(ctx, s.ID), ErrNotFound)
+
+	// The port comes back (same subscription ID): resuming delivers.
+	e.subscribe(s)
+	n, err := e.s.Resume(ctx, list[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Len(t, e.dequeue("h", 5), 1)
+}
+
+// TestStore_UnsubscribeWhileLeased: a leased entry of a removed
+// subscription that its holder gives back (or whose lease runs out) is
+// suspended, never queued again for nobody.
+func TestStore_UnsubscribeWhileLeased(t *testing.T) {
+	e := newEnv(t, nil)
+	e.host("h")
+	s := e.subscribe(orderSub("h", "x"))
+	e.publish(msg("", Promoted(typeProp, String("x"))))
+	e.publish(msg("", Promoted(typeProp, String("x"))))
+	ds := e.dequeue("h", 2)
+	require.Len(t, ds, 2)
+	require.NoError(t, e.s.Unsubscribe(ctx, s.ID))
+	require.NoError(t, e.s.Abandon(ctx, ds[0].Lease, 0, "try later"))
+	e.clock.Advance(time.Hour) // the other lease runs out
+	require.Empty(t, e.dequeue("h", 5))
+	n, err := e.s.CountSuspended(ctx, SuspendedQuery{ErrorContains: "unenlisted"})
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
 }
 
 func TestStore_DequeueWait(t *testing.T) {

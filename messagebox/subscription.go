@@ -97,6 +97,10 @@ type Subscription struct {
 // subscription.
 const PausedReason = "The message was routed to a send port that is enlisted but stopped."
 
+// UnsubscribedReason is the suspension reason of a message that was queued
+// for a subscription when it was removed (its port unenlisted with force).
+const UnsubscribedReason = "The subscription this message was queued for was removed (its port was unenlisted); resume it once the port is enlisted again."
+
 // MaxCorrelationProperties is the most properties a correlation set or a
 // convoy has, as in BizTalk.
 const MaxCorrelationProperties = 3

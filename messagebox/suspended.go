@@ -263,6 +263,8 @@ func (s *Store) bulk(ctx context.Context, ids []EntryID, resume, strict bool) (i
 				err = fmt.Errorf("%w: suspended entry %d", ErrNotFound, id)
 			case resume && e.flags&flagResumable == 0:
 				err = fmt.Errorf("%w: entry %d", ErrNotResumable, id)
+			case resume && s.orphanLocked(e):
+				err = fmt.Errorf("%w: entry %d: subscription %s no longer exists (enlist its port again first)", ErrNotResumable, id, e.sub)
 			}
 		}
 		s.mu.Unlock()
@@ -281,6 +283,12 @@ func (s *Store) bulk(ctx context.Context, ids []EntryID, resume, strict bool) (i
 		ids = ids[n:]
 	}
 	return done, nil
+}
+
+// orphanLocked reports whether e is an activation entry whose subscription
+// no longer exists: resuming it would queue it for nobody.
+func (s *Store) orphanLocked(e *entry) bool {
+	return e.inst == nil && e.host != nil && s.mu.subs[e.sub] == nil
 }
 
 func (s *Store) bulkBatch(ctx context.Context, ids []EntryID, resume bool) (int, error) {
@@ -303,7 +311,7 @@ func (s *Store) bulkBatch(ctx context.Context, ids []EntryID, resume bool) (int,
 	)
 	for _, id := range ids {
 		e := s.mu.suspended[id]
-		if e == nil || (resume && e.flags&flagResumable == 0) {
+		if e == nil || (resume && (e.flags&flagResumable == 0 || s.orphanLocked(e))) {
 			continue
 		}
 		c := change{e: e, saved: *e}

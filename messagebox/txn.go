@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/biztier/biztier/internal/store"
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 )
 
@@ -85,27 +86,122 @@ func (s *Store) SubscribeTxn(tx *store.Txn, sub Subscription) (Subscription, fun
 	}, nil
 }
 
-// UnsubscribeTxn adds the removal of subscription id to tx. Removing one
-// that does not exist is not an error. Entries already queued for it stay.
+// UnsubscribeTxn adds the deletion of subscription id to tx and returns
+// the function that applies it in memory, for tx.OnCommit. The messages
+// still queued for it (ready, waiting to retry, or held back by ordered
+// delivery) are suspended, resumable, with UnsubscribedReason in the same
+// transaction, as BizTalk does when a port is unenlisted with messages
+// queued: they are never delivered to a subscription that no longer
+// exists. Leased ones are settled by their host instance; if it gives one
+// back (abandon, fail, lease expiry) it is suspended the same way. Once a
+// subscription with the same ID exists again (the port is enlisted again),
+// resuming delivers them.
 func (s *Store) UnsubscribeTxn(tx *store.Txn, id uuid.UUID) (func(), error) {
+	now := s.now().UnixNano()
 	s.mu.Lock()
-	err := s.checkLocked()
+	if err := s.checkLocked(); err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	b := tx.Batch(store.MessageBox)
+	if err := b.Delete(subKey(id), nil); err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	held, events := s.holdQueuedLocked(b, id, now)
+	// The subscription stops routing now, not at the commit: a message
+	// published meanwhile must not queue for it after its queue was
+	// emptied.
+	st := s.mu.subs[id]
+	if st != nil {
+		s.mu.idx.remove(st)
+		delete(s.mu.subs, id)
+	}
+	undo := func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if st != nil {
+			s.mu.subs[id] = st
+			s.mu.idx.add(st)
+		}
+		s.unholdLocked(held)
+	}
 	s.mu.Unlock()
-	if err != nil {
-		return nil, err
+	if s.opts.Tracker != nil && len(events) > 0 {
+		if err := s.opts.Tracker.Track(tx, events); err != nil {
+			undo()
+			return nil, fmt.Errorf("messagebox: tracker: %w", err)
+		}
 	}
-	if err := tx.Batch(store.MessageBox).Delete(subKey(id), nil); err != nil {
-		return nil, err
-	}
+	tx.OnAbort(undo)
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if st := s.mu.subs[id]; st != nil {
-			s.mu.idx.remove(st)
-			delete(s.mu.subs, id)
-			s.unparkAllLocked(&st.parked)
+		for _, h := range held {
+			h.e.state = stSuspended
+			s.mu.suspended[h.e.id] = h.e
 		}
+		s.reliefLocked()
 	}, nil
+}
+
+// heldEntry is a queued entry taken off its queue while the suspension
+// planned for it commits, with what it was before.
+type heldEntry struct {
+	e     *entry
+	saved entry
+}
+
+// holdQueuedLocked plans the suspension (UnsubscribedReason) of every
+// activation entry of subscription id that is waiting to be delivered:
+// each leaves its heap and is busy until the plan commits or is undone.
+func (s *Store) holdQueuedLocked(b *pebble.Batch, id uuid.UUID, now int64) ([]heldEntry, []Event) {
+	var (
+		held   []heldEntry
+		events []Event
+	)
+	st := s.mu.subs[id]
+	for _, e := range s.mu.entries {
+		if e.sub != id || e.inst != nil || e.host == nil {
+			continue
+		}
+		switch e.state {
+		case stReady:
+			e.host.ready.remove(e)
+		case stDelayed:
+			e.host.timed.remove(e)
+		case stParked:
+			e.parked.remove(e)
+			e.parked = nil
+			e.host.parked--
+		default:
+			continue
+		}
+		h := heldEntry{e: e, saved: *e}
+		events = append(events, s.suspendLocked(b, e, now, UnsubscribedReason, st)...)
+		e.state = stBusy
+		held = append(held, h)
+	}
+	return held, events
+}
+
+// unholdLocked puts held entries back where they were.
+func (s *Store) unholdLocked(held []heldEntry) {
+	for _, h := range held {
+		*h.e = h.saved
+		switch h.e.state {
+		case stReady:
+			h.e.host.ready.push(h.e)
+			h.e.host.wakeLocked()
+		case stDelayed:
+			h.e.host.timed.push(h.e)
+		case stParked:
+			h.e.state = stReady // its subscription's order is re-decided at dequeue
+			h.e.parked = nil
+			h.e.host.ready.push(h.e)
+			h.e.host.wakeLocked()
+		}
+	}
 }
 
 // Queued counts the entries, queued or suspended, routed to subscription

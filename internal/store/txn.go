@@ -20,6 +20,9 @@ type Txn struct {
 	done    bool
 	// onCommit runs, in order, once the Txn has committed.
 	onCommit []func()
+	// onAbort runs, in order, if the Txn ends without committing.
+	onAbort   []func()
+	committed bool
 }
 
 // OnCommit registers fn to run after the Txn commits successfully, before
@@ -28,6 +31,12 @@ type Txn struct {
 // visible, whoever owns the Txn. fn must not use this Txn; it may commit
 // others.
 func (t *Txn) OnCommit(fn func()) { t.onCommit = append(t.onCommit, fn) }
+
+// OnAbort registers fn to run if the Txn ends without committing: Abort, a
+// failed Commit, or a Commit refused before writing. Stores use it to undo
+// in-memory holds they took while planning their writes. fn must not use
+// this Txn.
+func (t *Txn) OnAbort(fn func()) { t.onAbort = append(t.onAbort, fn) }
 
 // NewTxn starts a transaction.
 func (s *Set) NewTxn() *Txn { return &Txn{s: s} }
@@ -118,6 +127,7 @@ func (t *Txn) Commit(ctx context.Context) (uint64, error) {
 }
 
 func (t *Txn) runOnCommit() {
+	t.committed = true
 	for _, fn := range t.onCommit {
 		fn()
 	}
@@ -130,6 +140,12 @@ func (t *Txn) Abort() {
 		return
 	}
 	t.done = true
+	if !t.committed {
+		for _, fn := range t.onAbort {
+			fn()
+		}
+	}
+	t.onAbort = nil
 	for i, b := range t.batches {
 		if b != nil {
 			_ = b.Close()
