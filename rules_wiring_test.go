@@ -82,3 +82,49 @@ func TestGroup_RulesCommitOnTheGroupLog(t *testing.T) {
 	require.Equal(t, rules.Version{Major: 1}, ver)
 	require.Contains(t, d.String(), "<Status>approved</Status>")
 }
+
+// TestGroup_RulesRideBackup: the rule store is restored with the group, to
+// the mark: a version deployed before the mark is deployed in the restored
+// group, and an undeploy after it is not there.
+func TestGroup_RulesRideBackup(t *testing.T) {
+	ctx := context.Background()
+	fs := vfs.NewMem()
+	g, err := biztier.Open("g", memOptions(fs))
+	require.NoError(t, err)
+	defer g.Close()
+	rs, err := g.Rules(nil)
+	require.NoError(t, err)
+	doc, err := brl.Parse([]byte(wiringPolicy))
+	require.NoError(t, err)
+	v1 := rules.Version{Major: 1}
+	require.NoError(t, rs.Import(ctx, doc.Document))
+	require.NoError(t, rs.PublishPolicy(ctx, "Approve", v1))
+	require.NoError(t, rs.Deploy(ctx, "Approve", v1))
+	bk := biztier.DirShipper(fs, "backups")
+	_, err = g.Backup(ctx, bk, &biztier.BackupOptions{MarkName: "deployed"})
+	require.NoError(t, err)
+	require.NoError(t, rs.Undeploy(ctx, "Approve", v1))
+	_, err = g.BackupLog(ctx, bk, &biztier.BackupOptions{MarkName: "undeployed"})
+	require.NoError(t, err)
+
+	for _, tc := range []struct {
+		mark  string
+		state rules.State
+		hist  int
+	}{{"deployed", rules.StateDeployed, 1}, {"undeployed", rules.StateUndeployed, 2}} {
+		dir := "restored-" + tc.mark
+		_, err := biztier.Restore(ctx, bk, dir, &biztier.RestoreOptions{FS: fs, Mark: tc.mark})
+		require.NoError(t, err)
+		r, err := biztier.Open(dir, memOptions(fs))
+		require.NoError(t, err)
+		rrs, err := r.Rules(nil)
+		require.NoError(t, err)
+		p, err := rrs.Policy("Approve", v1)
+		require.NoError(t, err)
+		require.Equal(t, tc.state, p.State, "at mark %s", tc.mark)
+		hist, err := rrs.History()
+		require.NoError(t, err)
+		require.Len(t, hist, tc.hist)
+		require.NoError(t, r.Close())
+	}
+}
