@@ -237,10 +237,16 @@ func RestoreSecret(ctx context.Context, db Database, keys KeyProvider, backup []
 	if err != nil {
 		return c.fail(ctx, err)
 	}
+	// Audit first: a restore whose record cannot be written changes
+	// nothing. (A passive node, whose log refuses commits, therefore
+	// cannot restore through here; see CheckSecret.)
+	if err := c.done(ctx, nil); err != nil {
+		return err
+	}
 	if err := s.saveRing(ctx, ring); err != nil {
 		return c.fail(ctx, err)
 	}
-	return c.done(ctx, nil)
+	return nil
 }
 
 // CheckSecret reports whether keys holds the master secret of the SSO

@@ -257,3 +257,26 @@ func utf16le(s string) []byte {
 	}
 	return out
 }
+
+// TestRestoreSecret_auditFailsClosed: a restore whose audit record cannot
+// be committed (a full disk, or a passive whose log refuses commits)
+// writes nothing to the key provider.
+func TestRestoreSecret_auditFailsClosed(t *testing.T) {
+	e := newEnv(t, nil)
+	pw := sso.NewSecret("pw")
+	b, err := e.s.BackupSecret(as(admin), pw, fastKDF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := keyFile(e.fs, "/keys/fresh")
+	err = sso.RestoreSecret(as(admin), failingDB{sso.DatabaseOf(e.s)}, fresh, b, pw)
+	if !errors.Is(err, sso.ErrAudit) {
+		t.Fatalf("restore with a failing audit: %v", err)
+	}
+	if _, err := fresh.Load(t.Context()); !errors.Is(err, sso.ErrNoSecret) {
+		t.Fatalf("the key provider was written: %v", err)
+	}
+	if err := sso.RestoreSecret(as(admin), sso.DatabaseOf(e.s), fresh, b, pw); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -97,3 +97,6 @@ func BulkMappings(s *Store, app string, n int) error {
 func OpenOn(ctx context.Context, s *Store, opts *Options) (*Store, error) {
 	return Open(ctx, s.db, opts)
 }
+
+// DatabaseOf returns the Store's database.
+func DatabaseOf(s *Store) Database { return s.db }
