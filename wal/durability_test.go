@@ -2,7 +2,9 @@ package wal
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -376,4 +378,24 @@ func TestLog_CloseMarkIsLast(t *testing.T) {
 		_, err := Open("wal", &Options{FS: damaged})
 		require.ErrorIs(t, err, ErrCorrupt, "round %d: acknowledged lsn %d damaged after a clean Close", round, last)
 	}
+}
+
+// TestOpen_RefusesFormat1: a log written in format 1 (frames carrying the
+// writer's durable LSN) is refused with ErrVersion, not taken for damage.
+func TestOpen_RefusesFormat1(t *testing.T) {
+	fs := vfs.NewMem()
+	require.NoError(t, fs.MkdirAll("wal", 0o755))
+	h := encodeSegHeader(1)
+	binary.LittleEndian.PutUint32(h[8:], 1)
+	binary.LittleEndian.PutUint32(h[24:], crc32.Checksum(h[:24], crcTable))
+	writeFile(t, fs, "wal/"+segmentName(1), h)
+	_, err := Open("wal", &Options{FS: fs})
+	require.ErrorIs(t, err, ErrVersion)
+	require.NotErrorIs(t, err, ErrCorrupt)
+
+	f := Frame{Type: TypeCommit, LSN: 1, Epoch: 1, Payload: []byte("x")}
+	b := EncodeFrame(nil, &f)
+	b[2] = 1
+	_, _, err = DecodeFrame(b, 1<<20)
+	require.ErrorIs(t, err, ErrVersion)
 }

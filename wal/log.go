@@ -501,12 +501,6 @@ func (l *Log) writeGroup(items []*pending) error {
 	forceSync := false
 	wrote := 0
 	buf := l.writeBuf[:0]
-	if l.fsynced > l.marked {
-		// What this file has synced since its last mark: recovery uses it
-		// to tell damage from a torn tail (see segment.go).
-		buf = appendMark(buf, markGroup, l.fsynced)
-		l.marked = l.fsynced
-	}
 	for _, p := range items {
 		if p.f.Type == TypeEpoch && !p.repl.pre {
 			if cur := l.epoch.Load(); p.f.Epoch <= cur {
@@ -523,6 +517,14 @@ func (l *Log) writeGroup(items []*pending) error {
 			if err := l.roll(); err != nil {
 				return err
 			}
+		}
+		if l.fsynced > l.marked {
+			// What this file has synced since its last mark: recovery uses
+			// it to tell damage from a torn tail (see segment.go). Written
+			// after the roll check, so that a mark always sits before a
+			// frame of its own segment.
+			buf = appendMark(buf, markGroup, l.fsynced)
+			l.marked = l.fsynced
 		}
 		if p.sync {
 			forceSync = true
