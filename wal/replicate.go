@@ -146,9 +146,10 @@ func (l *Log) NewUnsyncedReader(from uint64) (*Reader, error) {
 }
 
 // SetFollower puts the log in follower mode when err is non-nil: from then
-// on Commit, Mark, BeginEpoch and Sync fail with err, Close writes no final
-// noop frame, and Append may add frames received from an active log once
-// TruncateAfter has settled the tail. A nil err makes the log a leader
+// on Commit, Mark, BeginEpoch and Sync fail with err, and Append may add
+// frames received from an active log once TruncateAfter has settled the
+// tail. (Close ends a follower's log as it does a leader's, with a sync mark
+// of its own, not a frame.) A nil err makes the log a leader
 // again: local commits are accepted and Append is refused. Commits already
 // queued are not affected. For package cluster.
 func (l *Log) SetFollower(err error) {
