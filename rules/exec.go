@@ -144,7 +144,7 @@ func (x *exec) assertObject(obj any) error {
 			return fmt.Errorf("%w: XML document without a root", ErrFact)
 		}
 		for _, b := range x.p.xmlIndex[o.Type] {
-			for _, n := range xmlquery.QuerySelectorAll(o.Root, x.p.bindings[b].selector) {
+			for _, n := range x.p.bindings[b].selector.all(o.Root) {
 				made = append(made, &fact{binding: b, obj: obj, node: n, alive: true})
 			}
 		}

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/antchfx/xmlquery"
-	"github.com/antchfx/xpath"
 	"github.com/biztier/biztier/rules/brl"
 )
 
@@ -84,7 +82,7 @@ type binding struct {
 	ref      string
 	kind     bindKind
 	doctype  string
-	selector *xpath.Expr
+	selector *xmlPath
 	goType   reflect.Type
 	dataset  string
 	table    string
@@ -209,7 +207,7 @@ func (c *compiler) binding(n *brl.Node) {
 		b.kind = bindXML
 		b.doctype, _ = n.Attr("doctype")
 		sel := n.Child("selector")
-		expr, err := xpath.Compile(strings.TrimSpace(sel.Text))
+		expr, err := compileXMLPath(sel.Text)
 		if err != nil {
 			c.failf(n, ErrInvalid, "selector of %s: %v", ref, err)
 			return
@@ -663,7 +661,11 @@ func (c *compiler) cond(n *brl.Node, pos map[int]int) condFn {
 		p := c.position(m, ref, pos)
 		field := c.xpath(m)
 		return func(x *exec, t []*fact) bool {
-			return field != nil && xmlquery.QuerySelector(t[p].node, field) != nil
+			if field == nil {
+				return false
+			}
+			_, ok := field.first(t[p].node)
+			return ok
 		}
 	case "function":
 		v := c.term(n, pos)
@@ -698,13 +700,13 @@ func (c *compiler) position(n *brl.Node, ref string, pos map[int]int) int {
 	return p
 }
 
-func (c *compiler) xpath(m *brl.Node) *xpath.Expr {
+func (c *compiler) xpath(m *brl.Node) *xmlPath {
 	f := m.Child("field")
 	if f == nil {
 		c.failf(m, ErrInvalid, "member without a field")
 		return nil
 	}
-	e, err := xpath.Compile(strings.TrimSpace(f.Text))
+	e, err := compileXMLPath(f.Text)
 	if err != nil {
 		c.failf(m, ErrInvalid, "field XPath: %v", err)
 		return nil
@@ -771,18 +773,18 @@ func (c *compiler) member(m *brl.Node, pos map[int]int) termFn {
 			arg := args[0]
 			return func(x *exec, t []*fact) value {
 				v := arg(x, t)
-				if err := setXML(t[p].node, field, v.String()); err != nil {
+				if err := field.setFirst(t[p].node, v.String()); err != nil {
 					x.fail(fmt.Errorf("%w: %s: %w", ErrFact, ref, err))
 				}
 				return value{}
 			}
 		}
 		return func(x *exec, t []*fact) value {
-			n := xmlquery.QuerySelector(t[p].node, field)
-			if n == nil {
+			h, ok := field.first(t[p].node)
+			if !ok {
 				return value{}
 			}
-			v, err := convert(typ, n.InnerText())
+			v, err := convert(typ, h.text())
 			if err != nil {
 				x.fail(fmt.Errorf("%w: %s field %s: %w", ErrFact, ref, field.String(), err))
 				return value{}
@@ -831,32 +833,6 @@ func (c *compiler) member(m *brl.Node, pos map[int]int) termFn {
 	}
 	c.failf(m, ErrInvalid, "unknown member <%s>", m.Name)
 	return nothing
-}
-
-// setXML writes text into the element or attribute field selects under n.
-// The node must exist, as with BizTalk's TypedXmlDocument.
-func setXML(n *xmlquery.Node, field *xpath.Expr, text string) error {
-	t := xmlquery.QuerySelector(n, field)
-	if t == nil {
-		return fmt.Errorf("field %s selects no node", field.String())
-	}
-	if t.Type == xmlquery.AttributeNode {
-		el := t.Parent
-		for i, a := range el.Attr {
-			if a.Name.Local == t.Data {
-				el.Attr[i].Value = text
-				return nil
-			}
-		}
-		return fmt.Errorf("field %s: attribute %s vanished", field.String(), t.Data)
-	}
-	for ch := t.FirstChild; ch != nil; {
-		next := ch.NextSibling
-		xmlquery.RemoveFromTree(ch)
-		ch = next
-	}
-	xmlquery.AddChild(t, &xmlquery.Node{Type: xmlquery.TextNode, Data: text})
-	return nil
 }
 
 // goMember resolves a BRL class member on a registered Go type.
