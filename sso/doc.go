@@ -38,6 +38,11 @@
 // with a password reminder in clear; a restore is checked against the
 // store's key-check value. [CheckSecret] says whether a node can open the
 // store with the secret it holds: a passive calls it before promotion.
+// After a regenerate the store also keeps the previous secret sealed under
+// the current one (the back link), so a record sealed just before the pass
+// ended by a transaction that committed just after still opens; the next
+// regenerate re-encrypts it. The key provider holds only the current
+// secret.
 //
 // A Store caches the secret. It rereads the provider every
 // [Options.PollInterval] (30 s, as BizTalk's SSO servers poll the master
@@ -56,7 +61,10 @@
 // tries its user accounts in order. [Store.GetCredentials] is the
 // Windows-initiated lookup, [Store.GetHostCredentials] the host-initiated
 // one. [Store.SetConfigInfo], [Store.GetConfigInfo] and
-// [Store.DeleteConfigInfo] are ISSOConfigStore's calls.
+// [Store.DeleteConfigInfo] are ISSOConfigStore's calls;
+// [Store.SetConfigInfoTxn] writes into a group transaction the caller
+// commits, so a secret commits with the configuration change it belongs
+// to.
 //
 // # Access and audit
 //

@@ -102,6 +102,7 @@ type AccessError struct {
 	Need Role
 }
 
+// Error names the call, the caller and the role it lacks.
 func (e *AccessError) Error() string {
 	who := e.User
 	if who == "" {

@@ -40,8 +40,7 @@ func (s *Store) SetMapping(ctx context.Context, app string, m Mapping, fields []
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	a := s.app(app)
-	self := a != nil && a.Type == Individual && strings.EqualFold(c.id.User, m.WindowsAccount)
-	if !self {
+	if !isSelf(c, a, m) {
 		if err := c.need(ctx, a, RoleAppAdmin); err != nil {
 			return err
 		}
@@ -84,6 +83,13 @@ func (s *Store) SetMapping(ctx context.Context, app string, m Mapping, fields []
 	return nil
 }
 
+// isSelf reports whether the caller manages its own mapping in an
+// individual application whose user it is, which BizTalk allows.
+func isSelf(c *call, a *Application, m Mapping) bool {
+	return a != nil && a.Type == Individual && strings.EqualFold(c.id.User, m.WindowsAccount) &&
+		(len(a.UserAccounts) == 0 || c.id.isAny(a.UserAccounts))
+}
+
 // DeleteMapping deletes a mapping, with the same rights as SetMapping.
 func (s *Store) DeleteMapping(ctx context.Context, app string, m Mapping) error {
 	c, err := s.start(ctx, "DeleteMapping", app, m.WindowsAccount)
@@ -93,8 +99,7 @@ func (s *Store) DeleteMapping(ctx context.Context, app string, m Mapping) error 
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	a := s.app(app)
-	self := a != nil && a.Type == Individual && strings.EqualFold(c.id.User, m.WindowsAccount)
-	if !self {
+	if !isSelf(c, a, m) {
 		if err := c.need(ctx, a, RoleAppAdmin); err != nil {
 			return err
 		}

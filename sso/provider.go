@@ -51,10 +51,11 @@ func StaticKEK(kek []byte) KEKSource {
 // put them apart (another volume, another owner) or use StaticKEK with a
 // KEK from a secret manager.
 func KEKFile(fs vfs.FS, path string) KEKSource {
-	var mu sync.Mutex // serialises creating the file
 	return func(ctx context.Context) ([]byte, error) {
-		mu.Lock()
-		defer mu.Unlock()
+		// fileMu also serialises creating the KEK, so two sources on one
+		// path never each create a KEK of their own.
+		fileMu.Lock()
+		defer fileMu.Unlock()
 		b, err := readFile(fs, path)
 		if err == nil {
 			if len(b) != secretLen {
@@ -84,9 +85,13 @@ type KeyFile struct {
 	fs   vfs.FS
 	path string
 	kek  KEKSource
-	// mu serialises Save, so two saves never interleave their temp files.
-	mu sync.Mutex
 }
+
+// fileMu serialises every write of a key or KEK file in the process, so
+// two providers on one path (biztier.Group.DefaultSSOKeys makes a new one
+// per call) never interleave their temporary files. Such writes are rare;
+// other processes are kept out by the group directory's lock.
+var fileMu sync.Mutex
 
 var _ KeyProvider = (*KeyFile)(nil)
 
@@ -184,8 +189,8 @@ func (f *KeyFile) Save(ctx context.Context, keyring []byte) error {
 	hdr := append([]byte(nil), out[:keyFileHeader]...)
 	nonce := append([]byte(nil), out[keyFileHeader:]...)
 	out = aead.Seal(out, nonce, keyring, hdr)
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	fileMu.Lock()
+	defer fileMu.Unlock()
 	return writeFileAtomic(f.fs, f.path, out)
 }
 

@@ -18,6 +18,11 @@ func TestStore_GetCredentials_individual(t *testing.T) {
 	if err := e.s.SetMapping(as(appAdmin), "ERP", sso.Mapping{WindowsAccount: bob.User, ExternalUser: "BOB01"}, secrets("b-pass", "US")); err != nil {
 		t.Fatal(err)
 	}
+	// Someone who is not a user of the application may not map himself.
+	mallory := sso.Identity{User: `CORP\mallory`, Groups: []string{"Sales"}}
+	if err := e.s.SetMapping(as(mallory), "ERP", sso.Mapping{WindowsAccount: mallory.User, ExternalUser: "M"}, secrets("m", "d")); !errors.Is(err, sso.ErrAccessDenied) {
+		t.Fatalf("non-user maps himself: %v", err)
+	}
 	// Alice may not set Bob's.
 	if err := e.s.SetMapping(as(alice), "ERP", sso.Mapping{WindowsAccount: bob.User, ExternalUser: "X"}, secrets("x", "y")); !errors.Is(err, sso.ErrAccessDenied) {
 		t.Fatalf("alice sets bob's mapping: %v", err)

@@ -27,6 +27,7 @@ const (
 	HostGroup AppType = 0x8
 )
 
+// String names the type as BizTalk's administration tools do.
 func (t AppType) String() string {
 	switch t {
 	case Individual:
@@ -288,6 +289,7 @@ const (
 	RoleSSOAdmin
 )
 
+// String names the role.
 func (r Role) String() string {
 	switch r {
 	case RoleNone:
