@@ -141,7 +141,7 @@ func TestRouting_RealBindingFiles(t *testing.T) {
 			require.NoError(t, err)
 			mb, err := g.MessageBox()
 			require.NoError(t, err)
-			_, err = mg.Import(ctx, bytes.NewReader(data), nil)
+			_, err = mg.Import(ctx, bytes.NewReader(data), &mgmt.ImportOptions{RegisterAdapters: true})
 			require.NoError(t, err)
 			for _, app := range mg.Applications() {
 				require.NoError(t, mg.StartApplication(ctx, app.Name))

@@ -37,9 +37,8 @@ func (a mgmtSubscriptions) Subscribe(tx *store.Txn, sub mgmt.Subscription) error
 	if host == "" {
 		host = DefaultHost
 	}
-	// Hosts are created in their own commit: a host without configuration
-	// is harmless, and SubscribeTxn needs it to exist already.
-	if err := a.mb.CreateHost(context.Background(), host); err != nil {
+	// The host is created in the configuration's own commit.
+	if _, err := a.mb.CreateHostTxn(tx, host); err != nil {
 		return fmt.Errorf("biztier: host %q for %s: %w", host, sub.Name, err)
 	}
 	prev, prevErr := a.mb.Subscription(sub.ID)

@@ -17,37 +17,44 @@ import (
 // Publish from the moment apply returns.
 
 // CreateHostTxn adds the creation of host name to tx. Creating an
-// existing host writes nothing.
+// existing host writes nothing. The host's (empty) queue exists in memory
+// from this call on, so that SubscribeTxn in the same transaction can
+// target it; if tx does not commit, it is removed again. apply does
+// nothing more and may be called or not.
 func (s *Store) CreateHostTxn(tx *store.Txn, name string) (apply func(), err error) {
 	if name == "" {
 		return nil, fmt.Errorf("%w: empty host name", ErrInvalidSubscription)
 	}
 	s.mu.Lock()
-	err = s.checkLocked()
-	exists := s.mu.hosts[name] != nil
-	s.mu.Unlock()
-	if err != nil {
+	defer s.mu.Unlock()
+	if err := s.checkLocked(); err != nil {
 		return nil, err
 	}
-	if !exists {
-		if err := tx.Batch(store.MessageBox).Set(hostKey(name), encodeHost(name), nil); err != nil {
-			return nil, err
-		}
+	if s.mu.hosts[name] != nil {
+		return func() {}, nil
 	}
-	return func() {
+	if err := tx.Batch(store.MessageBox).Set(hostKey(name), encodeHost(name), nil); err != nil {
+		return nil, err
+	}
+	h := newHostQueue(name)
+	s.mu.hosts[name] = h
+	tx.OnAbort(func() {
 		s.mu.Lock()
-		if s.mu.hosts[name] == nil {
-			s.mu.hosts[name] = newHostQueue(name)
+		defer s.mu.Unlock()
+		// Nothing can have been queued on it: no committed subscription
+		// targets it.
+		if s.mu.hosts[name] == h {
+			delete(s.mu.hosts, name)
 		}
-		s.mu.Unlock()
-	}, nil
+	})
+	return func() {}, nil
 }
 
 // SubscribeTxn adds sub to tx, replacing the subscription with the same ID
 // if there is one (entries already queued keep their host and priority).
 // Its host must exist (ErrUnknownHost): create it first with CreateHost,
-// or with CreateHostTxn and its apply called before SubscribeTxn. Errors as Subscribe, except that an existing ID
-// is not ErrDuplicate.
+// or with CreateHostTxn in the same transaction. Errors as Subscribe,
+// except that an existing ID is not ErrDuplicate.
 func (s *Store) SubscribeTxn(tx *store.Txn, sub Subscription) (Subscription, func(), error) {
 	sub = sub.clone()
 	if err := sub.validate(*s.opts.Retry, s.schemas); err != nil {

@@ -43,6 +43,9 @@ func TestStore_TxnVariants(t *testing.T) {
 	_, err = e.s.UnsubscribeTxn(tx, sub.ID)
 	require.NoError(t, err)
 	tx.Abort()
+	require.Equal(t, 2, e.s.Stats().Hosts["h"].Ready, "the held entries are back in their queue")
+	e.publish(msg("", Promoted(typeProp, String("y"))))
+	require.Equal(t, 3, e.s.Queued(sub.ID), "and the subscription routes again")
 	e.reopen()
 	require.Len(t, e.s.Subscriptions(), 1)
 	require.Equal(t, repl.Predicate, e.s.Subscriptions()[0].Predicate)
@@ -54,11 +57,27 @@ func TestStore_TxnVariants(t *testing.T) {
 	require.NoError(t, err)
 	apply()
 	require.Empty(t, e.s.Subscriptions())
-	require.Equal(t, 2, e.s.Queued(sub.ID), "queued entries stay")
+	require.Equal(t, 3, e.s.Queued(sub.ID), "queued entries stay, suspended")
+	require.Zero(t, e.s.Stats().Hosts["h"].Ready)
 	require.Len(t, ids, 1)
 
 	tx = e.set.NewTxn()
 	defer tx.Abort()
 	_, _, err = e.s.SubscribeTxn(tx, orderSub("nope", "x"))
 	require.ErrorIs(t, err, ErrUnknownHost)
+}
+
+// TestStore_CreateHostTxnAborted: a host created in a transaction that
+// does not commit is gone again, in memory as on disk.
+func TestStore_CreateHostTxnAborted(t *testing.T) {
+	e := newEnv(t, nil)
+	tx := e.set.NewTxn()
+	_, err := e.s.CreateHostTxn(tx, "h")
+	require.NoError(t, err)
+	_, _, err = e.s.SubscribeTxn(tx, orderSub("h", "x"))
+	require.NoError(t, err, "the host is usable inside its own transaction")
+	tx.Abort()
+	require.NotContains(t, e.s.Hosts(), "h")
+	e.reopen()
+	require.NotContains(t, e.s.Hosts(), "h")
 }

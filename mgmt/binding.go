@@ -38,12 +38,15 @@ type binding struct {
 	sendPortApps, groupApps, receivePortApps map[string]string
 	// orchStates holds each orchestration's State attribute.
 	orchStates map[string]string
+	// adapterLines holds the line where each adapter is first named, for
+	// the error that refuses an adapter that is not registered.
+	adapterLines map[string]int
 }
 
 // parseBinding reads a BindingInfo document. Nothing is applied: the
 // result is either a whole binding or an error.
 func parseBinding(rd io.Reader) (*binding, error) {
-	root, err := parseTree(rd, 0)
+	root, err := parseTree(decodeUTF16(rd), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +63,20 @@ func parseBinding(rd io.Reader) (*binding, error) {
 	}
 	hosts := map[string]*Host{}
 	adapters := map[string]*Adapter{}
+	b.adapterLines = map[string]int{}
+	// seen finds names a file defines twice: BizTalk refuses such a file
+	// rather than let the second definition replace the first.
+	seen := map[string]int{}
+	unique := func(e *el, kind, name string) {
+		if name == "" {
+			return
+		}
+		if line, dup := seen[kind+"\x00"+name]; dup {
+			e.failf("%s %q is defined twice (first at line %d)", kind, name, line)
+			return
+		}
+		seen[kind+"\x00"+name] = e.n.line
+	}
 	addHost := func(h *Host) {
 		if h.Name == "" {
 			return
@@ -102,6 +119,7 @@ func parseBinding(rd io.Reader) (*binding, error) {
 		if _, ok := adapters[name]; !ok {
 			adapters[name] = a
 			b.adapters = append(b.adapters, a)
+			b.adapterLines[name] = t.n.line
 		}
 		return name
 	}
@@ -165,6 +183,8 @@ func parseBinding(rd io.Reader) (*binding, error) {
 			if svcs := m.child("Services"); svcs != nil {
 				for _, s := range svcs.all("Service") {
 					o, state := parseService(s, a.FullName, addHost)
+					// An orchestration's identity is its type in its assembly.
+					unique(s, "orchestration in "+a.FullName, o.Name)
 					o.Application = curApp
 					b.orchStates[o.Name] = state
 					b.orchestrations = append(b.orchestrations, o)
@@ -181,6 +201,7 @@ func parseBinding(rd io.Reader) (*binding, error) {
 	if sc := e.child("SendPortCollection"); sc != nil {
 		for _, s := range sc.all("SendPort") {
 			p, app := parseSendPort(s, addAdapter, handler)
+			unique(s, "send port", p.Name)
 			b.sendPorts = append(b.sendPorts, p)
 			b.sendPortApps[p.Name] = app
 		}
@@ -192,6 +213,7 @@ func parseBinding(rd io.Reader) (*binding, error) {
 			if g.Name == "" {
 				d.failf("send port group without a Name")
 			}
+			unique(d, "send port group", g.Name)
 			if v, ok := d.attr("Description"); ok {
 				g.Description = v
 			}
@@ -221,6 +243,19 @@ func parseBinding(rd io.Reader) (*binding, error) {
 	if rc := e.child("ReceivePortCollection"); rc != nil {
 		for _, p := range rc.all("ReceivePort") {
 			rp, app := parseReceivePort(p, addAdapter, handler)
+			unique(p, "receive port", rp.Name)
+			// Receive location names are unique in the group, not only in
+			// their port.
+			for _, locs := range p.n.children {
+				if locs.name != "ReceiveLocations" {
+					continue
+				}
+				for _, l := range locs.children {
+					if name, ok := l.attr("Name"); ok && l.name == "ReceiveLocation" {
+						unique(r.elem(l, p.path+"/ReceiveLocations/ReceiveLocation"), "receive location", name)
+					}
+				}
+			}
 			b.receivePorts = append(b.receivePorts, rp)
 			b.receivePortApps[rp.Name] = app
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/biztier/biztier/mgmt"
@@ -35,14 +36,14 @@ func TestImportExport_RealFiles(t *testing.T) {
 			data, err := os.ReadFile(path)
 			require.NoError(t, err)
 			a := newEnv(t)
-			res, err := a.s.Import(context.Background(), bytes.NewReader(data), nil)
+			res, err := a.s.Import(context.Background(), bytes.NewReader(data), realFileImport)
 			require.NoError(t, err)
 			require.NotEmpty(t, res.Created)
 			require.Empty(t, res.Ignored, "nothing in a real export should be dropped")
 
 			first := export(t, a.s, "")
 			b := newEnv(t)
-			_, err = importString(t, b.s, first)
+			_, err = b.s.Import(context.Background(), strings.NewReader(first), realFileImport)
 			require.NoError(t, err, "re-import of:\n%s", first)
 			require.Equal(t, snap(a.s), snap(b.s))
 			require.Equal(t, first, export(t, b.s, ""))
@@ -58,7 +59,7 @@ func TestImportExport_RealFiles(t *testing.T) {
 			for len(docs) > 0 {
 				progress := false
 				for name, doc := range docs {
-					if _, err := importString(t, c.s, doc); err == nil {
+					if _, err := c.s.Import(context.Background(), strings.NewReader(doc), realFileImport); err == nil {
 						delete(docs, name)
 						progress = true
 					}
@@ -69,7 +70,7 @@ func TestImportExport_RealFiles(t *testing.T) {
 
 			// Importing the same file again changes nothing.
 			before := snap(a.s)
-			res, err = a.s.Import(context.Background(), bytes.NewReader(data), nil)
+			res, err = a.s.Import(context.Background(), bytes.NewReader(data), realFileImport)
 			require.NoError(t, err)
 			require.Empty(t, res.Created)
 			require.Equal(t, before, snap(a.s))
@@ -85,7 +86,7 @@ func TestImport_RealFilesReopen(t *testing.T) {
 	for _, path := range files {
 		data, err := os.ReadFile(path)
 		require.NoError(t, err)
-		_, err = a.s.Import(context.Background(), bytes.NewReader(data), nil)
+		_, err = a.s.Import(context.Background(), bytes.NewReader(data), realFileImport)
 		require.NoError(t, err, path)
 	}
 	before := snap(a.s)
@@ -96,3 +97,8 @@ func TestImport_RealFilesReopen(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, before, snap(s2))
 }
+
+// realFileImport imports the shared binding files: one of them names a
+// third-party adapter ("nulladapter"), which an import registers only when
+// told to.
+var realFileImport = &mgmt.ImportOptions{RegisterAdapters: true}

@@ -28,6 +28,11 @@ var (
 	// ErrMalformed is returned, inside a *BindingError, for a binding file
 	// that cannot be imported. Nothing of such a file is imported.
 	ErrMalformed = errors.New("mgmt: malformed binding file")
+	// ErrUnknownAdapter is returned, inside a *BindingError, by an import
+	// that names an adapter (transport type) that is neither one of
+	// BizTalk's own nor registered in the group, unless
+	// ImportOptions.RegisterAdapters is set.
+	ErrUnknownAdapter = errors.New("mgmt: adapter not registered")
 	// ErrUnknownElement is returned, inside a *BindingError, by a strict
 	// import for an element mgmt cannot keep.
 	ErrUnknownElement = errors.New("mgmt: unknown element")

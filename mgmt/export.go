@@ -90,7 +90,9 @@ func (s *Store) Export(ctx context.Context, w io.Writer, app string) error {
 			if o.Application != a {
 				continue
 			}
-			if _, ok := m.assemblies[o.Assembly]; !ok && !isAppModule(o.Assembly) {
+			// o.Assembly is a full name: an application's pseudo reference
+			// is written once, above, not again as a missing assembly.
+			if _, ok := m.assemblies[o.Assembly]; !ok && !isAppModule(parseFullName(o.Assembly).Name) {
 				missing[o.Assembly] = parseFullName(o.Assembly)
 			}
 		}

@@ -39,7 +39,7 @@ func FuzzImport(f *testing.F) {
 		beforeSubs := e.subs.stored(t)
 
 		// Half the inputs also apply the orchestration states they record.
-		opts := &mgmt.ImportOptions{ApplyStates: len(doc)%2 == 1}
+		opts := &mgmt.ImportOptions{ApplyStates: len(doc)%2 == 1, RegisterAdapters: len(doc)%3 != 0}
 		_, err = e.s.Import(ctx, strings.NewReader(doc), opts)
 		if err != nil {
 			var be *mgmt.BindingError

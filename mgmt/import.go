@@ -2,6 +2,7 @@ package mgmt
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -28,6 +29,13 @@ type ImportOptions struct {
 	// transitions; an unenlist it implies is not forced. By default an
 	// import changes no state, as BizTalk's does.
 	ApplyStates bool
+	// RegisterAdapters registers the adapters the file names that the
+	// group does not know yet. By default an import refuses them
+	// (ErrUnknownAdapter), as BizTalk refuses a binding for an adapter that
+	// is not installed; the adapters BizTalk ships (FILE, FTP, SFTP, HTTP,
+	// SOAP, SMTP, POP3, MSMQ, MQSeries, the WCF family, ...) are always
+	// known.
+	RegisterAdapters bool
 }
 
 // ImportResult reports what Import did.
@@ -128,6 +136,10 @@ func (tx *Tx) applyBinding(b *binding, o *ImportOptions, res *ImportResult) erro
 	for _, a := range b.adapters {
 		if _, ok := tx.m.adapters[a.Name]; ok {
 			continue
+		}
+		if !builtinAdapters[a.Name] && !o.RegisterAdapters {
+			return &BindingError{Path: "TransportType", Line: b.adapterLines[a.Name], Err: fmt.Errorf(
+				"%w: %q (register it first, or import with RegisterAdapters)", ErrUnknownAdapter, a.Name)}
 		}
 		note(Ref{KindAdapter, a.Name}, false)
 		if err := tx.PutAdapter(a); err != nil {
@@ -326,4 +338,19 @@ func parseFullName(full string) *Assembly {
 		}
 	}
 	return a
+}
+
+// builtinAdapters are the adapters a BizTalk Server installation registers
+// itself: a binding file may name them in a group that has never seen
+// them.
+var builtinAdapters = map[string]bool{
+	"FILE": true, "FTP": true, "SFTP": true, "HTTP": true, "SOAP": true, "SMTP": true, "POP3": true,
+	"MSMQ": true, "MSMQT": true, "MQSeries": true, "MQSC": true, "SQL": true, "EDI": true,
+	"Windows SharePoint Services": true, "SB-Messaging": true, "LogicApp": true, "Event Hubs": true,
+	"Azure Blob Storage": true, "Office365 Outlook Email": true, "Office365 Outlook Calendar": true,
+	"Office365 Outlook Contact": true,
+	"WCF-BasicHttp":             true, "WCF-WSHttp": true, "WCF-NetTcp": true, "WCF-NetNamedPipe": true,
+	"WCF-NetMsmq": true, "WCF-Custom": true, "WCF-CustomIsolated": true, "WCF-WebHttp": true,
+	"WCF-BasicHttpRelay": true, "WCF-NetTcpRelay": true, "WCF-SQL": true, "WCF-OracleDB": true,
+	"WCF-OracleEBS": true, "WCF-SAP": true, "WCF-Siebel": true,
 }

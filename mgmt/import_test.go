@@ -3,10 +3,12 @@ package mgmt_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/biztier/biztier/internal/codec"
 	"github.com/biztier/biztier/internal/keys"
@@ -309,4 +311,76 @@ func TestImport_ApplyStates(t *testing.T) {
 	_, err = e2.s.Import(ctx, strings.NewReader(doc), &mgmt.ImportOptions{ApplyStates: true})
 	require.NoError(t, err)
 	require.Equal(t, snap(e.s), snap(e2.s))
+}
+
+// TestImport_Hygiene: what BizTalk refuses in a binding file is refused
+// with the line that says it, and nothing of the file is imported.
+func TestImport_Hygiene(t *testing.T) {
+	port := func(name, adapter string) string {
+		return `<SendPort Name="` + name + `" IsStatic="true" IsTwoWay="false"><PrimaryTransport><Address>out</Address>` +
+			`<TransportType Name="` + adapter + `" /><SendHandler Name="H"><TransportType Name="` + adapter + `" /></SendHandler>` +
+			"</PrimaryTransport></SendPort>\n"
+	}
+	doc := func(body string) string {
+		return "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<BindingInfo>\n<SendPortCollection>\n" + body + "</SendPortCollection>\n</BindingInfo>"
+	}
+	for _, tc := range []struct {
+		name string
+		doc  string
+		opts *mgmt.ImportOptions
+		want error
+		line int
+	}{
+		{"duplicate send port", doc(port("A", "FILE") + port("B", "FILE") + port("A", "FILE")), nil, mgmt.ErrMalformed, 6},
+		{"unregistered adapter", doc(port("A", "FILE") + port("B", "AcmeQueue")), nil, mgmt.ErrUnknownAdapter, 5},
+		{"adapter registered on request", doc(port("B", "AcmeQueue")), &mgmt.ImportOptions{RegisterAdapters: true}, nil, 0},
+		{"built-in adapter", doc(port("B", "WCF-NetTcp")), nil, nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			_, err := e.s.Import(context.Background(), strings.NewReader(tc.doc), tc.opts)
+			if tc.want == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, tc.want)
+			var be *mgmt.BindingError
+			require.ErrorAs(t, err, &be)
+			require.Equal(t, tc.line, be.Line, "%v", err)
+			require.Empty(t, e.s.SendPorts(""), "nothing of a refused file is imported")
+		})
+	}
+}
+
+// TestImport_UTF16: the Administration Console exports binding files as
+// UTF-16; they import as their UTF-8 twin does, with or without a byte
+// order mark, little- or big-endian.
+func TestImport_UTF16(t *testing.T) {
+	utf8Doc := readFixture(t, "orders.xml")
+	want := newEnv(t)
+	_, err := importString(t, want.s, utf8Doc)
+	require.NoError(t, err)
+	encode := func(order binary.AppendByteOrder, bom bool) []byte {
+		doc := strings.Replace(utf8Doc, `encoding="utf-8"`, `encoding="utf-16"`, 1)
+		var out []byte
+		if bom {
+			out = order.AppendUint16(out, 0xFEFF)
+		}
+		for _, u := range utf16.Encode([]rune(doc)) {
+			out = order.AppendUint16(out, u)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		order binary.AppendByteOrder
+		bom   bool
+	}{{"LE with BOM", binary.LittleEndian, true}, {"BE with BOM", binary.BigEndian, true}, {"LE without BOM", binary.LittleEndian, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			_, err := e.s.Import(context.Background(), bytes.NewReader(encode(tc.order, tc.bom)), nil)
+			require.NoError(t, err)
+			require.Equal(t, snap(want.s), snap(e.s))
+		})
+	}
 }

@@ -153,7 +153,7 @@ func TestRouting_RealFiles(t *testing.T) {
 			require.NoError(t, err)
 			ctx := context.Background()
 			e := newEnv(t)
-			_, err = e.s.Import(ctx, bytes.NewReader(data), nil)
+			_, err = e.s.Import(ctx, bytes.NewReader(data), realFileImport)
 			require.NoError(t, err)
 			for _, app := range e.s.Applications() {
 				require.NoError(t, e.s.StartApplication(ctx, app.Name))
