@@ -27,17 +27,21 @@ type RuntimeOptions struct {
 // Runtime is BizTalk's Rule Engine Update Service with the policy cache in
 // front of it: Execute runs the highest deployed version of a policy,
 // looked up in the store at every call, so a newly deployed version is
-// picked up on the next execution and an undeployed one is dropped.
+// picked up on the next execution and an undeployed one is dropped (from
+// the cache too, once the store reports a deployment change).
 // Translated policies are cached (least recently used out; idle ones expire)
 // and shared by concurrent executions. A Runtime is safe for concurrent use.
 type Runtime struct {
 	store *Store
 	opts  RuntimeOptions
 
-	// mu guards lru and entries.
+	// mu guards lru, entries and gen.
 	mu      sync.Mutex
 	lru     *list.List // of *cacheEntry, most recently used first
 	entries map[nameVersion]*list.Element
+	// gen is the store's deploy generation the cache was last checked
+	// against: when it moves, versions no longer deployed are dropped.
+	gen uint64
 }
 
 type cacheEntry struct {
@@ -81,6 +85,10 @@ func (rt *Runtime) Policy(name string) (*Policy, error) {
 	key := nameVersion{name, info.Version}
 	now := rt.opts.Now()
 	rt.mu.Lock()
+	if g := rt.store.DeployGeneration(); g != rt.gen {
+		rt.dropUndeployedLocked()
+		rt.gen = g
+	}
 	if el, ok := rt.entries[key]; ok {
 		e := el.Value.(*cacheEntry)
 		if now.Sub(e.used) <= rt.opts.CacheTimeout {
@@ -111,6 +119,18 @@ func (rt *Runtime) Policy(name string) (*Policy, error) {
 		delete(rt.entries, last.Value.(*cacheEntry).key)
 	}
 	return p, nil
+}
+
+// dropUndeployedLocked drops the translated versions that are no longer
+// deployed, as the Update Service drops an undeployed policy. rt.mu is
+// held; the store's reads take only its own read lock.
+func (rt *Runtime) dropUndeployedLocked() {
+	for key, el := range rt.entries {
+		if p, err := rt.store.Policy(key.name, key.v); err != nil || p.State != StateDeployed {
+			rt.lru.Remove(el)
+			delete(rt.entries, key)
+		}
+	}
 }
 
 // Cached returns the number of translated policies in the cache.
