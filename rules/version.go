@@ -7,6 +7,7 @@ type Version struct {
 	Major, Minor int
 }
 
+// String formats the version as major.minor.
 func (v Version) String() string { return fmt.Sprintf("%d.%d", v.Major, v.Minor) }
 
 // Less orders versions by major, then minor.
@@ -27,6 +28,7 @@ const (
 	StateUndeployed
 )
 
+// String names the state in lower case, as BizTalk's tools show it.
 func (s State) String() string {
 	switch s {
 	case StateSaved:
