@@ -162,6 +162,12 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
+			if os.Getenv("BIZTIER_DUMP") != "" {
+				buf := make([]byte, 8<<20)
+				path := fmt.Sprintf("%s/biztier-stacks-%d.txt", os.TempDir(), time.Now().UnixNano())
+				_ = os.WriteFile(path, buf[:runtime.Stack(buf, true)], 0o644)
+				what += " (goroutines: " + path + ")"
+			}
 			t.Fatalf("timed out after %v waiting for %s", d, what)
 		}
 		time.Sleep(2 * time.Millisecond)

@@ -627,10 +627,17 @@ func runTrial(t *testing.T, seed uint64) trialResult {
 	wg.Wait()
 	var an, pn *testNode
 	for attempt := 0; ; attempt++ {
-		waitFor(t, 20*time.Second, "one active node", func() bool { return p.settled() >= 0 })
-		ai := p.settled()
-		an, pn = p.node(ai), p.node(1-ai)
-		waitInSync(t, an, pn)
+		// (Patient: on two cores shared with other builds a 1 s lease can
+		// lapse a few times in a row before the pair settles.)
+		waitFor(t, 45*time.Second, "one active node with its passive in sync", func() bool {
+			ai := p.settled()
+			if ai < 0 {
+				return false
+			}
+			an, pn = p.node(ai), p.node(1-ai)
+			st := an.Status()
+			return st.Role == Active && st.SyncState == "sync"
+		})
 		// The MessageBox check runs on the settled active; a failover still
 		// under way (a lease lost just before the nemesis healed) makes it
 		// settle again.
