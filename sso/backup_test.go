@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/biztier/biztier"
+	"github.com/biztier/biztier/internal/crashtest"
 	"github.com/biztier/biztier/sso"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
@@ -98,7 +99,7 @@ func TestStore_BackupSecret(t *testing.T) {
 }
 
 func TestStore_BackupSecret_defaultKDF(t *testing.T) {
-	if testing.Short() {
+	if testing.Short() || crashtest.RaceEnabled {
 		t.Skip("argon2id with 64 MiB")
 	}
 	e := newEnv(t, nil)

@@ -2,8 +2,10 @@ package sso_test
 
 import (
 	"errors"
+	"flag"
 	"testing"
 
+	"github.com/biztier/biztier/internal/crashtest"
 	"github.com/biztier/biztier/sso"
 	"pgregory.net/rapid"
 )
@@ -12,6 +14,14 @@ import (
 // deletes, lookups, regenerates and reopens against a plain map, and
 // checks after every step that the store and the model agree.
 func TestStore_model(t *testing.T) {
+	// Each run opens a group: under the race detector run a fifth as many,
+	// unless -rapid.checks says otherwise.
+	if f := flag.Lookup("rapid.checks"); crashtest.RaceEnabled && f != nil && f.Value.String() == f.DefValue {
+		if err := flag.Set("rapid.checks", "20"); err != nil {
+			t.Fatal(err)
+		}
+		defer flag.Set("rapid.checks", f.DefValue)
+	}
 	rapid.Check(t, func(rt *rapid.T) {
 		e := newEnv(t, &sso.Options{RegenerateBatch: 2})
 		defer e.close(t)
