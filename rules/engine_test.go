@@ -342,3 +342,52 @@ func TestEngine_badInput(t *testing.T) {
 		t.Fatalf("nil ruleset: %v", err)
 	}
 }
+
+// retriever supplies one long-term Other fact and counts its calls; the
+// handle it is given back is the one it returned.
+type retriever struct {
+	calls   int
+	handles []any
+	fact    *Other
+}
+
+func (r *retriever) UpdateFacts(_ context.Context, _ *rules.Policy, handle any) ([]any, any, error) {
+	r.calls++
+	r.handles = append(r.handles, handle)
+	return []any{r.fact}, r.calls, nil
+}
+
+// TestEngine_longTermFacts: facts from the FactRetriever are in working
+// memory at every execution of the engine; short-term facts only in the
+// execution they were given to.
+func TestEngine_longTermFacts(t *testing.T) {
+	// A join of the short-term Item with the long-term Other.
+	p := compile(t, policyXML("", ruleXML("pair", 0,
+		cmpXML("equal", get("a", "get_N"), get("b", "N")), set("a", "set_Tag", strC("matched")))+
+		ruleXML("count-b", 0, cmpXML("greater than equal", get("b", "N"), intC(0)), "")), nil)
+	r := &retriever{fact: &Other{N: 7}}
+	e := rules.NewEngine(p, &rules.EngineOptions{FactRetriever: r})
+	ctx := context.Background()
+	for i, n := range []int{7, 8, 7} {
+		it := &Item{N: n}
+		res, err := e.Execute(ctx, it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTag, wantFirings := "", 1 // count-b fires on the long-term fact each time
+		if n == 7 {
+			wantTag, wantFirings = "matched", 2
+		}
+		if it.Tag != wantTag || res.Firings != wantFirings {
+			t.Fatalf("execution %d: tag %q firings %d", i, it.Tag, res.Firings)
+		}
+	}
+	// No short-term fact: only the long-term one is there.
+	res, err := e.Execute(ctx)
+	if err != nil || res.Firings != 1 {
+		t.Fatalf("no facts: %+v %v", res, err)
+	}
+	if r.calls != 4 || r.handles[0] != nil || r.handles[3] != 3 {
+		t.Fatalf("retriever calls %d handles %v", r.calls, r.handles)
+	}
+}

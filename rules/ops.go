@@ -332,3 +332,58 @@ func (s *Store) Purge(ctx context.Context) (int, error) {
 	})
 	return n, err
 }
+
+// DeletePolicy removes a policy version that is not deployed (saved,
+// published or undeployed), as the Business Rule Composer allows. A
+// deployed version must be undeployed first (*StateError, ErrState).
+func (s *Store) DeletePolicy(ctx context.Context, name string, v Version) error {
+	return s.update(ctx, func(c *change) error {
+		old, ok := c.m.policies[nameVersion{name, v}]
+		if !ok {
+			return fmt.Errorf("%w: policy %s %s", ErrNotFound, name, v)
+		}
+		if old.State == StateDeployed {
+			return &StateError{Op: "delete", Name: name, Version: v, State: old.State, Reason: "undeploy it first", Err: ErrState}
+		}
+		delete(c.m.policies, nameVersion{name, v})
+		c.writes = append(c.writes, Write{Key: versionKey(keys.TableRulesPolicies, name, v), Delete: true})
+		c.audit("delete", "policy", name, v)
+		return nil
+	})
+}
+
+// DeleteVocabulary removes a vocabulary version. A published version that
+// is the last published one of a vocabulary a published policy links to
+// stays (*StateError, ErrState): the policy's publication rested on it.
+func (s *Store) DeleteVocabulary(ctx context.Context, name string, v Version) error {
+	return s.update(ctx, func(c *change) error {
+		key := nameVersion{name, v}
+		old, ok := c.m.vocabs[key]
+		if !ok {
+			return fmt.Errorf("%w: vocabulary %s %s", ErrNotFound, name, v)
+		}
+		if old.State.Published() {
+			others := false
+			for k, vi := range c.m.vocabs {
+				others = others || k != key && vi.ID == old.ID && vi.State.Published()
+			}
+			if !others {
+				for _, p := range c.m.policies {
+					if !p.State.Published() {
+						continue
+					}
+					for _, id := range p.Ruleset.VocabularyLinks() {
+						if id == old.ID {
+							return &StateError{Op: "delete", Name: name, Version: v, State: old.State,
+								Reason: fmt.Sprintf("published policy %s %s uses it", p.Name, p.Version), Err: ErrState}
+						}
+					}
+				}
+			}
+		}
+		delete(c.m.vocabs, key)
+		c.writes = append(c.writes, Write{Key: versionKey(keys.TableRulesVocabularies, name, v), Delete: true})
+		c.audit("delete", "vocabulary", name, v)
+		return nil
+	})
+}

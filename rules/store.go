@@ -105,7 +105,7 @@ type Deployment struct {
 // AuditEntry is one change to the rule store.
 type AuditEntry struct {
 	Time time.Time
-	// Op is "save", "publish", "deploy" or "undeploy"; Kind is "policy"
+	// Op is "save", "publish", "deploy", "undeploy" or "delete"; Kind is "policy"
 	// or "vocabulary".
 	Op, Kind string
 	Name     string

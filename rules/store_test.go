@@ -386,3 +386,52 @@ func TestRuntime_cache(t *testing.T) {
 		t.Fatal("idle entry did not expire")
 	}
 }
+
+// TestStore_delete: versions that are not deployed can be deleted; a
+// deployed one, or the last published vocabulary a published policy uses,
+// cannot.
+func TestStore_delete(t *testing.T) {
+	ctx := context.Background()
+	db := newMemDB(t)
+	s := openStore(t, db, &clock{time.Now()})
+	vocab := compileDoc(t, string(testfiles.Read(t, "brepf-httpheader-vocab-1.0.xml"))).Vocabularies[0]
+	pol := compileDoc(t, policyXML("", ruleXML("r", 0,
+		cmpXML("equal", `<function><vocabularylink uri="`+vocab.ID+`" element="x" /><classmember classref="a" member="get_N" sideeffects="false" /></function>`, intC(1)), ""))).Rulesets[0]
+	if err := s.SaveVocabulary(ctx, vocab); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PublishVocabulary(ctx, vocab.Name, v(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SavePolicy(ctx, pol); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PublishPolicy(ctx, "T", v(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Deploy(ctx, "T", v(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, s.DeletePolicy(ctx, "T", v(1, 0)), rules.ErrState)
+	wantState(t, s.DeleteVocabulary(ctx, vocab.Name, v(1, 0)), rules.ErrState)
+	wantState(t, s.DeletePolicy(ctx, "T", v(2, 0)), rules.ErrNotFound)
+	if err := s.Undeploy(ctx, "T", v(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeletePolicy(ctx, "T", v(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteVocabulary(ctx, vocab.Name, v(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openStore(t, db, &clock{time.Now()})
+	ps, _ := s2.Policies()
+	vs, _ := s2.Vocabularies()
+	if len(ps) != 0 || len(vs) != 0 {
+		t.Fatalf("after delete and reopen: %d policies, %d vocabularies", len(ps), len(vs))
+	}
+	audit, err := s2.Audit()
+	if err != nil || len(audit) != 8 || audit[7].Op != "delete" || audit[7].Kind != "vocabulary" {
+		t.Fatalf("audit %+v %v", audit, err)
+	}
+}
