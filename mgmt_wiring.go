@@ -43,14 +43,21 @@ func (a mgmtSubscriptions) Subscribe(tx *store.Txn, sub mgmt.Subscription) error
 	}
 	prev, prevErr := a.mb.Subscription(sub.ID)
 	wasPaused := prevErr == nil && prev.Paused
-	_, apply, err := a.mb.SubscribeTxn(tx, messagebox.Subscription{
+	ms := messagebox.Subscription{
 		ID:        sub.ID,
 		Name:      sub.Name,
 		Host:      host,
 		Priority:  sub.Priority,
 		Paused:    !sub.Active,
 		Predicate: sub.Filter,
-	})
+	}
+	if err := applyDelivery(&ms, sub.Delivery, func(h string) error {
+		_, err := a.mb.CreateHostTxn(tx, h)
+		return err
+	}); err != nil {
+		return fmt.Errorf("biztier: subscription %s: %w", sub.Name, err)
+	}
+	_, apply, err := a.mb.SubscribeTxn(tx, ms)
 	if err != nil {
 		return fmt.Errorf("biztier: subscription %s: %w", sub.Name, err)
 	}
@@ -80,3 +87,32 @@ func (a mgmtSubscriptions) Unsubscribe(tx *store.Txn, id uuid.UUID) error {
 
 // Queued implements mgmt.Subscriptions.
 func (a mgmtSubscriptions) Queued(id uuid.UUID) (int, error) { return a.mb.Queued(id), nil }
+
+// applyDelivery gives a send port's subscription the port's transport
+// settings: the primary transport's retry count and interval, the backup
+// transport (its handler host, created if need be, and its own retries),
+// ordered delivery (stopping on a failure or skipping it) and the service
+// window.
+func applyDelivery(ms *messagebox.Subscription, d *mgmt.Delivery, createHost func(string) error) error {
+	if d == nil {
+		return nil
+	}
+	ms.Retry = &messagebox.RetryPolicy{Count: d.RetryCount, Interval: d.RetryInterval}
+	if d.BackupHost != "" {
+		if err := createHost(d.BackupHost); err != nil {
+			return fmt.Errorf("backup host %q: %w", d.BackupHost, err)
+		}
+		ms.BackupHost = d.BackupHost
+		ms.BackupRetry = &messagebox.RetryPolicy{Count: d.BackupRetryCount, Interval: d.BackupRetryInterval}
+	}
+	switch {
+	case d.Ordered && d.StopOnFailure:
+		ms.Ordered = messagebox.OrderedStop
+	case d.Ordered:
+		ms.Ordered = messagebox.OrderedSkip
+	}
+	if d.Window != nil {
+		ms.Window = &messagebox.ServiceWindow{Start: d.Window.Start, Stop: d.Window.Stop}
+	}
+	return nil
+}

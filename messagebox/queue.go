@@ -519,6 +519,9 @@ func (s *Store) retry(ctx context.Context, l Lease, delay time.Duration, useInte
 	sub := s.mu.subs[e.sub]
 	if sub != nil {
 		policy = *sub.Retry
+		if e.flags&flagBackup != 0 && sub.BackupRetry != nil {
+			policy = *sub.BackupRetry
+		}
 	}
 	if useInterval {
 		delay = policy.Interval

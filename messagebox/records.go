@@ -14,7 +14,7 @@ import (
 // Format versions of the stored values.
 const (
 	messageVersion      = 1
-	subscriptionVersion = 3 // 2 added Service, Correlation, Ordered, Window; 3 Paused
+	subscriptionVersion = 4 // 2 added Service, Correlation, Ordered, Window; 3 Paused; 4 BackupRetry
 	entryVersion        = 2 // 2 added the service instance
 	suspendedVersion    = 2 // 2 added the service instance
 	fragmentVersion     = 1
@@ -225,6 +225,11 @@ func encodeSubscription(s *Subscription) []byte {
 	e.Varint(int64(start))
 	e.Varint(int64(stop))
 	e.Bool(s.Paused)
+	e.Bool(s.BackupRetry != nil)
+	if s.BackupRetry != nil {
+		e.Uvarint(uint64(s.BackupRetry.Count))
+		e.Varint(int64(s.BackupRetry.Interval))
+	}
 	return e.Encoded()
 }
 
@@ -278,6 +283,9 @@ func decodeSubscription(id uuid.UUID, b []byte) (*Subscription, error) {
 	}
 	if ver >= 3 {
 		s.Paused = d.Bool()
+	}
+	if ver >= 4 && d.Bool() {
+		s.BackupRetry = &RetryPolicy{Count: int(d.Uvarint()), Interval: time.Duration(d.Varint())}
 	}
 	if err := d.Finish(); err != nil {
 		return nil, corruption("subscription record", err)

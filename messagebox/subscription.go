@@ -64,9 +64,12 @@ type Subscription struct {
 	// The policy is fixed when the subscription is created.
 	Retry *RetryPolicy
 	// BackupHost, if set, is the host (the backup transport) that receives
-	// an entry whose retries on Host are used up. It retries with the
-	// same policy; then the entry is suspended.
+	// an entry whose retries on Host are used up. It retries with
+	// BackupRetry; then the entry is suspended.
 	BackupHost string
+	// BackupRetry is the retry policy on BackupHost (a backup transport's
+	// own retry count and interval); nil means Retry's.
+	BackupRetry *RetryPolicy
 	// Service, on an Activation subscription, names the service
 	// (orchestration) each matching message starts a new instance of; see
 	// ServiceInstance. Empty for messaging subscriptions (send ports).
@@ -300,6 +303,13 @@ func (s *Subscription) validate(defaultRetry RetryPolicy, schemas *predicate.Sch
 	if s.Retry.Count < 0 || s.Retry.Count > 1000 || s.Retry.Interval < 0 {
 		return fmt.Errorf("%w: retry policy %+v", ErrInvalidSubscription, *s.Retry)
 	}
+	if s.BackupRetry != nil {
+		r := *s.BackupRetry
+		s.BackupRetry = &r
+		if r.Count < 0 || r.Count > 1000 || r.Interval < 0 {
+			return fmt.Errorf("%w: backup retry policy %+v", ErrInvalidSubscription, r)
+		}
+	}
 	p, err := s.Predicate.Resolve(schemas)
 	if err != nil {
 		return err
@@ -338,6 +348,10 @@ func (s *Subscription) clone() Subscription {
 	if s.Retry != nil {
 		r := *s.Retry
 		c.Retry = &r
+	}
+	if s.BackupRetry != nil {
+		r := *s.BackupRetry
+		c.BackupRetry = &r
 	}
 	c.Correlation = slices.Clone(s.Correlation)
 	if s.Window != nil {

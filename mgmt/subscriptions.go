@@ -2,6 +2,8 @@ package mgmt
 
 import (
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/biztier/biztier/internal/store"
 	"github.com/google/uuid"
@@ -58,12 +60,94 @@ type Subscription struct {
 	Active bool
 	// Filter is the predicate: an OR of AND groups.
 	Filter Filter
+	// Delivery is how the target send port's messages are delivered, from
+	// its transports: nil for an orchestration's subscription.
+	Delivery *Delivery
+}
+
+// Delivery holds a send port's settings that the MessageBox applies when it
+// delivers the port's messages.
+type Delivery struct {
+	// RetryCount and RetryInterval are the primary transport's retries.
+	RetryCount    int
+	RetryInterval time.Duration
+	// BackupHost is the backup transport's send handler ("" without a
+	// backup transport); its own retries follow.
+	BackupHost          string
+	BackupRetryCount    int
+	BackupRetryInterval time.Duration
+	// Ordered is the port's ordered delivery; StopOnFailure its "stop
+	// sending subsequent messages on current message failure".
+	Ordered, StopOnFailure bool
+	// Window is the primary transport's service window, nil when it is not
+	// enabled.
+	Window *Window
+}
+
+// Window is a daily service window, as offsets from midnight (UTC).
+type Window struct {
+	Start, Stop time.Duration
+}
+
+func (d *Delivery) equal(e *Delivery) bool {
+	switch {
+	case d == nil || e == nil:
+		return d == e
+	case (d.Window == nil) != (e.Window == nil):
+		return false
+	case d.Window != nil && *d.Window != *e.Window:
+		return false
+	}
+	dc, ec := *d, *e
+	dc.Window, ec.Window = nil, nil
+	return dc == ec
 }
 
 // Equal reports whether s and t are the same subscription in every field.
 func (s *Subscription) Equal(t *Subscription) bool {
 	return s.ID == t.ID && s.Name == t.Name && s.Owner == t.Owner && s.Target == t.Target &&
-		s.Host == t.Host && s.Priority == t.Priority && s.Active == t.Active && s.Filter.Equal(t.Filter)
+		s.Host == t.Host && s.Priority == t.Priority && s.Active == t.Active && s.Filter.Equal(t.Filter) &&
+		s.Delivery.equal(t.Delivery)
+}
+
+// portDelivery reads p's delivery settings. Retry counts are taken as
+// stated: a binding file always states them, and 0 means no retry.
+func portDelivery(p *SendPort) *Delivery {
+	d := &Delivery{Ordered: p.OrderedDelivery, StopOnFailure: p.StopSendingOnFailure}
+	if t := p.Primary; t != nil {
+		d.RetryCount, d.RetryInterval = t.RetryCount, time.Duration(t.RetryInterval)*time.Minute
+		if t.ServiceWindow.Enabled {
+			d.Window = serviceWindow(t.ServiceWindow)
+		}
+	}
+	if b := p.Backup; b != nil && b.Adapter != "" {
+		d.BackupHost = b.Handler
+		if d.BackupHost == "" {
+			d.BackupHost = portHost(p)
+		}
+		d.BackupRetryCount, d.BackupRetryInterval = b.RetryCount, time.Duration(b.RetryInterval)*time.Minute
+	}
+	return d
+}
+
+// serviceWindow reads a binding file's FromTime/ToTime, date-times of
+// which only the time of day counts ("2000-01-01T06:00:00"). A window that
+// cannot be read, or is empty, is no window.
+func serviceWindow(w ServiceWindow) *Window {
+	tod := func(s string) (time.Duration, bool) {
+		for _, layout := range []string{"2006-01-02T15:04:05", time.RFC3339, "2006-01-02T15:04:05.9999999", "15:04:05"} {
+			if t, err := time.Parse(layout, strings.TrimSpace(s)); err == nil {
+				return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute + time.Duration(t.Second())*time.Second, true
+			}
+		}
+		return 0, false
+	}
+	start, ok1 := tod(w.From)
+	stop, ok2 := tod(w.To)
+	if !ok1 || !ok2 || start == stop {
+		return nil
+	}
+	return &Window{Start: start, Stop: stop}
 }
 
 // Properties mgmt writes into subscriptions, named as binding-file filters
@@ -118,6 +202,10 @@ func portHost(p *SendPort) string {
 func (m *model) desired() map[Ref][]Subscription {
 	out := map[Ref][]Subscription{}
 	add := func(owner Ref, role string, target Ref, host string, prio int, active bool, f Filter) {
+		var dl *Delivery
+		if target.Kind == KindSendPort {
+			dl = portDelivery(m.sendPorts[target.Name])
+		}
 		out[owner] = append(out[owner], Subscription{
 			ID:       SubscriptionID(owner, role),
 			Name:     owner.String() + "/" + role,
@@ -127,6 +215,7 @@ func (m *model) desired() map[Ref][]Subscription {
 			Priority: prio,
 			Active:   active,
 			Filter:   f,
+			Delivery: dl,
 		})
 	}
 	for _, p := range m.sendPorts {

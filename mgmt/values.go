@@ -2,15 +2,16 @@ package mgmt
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/biztier/biztier/internal/codec"
 	"github.com/biztier/biztier/internal/keys"
 )
 
 // Stored values. Each starts with a format-version byte (codec); the
-// schemas below are version 1. Decoders must keep accepting every version
-// ever written.
-const valueVersion = 1
+// schemas below are version 2 (version 1 subscriptions had no Delivery).
+// Decoders must keep accepting every version ever written.
+const valueVersion = 2
 
 // Keys: the table byte, then the artifact's name; host instances add the
 // server; owned subscriptions are keyed by owner kind, owner name and ID.
@@ -119,6 +120,8 @@ type dec struct {
 	// err records a count that cannot be right; codec's own errors stay
 	// in the Decoder.
 	err error
+	// version is the value's format version.
+	version uint8
 }
 
 // count reads a slice length. Every element takes at least one byte, so a
@@ -241,9 +244,11 @@ func (d *dec) transport() *Transport {
 func decode(v []byte, what string, fn func(d *dec)) error {
 	d := &dec{}
 	d.Reset(v)
-	if _, err := d.ExpectVersion(valueVersion); err != nil {
+	ver, err := d.ExpectVersion(valueVersion)
+	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrCorruption, what, err)
 	}
+	d.version = ver
 	fn(d)
 	if d.err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrCorruption, what, d.err)
@@ -543,6 +548,21 @@ func encodeSubscription(s *Subscription) []byte {
 	e.Varint(int64(s.Priority))
 	e.Bool(s.Active)
 	e.filter(s.Filter)
+	e.Bool(s.Delivery != nil)
+	if dl := s.Delivery; dl != nil {
+		e.Varint(int64(dl.RetryCount))
+		e.Varint(int64(dl.RetryInterval))
+		e.String(dl.BackupHost)
+		e.Varint(int64(dl.BackupRetryCount))
+		e.Varint(int64(dl.BackupRetryInterval))
+		e.Bool(dl.Ordered)
+		e.Bool(dl.StopOnFailure)
+		e.Bool(dl.Window != nil)
+		if dl.Window != nil {
+			e.Varint(int64(dl.Window.Start))
+			e.Varint(int64(dl.Window.Stop))
+		}
+	}
 	return e.Encoded()
 }
 
@@ -554,5 +574,14 @@ func decodeSubscription(v []byte) (*Subscription, error) {
 		s.Target = Ref{Kind(d.Uvarint()), d.Text()}
 		s.Host, s.Priority, s.Active = d.Text(), int(d.Varint()), d.Bool()
 		s.Filter = d.filter()
+		if d.version >= 2 && d.Bool() {
+			dl := &Delivery{RetryCount: int(d.Varint()), RetryInterval: time.Duration(d.Varint()), BackupHost: d.Text(),
+				BackupRetryCount: int(d.Varint()), BackupRetryInterval: time.Duration(d.Varint()),
+				Ordered: d.Bool(), StopOnFailure: d.Bool()}
+			if d.Bool() {
+				dl.Window = &Window{Start: time.Duration(d.Varint()), Stop: time.Duration(d.Varint())}
+			}
+			s.Delivery = dl
+		}
 	})
 }
