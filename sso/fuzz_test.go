@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -118,4 +119,19 @@ func FuzzOpen(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRedactedInternals checks that the internal types holding secrets
+// print redacted too.
+func TestRedactedInternals(t *testing.T) {
+	k, _ := generateKey(rand.Reader, 7)
+	m := &mapping{windows: "w", external: "e", fields: [][]byte{[]byte("pw-internal")}}
+	for _, v := range []any{k, (*keyring)(nil).with(k), m, *m} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x"} {
+			out := fmt.Sprintf(verb, v)
+			if bytes.Contains([]byte(out), []byte("pw-internal")) || bytes.Contains([]byte(out), []byte(fmt.Sprintf("%x", k.raw[:4]))) {
+				t.Errorf("%s of %T reveals a secret: %s", verb, v, out)
+			}
+		}
+	}
 }

@@ -2,6 +2,7 @@ package sso
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -146,6 +147,17 @@ type mapping struct {
 	external string
 	fields   [][]byte
 }
+
+// String keeps the credentials out of any output.
+func (m mapping) String() string {
+	return fmt.Sprintf("mapping{%s, %d fields %s}", m.windows, len(m.fields), redacted)
+}
+
+// GoString returns String.
+func (m mapping) GoString() string { return m.String() }
+
+// Format prints String for every verb.
+func (m mapping) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, m.String()) }
 
 func encodeMapping(m *mapping) []byte {
 	e := codec.NewEncoder(nil)
