@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/biztier/biztier"
 	"github.com/biztier/biztier/sso"
 )
 
@@ -235,5 +236,32 @@ func TestStore_ConfigInfo(t *testing.T) {
 	}
 	if _, err := e.s.GetConfigInfo(as(host), "HTTP.SendPort.Config", "SendToPartner"); !errors.Is(err, sso.ErrNotFound) {
 		t.Fatalf("after delete: %v", err)
+	}
+}
+
+func TestStore_closed(t *testing.T) {
+	e := newEnv(t, nil)
+	seedERP(t, e.s)
+	s, g := e.s, e.g
+	e.close(t)
+	if _, err := s.GetCredentials(as(alice), "ERP"); !errors.Is(err, sso.ErrClosed) || !errors.Is(err, biztier.ErrClosed) {
+		t.Fatalf("lookup after close: %v", err)
+	}
+	if err := s.SetConfigInfo(nil, "x", "y", nil); !errors.Is(err, sso.ErrClosed) { //nolint:staticcheck // nil context on purpose
+		t.Fatalf("nil context after close: %v", err)
+	}
+	if _, err := g.SSO(t.Context(), nil); !errors.Is(err, biztier.ErrClosed) {
+		t.Fatalf("Group.SSO after close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStore_nilContext(t *testing.T) {
+	e := newEnv(t, nil)
+	//lint:ignore SA1012 a nil context must not panic
+	if _, err := e.s.GetCredentials(nil, "ERP"); !errors.Is(err, sso.ErrAccessDenied) { //nolint:staticcheck
+		t.Fatalf("nil context: %v", err)
 	}
 }
