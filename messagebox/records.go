@@ -121,7 +121,7 @@ func decodeMessage(id uuid.UUID, b []byte) (*Message, []storedPart, error) {
 		return nil, nil, corruption("message record", fmt.Errorf("%d properties in %d bytes", np, d.Remaining()))
 	}
 	if np > 0 {
-		m.Context = make([]Property, 0, np)
+		m.Context = make([]Property, 0, codec.Prealloc(np))
 	}
 	for i := uint64(0); i < np && d.Err() == nil; i++ {
 		var p Property
@@ -136,24 +136,26 @@ func decodeMessage(id uuid.UUID, b []byte) (*Message, []storedPart, error) {
 	if nparts > uint64(d.Remaining()) {
 		return nil, nil, corruption("message record", fmt.Errorf("%d parts in %d bytes", nparts, d.Remaining()))
 	}
-	hdrs := make([]storedPart, nparts)
-	m.Parts = make([]Part, nparts)
-	for i := range m.Parts {
-		p := &m.Parts[i]
+	hdrs := make([]storedPart, 0, codec.Prealloc(nparts))
+	m.Parts = make([]Part, 0, codec.Prealloc(nparts))
+	for i := uint64(0); i < nparts && d.Err() == nil; i++ {
+		var p Part
 		p.Name = d.Text()
 		p.ContentType = d.Text()
 		p.IsBody = d.Bool()
-		h := &hdrs[i]
+		var h storedPart
 		h.codec = byte(d.Uvarint())
 		h.rawLen = int(d.Uvarint())
 		h.nfrag = int(d.Uvarint())
-		if h.nfrag == 0 {
+		if h.nfrag == 0 && d.Err() == nil {
 			body, err := decodeBody(d.Bytes(), h.codec, h.rawLen)
 			if err != nil {
 				return nil, nil, err
 			}
 			p.Body = body
 		}
+		hdrs = append(hdrs, h)
+		m.Parts = append(m.Parts, p)
 	}
 	if err := d.Finish(); err != nil {
 		return nil, nil, corruption("message record", err)
@@ -256,7 +258,7 @@ func decodeSubscription(id uuid.UUID, b []byte) (*Subscription, error) {
 		if nc > uint64(d.Remaining()) {
 			return nil, corruption("subscription record", fmt.Errorf("%d conditions in %d bytes", nc, d.Remaining()))
 		}
-		g := make(Group, 0, nc)
+		g := make(Group, 0, codec.Prealloc(nc))
 		for j := uint64(0); j < nc && d.Err() == nil; j++ {
 			var c Condition
 			c.Property = d.Text()

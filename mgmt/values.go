@@ -143,9 +143,9 @@ func (d *dec) strs() []string {
 	if n == 0 {
 		return nil
 	}
-	out := make([]string, n)
-	for i := range out {
-		out[i] = d.Text()
+	out := make([]string, 0, codec.Prealloc(uint64(n)))
+	for i := 0; i < n && d.Err() == nil; i++ {
+		out = append(out, d.Text())
 	}
 	return out
 }
@@ -155,9 +155,9 @@ func (d *dec) attrs() []Attr {
 	if n == 0 {
 		return nil
 	}
-	out := make([]Attr, n)
-	for i := range out {
-		out[i] = Attr{Name: d.Text(), Value: d.Text()}
+	out := make([]Attr, 0, codec.Prealloc(uint64(n)))
+	for i := 0; i < n && d.Err() == nil; i++ {
+		out = append(out, Attr{Name: d.Text(), Value: d.Text()})
 	}
 	return out
 }
@@ -167,9 +167,9 @@ func (d *dec) raws() []Raw {
 	if n == 0 {
 		return nil
 	}
-	out := make([]Raw, n)
-	for i := range out {
-		out[i] = Raw{After: d.Text(), XML: d.Text()}
+	out := make([]Raw, 0, codec.Prealloc(uint64(n)))
+	for i := 0; i < n && d.Err() == nil; i++ {
+		out = append(out, Raw{After: d.Text(), XML: d.Text()})
 	}
 	return out
 }
@@ -179,18 +179,18 @@ func (d *dec) filter() Filter {
 	if n == 0 {
 		return nil
 	}
-	f := make(Filter, n)
-	for i := range f {
+	f := make(Filter, 0, codec.Prealloc(uint64(n)))
+	for i := 0; i < n && d.Err() == nil; i++ {
 		m := d.count()
-		g := make(Group, m)
-		for j := range g {
+		g := make(Group, 0, codec.Prealloc(uint64(m)))
+		for j := 0; j < m && d.Err() == nil; j++ {
 			st := Statement{Property: d.Text(), Op: Operator(d.Uvarint())}
 			if v := d.Text(); st.Op != OpExists || v != "" {
 				st.Value = Text(v)
 			}
-			g[j] = st
+			g = append(g, st)
 		}
-		f[i] = g
+		f = append(f, g)
 	}
 	return f
 }
@@ -211,9 +211,9 @@ func (d *dec) maps() []Map {
 	if n == 0 {
 		return nil
 	}
-	out := make([]Map, n)
-	for i := range out {
-		out[i] = Map{FullName: d.Text(), AssemblyQualifiedName: d.Text()}
+	out := make([]Map, 0, codec.Prealloc(uint64(n)))
+	for i := 0; i < n && d.Err() == nil; i++ {
+		out = append(out, Map{FullName: d.Text(), AssemblyQualifiedName: d.Text()})
 	}
 	return out
 }
@@ -460,10 +460,11 @@ func decodeReceivePort(v []byte) (*ReceivePort, error) {
 		p.RouteFailedMessage = d.Bool()
 		n := d.count()
 		if n > 0 {
-			p.Locations = make([]ReceiveLocation, n)
+			p.Locations = make([]ReceiveLocation, 0, codec.Prealloc(uint64(n)))
 		}
-		for i := range p.Locations {
-			l := &p.Locations[i]
+		for i := 0; i < n && d.Err() == nil; i++ {
+			p.Locations = append(p.Locations, ReceiveLocation{})
+			l := &p.Locations[len(p.Locations)-1]
 			l.Name, l.Description, l.Address, l.PublicAddress = d.Text(), d.Text(), d.Text(), d.Text()
 			l.Primary = d.Bool()
 			l.ServiceWindow = d.window()
@@ -510,11 +511,11 @@ func decodeOrchestration(v []byte) (*Orchestration, error) {
 		o.Host, o.TrackingOption = d.Text(), d.Text()
 		n := d.count()
 		if n > 0 {
-			o.Ports = make([]PortBinding, n)
+			o.Ports = make([]PortBinding, 0, codec.Prealloc(uint64(n)))
 		}
-		for i := range o.Ports {
-			o.Ports[i] = PortBinding{Name: d.Text(), Modifier: int(d.Varint()), BindingOption: int(d.Varint()),
-				SendPort: d.Text(), SendPortGroup: d.Text(), ReceivePort: d.Text()}
+		for i := 0; i < n && d.Err() == nil; i++ {
+			o.Ports = append(o.Ports, PortBinding{Name: d.Text(), Modifier: int(d.Varint()), BindingOption: int(d.Varint()),
+				SendPort: d.Text(), SendPortGroup: d.Text(), ReceivePort: d.Text()})
 		}
 		o.Activation = d.filter()
 		o.State = OrchestrationState(d.Uvarint())

@@ -173,9 +173,9 @@ func decodeEvent(b []byte) (r eventRow, err error) {
 		return eventRow{}, corruption("message event", codecErrorf("%d properties in %d bytes", n, d.Remaining()))
 	}
 	if n > 0 {
-		r.properties = make([]Property, n)
-		for i := range r.properties {
-			r.properties[i] = Property{Name: d.Text(), Value: d.Text()}
+		r.properties = make([]Property, 0, codec.Prealloc(n))
+		for i := uint64(0); i < n && d.Err() == nil; i++ {
+			r.properties = append(r.properties, Property{Name: d.Text(), Value: d.Text()})
 		}
 	}
 	r.hasBody = d.Bool()
@@ -214,9 +214,9 @@ func decodeBody(b []byte) (body Body, err error) {
 		return Body{}, corruption("tracked body", codecErrorf("%d properties in %d bytes", n, d.Remaining()))
 	}
 	if n > 0 {
-		body.Context = make([]Property, n)
-		for i := range body.Context {
-			body.Context[i] = Property{Name: d.Text(), Value: d.Text()}
+		body.Context = make([]Property, 0, codec.Prealloc(n))
+		for i := uint64(0); i < n && d.Err() == nil; i++ {
+			body.Context = append(body.Context, Property{Name: d.Text(), Value: d.Text()})
 		}
 	}
 	n = d.Uvarint()
@@ -224,9 +224,9 @@ func decodeBody(b []byte) (body Body, err error) {
 		return Body{}, corruption("tracked body", codecErrorf("%d parts in %d bytes", n, d.Remaining()))
 	}
 	if n > 0 {
-		body.Parts = make([]Part, n)
-		for i := range body.Parts {
-			body.Parts[i] = Part{Name: d.Text(), ContentType: d.Text(), Data: d.BytesCopy()}
+		body.Parts = make([]Part, 0, codec.Prealloc(n))
+		for i := uint64(0); i < n && d.Err() == nil; i++ {
+			body.Parts = append(body.Parts, Part{Name: d.Text(), ContentType: d.Text(), Data: d.BytesCopy()})
 		}
 	}
 	if err := d.Finish(); err != nil {

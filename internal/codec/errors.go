@@ -22,3 +22,14 @@ var ErrVersion = errors.New("codec: unsupported format version")
 func corruptf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
 }
+
+// maxPrealloc bounds the elements a decoder reserves room for up front.
+const maxPrealloc = 32
+
+// Prealloc is the capacity to reserve for a slice of n elements whose
+// count was read from stored bytes. The count may be damaged, and checking
+// it against the bytes left still lets a small value claim a slice many
+// times its size, so at most a few elements are reserved and the slice
+// grows with the elements actually decoded, each of which consumed input:
+// decoding allocates in proportion to its input.
+func Prealloc(n uint64) int { return int(min(n, maxPrealloc)) }
