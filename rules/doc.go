@@ -45,8 +45,8 @@
 //
 // Short-term facts given to Execute are gone when it returns; long-term
 // facts come from a [FactRetriever] and stay with the Engine. An
-// [Interceptor] sees fact activity, agenda updates and firings, as
-// BizTalk's tracking interceptor does.
+// [Interceptor] sees fact activity, condition evaluations, agenda updates
+// and firings, as BizTalk's tracking interceptor does.
 //
 // # The rule store
 //
@@ -72,7 +72,8 @@
 //
 // # Not yet
 //
-// Tracking of executions into the Tracking database and a CallRules step
+// Writing the Interceptor's events into the Tracking database (and purging
+// them with it) and a CallRules step
 // for orchestrations are left for later; vocabulary definitions are stored
 // and exported but not used to resolve terms (BRL inlines every term).
 package rules

@@ -24,7 +24,8 @@ type Result struct {
 }
 
 // Interceptor observes executions, as BizTalk's tracking interceptor does:
-// fact activity, agenda updates and rule firings, in the order they happen.
+// fact activity, condition evaluations, agenda updates and rule firings, in
+// the order they happen.
 // Its methods run on the executing goroutine and must not call back into
 // the Engine. obj is the object the caller (or an action) asserted.
 type Interceptor interface {
@@ -35,6 +36,10 @@ type Interceptor interface {
 	FactUpdated(obj any)
 	// FactRetracted reports an object leaving working memory.
 	FactRetracted(obj any)
+	// ConditionEvaluated reports one test of a condition evaluated on the
+	// objects it reads, and its result. Tests shared by several rules are
+	// evaluated, and reported, once per fact.
+	ConditionEvaluated(test string, objs []any, result bool)
 	// AgendaAdded reports a rule whose conditions hold going on the agenda.
 	AgendaAdded(rule string, priority int)
 	// RuleFired reports a rule about to run its actions.

@@ -180,14 +180,26 @@ func (x *exec) match(f *fact, condOnly bool) {
 	x.one[0] = f
 	one := x.one[:]
 	x.passed = x.passed[:0]
-	for _, g := range p.eqGroups[b] {
-		if k, ok := indexKey(g.get(x, one)); ok {
-			x.passed = append(x.passed, g.idx[k]...)
+	if x.ic != nil {
+		// Tracking reports every test, so the index is bypassed: each
+		// test is evaluated on its own.
+		for _, id := range p.alphasOf[b] {
+			ok := p.alphas[id].test(x, one)
+			x.ic.ConditionEvaluated(p.alphas[id].text, []any{f.obj}, ok)
+			if ok {
+				x.passed = append(x.passed, id)
+			}
 		}
-	}
-	for _, id := range p.plain[b] {
-		if p.alphas[id].test(x, one) {
-			x.passed = append(x.passed, id)
+	} else {
+		for _, g := range p.eqGroups[b] {
+			if k, ok := indexKey(g.get(x, one)); ok {
+				x.passed = append(x.passed, g.idx[k]...)
+			}
+		}
+		for _, id := range p.plain[b] {
+			if p.alphas[id].test(x, one) {
+				x.passed = append(x.passed, id)
+			}
 		}
 	}
 	for _, s := range p.zeroSlots[b] {
@@ -235,8 +247,16 @@ func (x *exec) enter(f *fact, s int32, condOnly bool) {
 // multi-fact tests.
 func (x *exec) join(r *rule, tup []*fact, i, fixed int) {
 	if i == len(tup) {
-		for _, t := range r.beta {
-			if !t(x, tup) {
+		for j, t := range r.beta {
+			ok := t(x, tup)
+			if x.ic != nil {
+				objs := make([]any, len(tup))
+				for k, f := range tup {
+					objs[k] = f.obj
+				}
+				x.ic.ConditionEvaluated(r.betaText[j], objs, ok)
+			}
+			if !ok {
 				return
 			}
 		}

@@ -51,6 +51,13 @@ func (t trace) FactAsserted(obj any, n int) {
 }
 func (t trace) FactUpdated(obj any)   { fmt.Fprintf(t.b, "update %s\n", t.name(obj)) }
 func (t trace) FactRetracted(obj any) { fmt.Fprintf(t.b, "retract %s\n", t.name(obj)) }
+func (t trace) ConditionEvaluated(test string, objs []any, result bool) {
+	names := make([]string, len(objs))
+	for i, o := range objs {
+		names[i] = t.name(o)
+	}
+	fmt.Fprintf(t.b, "test %s on %s: %v\n", test, strings.Join(names, ","), result)
+}
 func (t trace) AgendaAdded(rule string, priority int) {
 	fmt.Fprintf(t.b, "agenda + %s (%d)\n", rule, priority)
 }

@@ -40,6 +40,7 @@ type Policy struct {
 	// Per binding: equality index groups, tests evaluated one by one, and
 	// the slots (rule, position) that take every fact of the binding.
 	eqGroups  [][]*eqGroup
+	alphasOf  [][]int // every test of the binding, for tracking
 	plain     [][]int
 	zeroSlots [][]int32
 	// condSlots lists, per binding, every slot whose position is used by
@@ -103,12 +104,14 @@ type rule struct {
 	slot     []int32 // slot of each position
 	cond     []bool  // position used by the condition
 	beta     []condFn
+	betaText []string
 	actions  []actionFn
 }
 
 type alpha struct {
 	binding int
 	test    condFn // evaluated on a one-fact tuple
+	text    string // for the Interceptor
 }
 
 type eqGroup struct {
@@ -163,6 +166,7 @@ func Translate(rs *brl.Ruleset, reg *Registry, opts *TranslateOptions) (*Policy,
 	p.plain = make([][]int, len(p.bindings))
 	p.zeroSlots = make([][]int32, len(p.bindings))
 	p.allSlots = make([][]int32, len(p.bindings))
+	p.alphasOf = make([][]int, len(p.bindings))
 	for _, r := range rs.Rules {
 		if r.Active {
 			c.rule(r)
@@ -379,6 +383,7 @@ func (c *compiler) rule(br *brl.Rule) {
 			}
 		default:
 			r.beta = append(r.beta, c.cond(cn, pos))
+			r.betaText = append(r.betaText, describe(cn))
 		}
 	}
 	for _, a := range br.Actions {
@@ -417,7 +422,8 @@ func (c *compiler) alpha(n *brl.Node, b int) int {
 	id := len(p.alphas)
 	one := map[int]int{b: 0}
 	test := c.cond(n, one)
-	p.alphas = append(p.alphas, &alpha{binding: b, test: test})
+	p.alphas = append(p.alphas, &alpha{binding: b, test: test, text: describe(n)})
+	p.alphasOf[b] = append(p.alphasOf[b], id)
 	p.alphaSlots = append(p.alphaSlots, nil)
 	c.alphaKey[key] = id
 	if g, k, ok := c.indexable(n, b, one); ok {
@@ -968,4 +974,80 @@ func (c *compiler) action(n *brl.Node, pos map[int]int) actionFn {
 	}
 	c.failf(n, ErrInvalid, "unknown action <%s>", n.Name)
 	return func(*exec, []*fact) {}
+}
+
+// describe renders a condition for tracking: "xml_31.TotalSum less than
+// 100", with logical operators in parentheses.
+func describe(n *brl.Node) string {
+	kids := n.Elements()
+	switch n.Name {
+	case "and", "or":
+		parts := make([]string, len(kids))
+		for i, k := range kids {
+			parts[i] = describe(k)
+		}
+		return "(" + strings.Join(parts, " "+n.Name+" ") + ")"
+	case "not":
+		if len(kids) == 1 {
+			return "not " + describe(kids[0])
+		}
+	case "compare":
+		op, _ := n.Attr("operator")
+		return describeSide(n, "lhs") + " " + op + " " + describeSide(n, "rhs")
+	case "between", "range":
+		return describeSide(n, "lhs") + " " + n.Name + " " + describeSide(n, "lower") + " and " + describeSide(n, "upper")
+	case "match":
+		return describeSide(n, "lhs") + " match " + describeSide(n, "rhs")
+	case "exists":
+		return "exists " + describeSide(n, "lhs")
+	case "function", "constant", "reference":
+		return describeTerm(n)
+	}
+	return n.Name
+}
+
+func describeSide(n *brl.Node, name string) string {
+	s := n.Child(name)
+	if s == nil || len(s.Elements()) != 1 {
+		return "?"
+	}
+	return describeTerm(s.Elements()[0])
+}
+
+func describeTerm(n *brl.Node) string {
+	kids := n.Elements()
+	if len(kids) != 1 {
+		return n.Name
+	}
+	k := kids[0]
+	switch n.Name {
+	case "constant":
+		if k.Name == "string" {
+			return strconv.Quote(k.Text)
+		}
+		return strings.TrimSpace(k.Text)
+	case "reference":
+		r, _ := k.Attr("ref")
+		return r
+	}
+	switch k.Name {
+	case "xmldocumentmember":
+		ref, _ := k.Attr("xmldocumentref")
+		field := ""
+		if a := k.Child("fieldalias"); a != nil && a.Text != "" {
+			field = a.Text
+		} else if f := k.Child("field"); f != nil {
+			field = strings.TrimSpace(f.Text)
+		}
+		return ref + "." + field
+	case "classmember":
+		ref, _ := k.Attr("classref")
+		m, _ := k.Attr("member")
+		return ref + "." + m
+	case "datarowmember":
+		ref, _ := k.Attr("datarowref")
+		col, _ := k.Attr("column")
+		return ref + "." + col
+	}
+	return k.Name
 }
