@@ -259,10 +259,10 @@ func (s *Store) credentialsFor(ctx context.Context, a *Application, id Identity)
 	return nil, "", ErrAccessDenied
 }
 
-// GetHostCredentials is the host-initiated lookup of a host group (or
-// host-initiated individual) application: the Windows account and
-// credentials externalUser is mapped to. The caller must be an application
-// user or higher.
+// GetHostCredentials is the host-initiated lookup of a host group
+// application, or of an individual application that is also
+// host-initiated: the Windows account and credentials externalUser is
+// mapped to. The caller must be an application user or higher.
 func (s *Store) GetHostCredentials(ctx context.Context, app, externalUser string) (Credentials, error) {
 	c, err := s.start(ctx, "GetHostCredentials", app, externalUser)
 	if err != nil {
@@ -277,10 +277,15 @@ func (s *Store) GetHostCredentials(ctx context.Context, app, externalUser string
 		return Credentials{}, c.fail(ctx, fmt.Errorf("%w: application %q", ErrNotFound, app))
 	case a.Disabled:
 		return Credentials{}, c.fail(ctx, fmt.Errorf("%w: %q", ErrDisabled, app))
-	case !a.HostInitiated || a.Type != HostGroup:
+	case !a.HostInitiated || (a.Type != HostGroup && a.Type != Individual):
 		return Credentials{}, c.fail(ctx, fmt.Errorf("%w: %q is not host-initiated", ErrWrongDirection, app))
 	}
-	m, err := s.readMapping(ctx, mappingKey(app, externalUser))
+	var m *mapping
+	if a.Type == HostGroup {
+		m, err = s.readMapping(ctx, mappingKey(app, externalUser))
+	} else {
+		m, err = s.findByExternal(ctx, app, externalUser)
+	}
 	if err != nil {
 		return Credentials{}, c.fail(ctx, fmt.Errorf("sso: host credentials in %q: %w", app, err))
 	}
@@ -288,6 +293,32 @@ func (s *Store) GetHostCredentials(ctx context.Context, app, externalUser string
 		return Credentials{}, err
 	}
 	return m.credentials(), nil
+}
+
+// findByExternal finds the mapping of an individual application whose
+// external user is externalUser. Individual mappings are keyed by Windows
+// user and the external user is sealed, so this scans the application's
+// mappings: host-initiated lookups in individual applications are rare.
+func (s *Store) findByExternal(ctx context.Context, app, externalUser string) (*mapping, error) {
+	var found *mapping
+	err := scan(s.db.Reader(), appPrefix(keys.TableSSOMappings, app), func(k, v []byte) error {
+		m, err := s.unsealMapping(ctx, k, v)
+		if err != nil {
+			return err
+		}
+		if strings.EqualFold(m.external, externalUser) {
+			found = m
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, err
+	}
+	if found == nil {
+		return nil, fmt.Errorf("%w: no mapping for the external user", ErrNotFound)
+	}
+	return found, nil
 }
 
 func (m *mapping) credentials() Credentials {

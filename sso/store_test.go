@@ -265,3 +265,28 @@ func TestStore_nilContext(t *testing.T) {
 		t.Fatalf("nil context: %v", err)
 	}
 }
+
+// TestStore_GetHostCredentials_individual: an individual application may
+// serve both directions.
+func TestStore_GetHostCredentials_individual(t *testing.T) {
+	e := newEnv(t, nil)
+	app := erpApp()
+	app.WindowsInitiated, app.HostInitiated = true, true
+	app.UserAccounts = append(app.UserAccounts, "BizTalk Application Users")
+	mustCreate(t, e.s, app)
+	for _, m := range []struct{ win, ext, pw string }{{alice.User, "ALICE01", "a"}, {bob.User, "BOB01", "b"}} {
+		if err := e.s.SetMapping(as(appAdmin), "ERP", sso.Mapping{WindowsAccount: m.win, ExternalUser: m.ext}, secrets(m.pw, "d")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := e.s.GetHostCredentials(as(host), "ERP", "bob01")
+	if err != nil || c.WindowsAccount != bob.User || reveal(c)[0] != "b" {
+		t.Fatalf("host-initiated: %v %v", c, err)
+	}
+	if _, err := e.s.GetHostCredentials(as(host), "ERP", "NOBODY"); !errors.Is(err, sso.ErrNotFound) {
+		t.Fatalf("unknown external user: %v", err)
+	}
+	if c, err := e.s.GetCredentials(as(alice), "ERP"); err != nil || c.ExternalUser != "ALICE01" {
+		t.Fatalf("windows-initiated: %v", err)
+	}
+}
