@@ -220,19 +220,22 @@
 //
 //   - The mutation check puts each known class of replication bug into
 //     the code in turn (through go test -overlay, never touching the
-//     working tree), runs the tests meant to catch it and says which did.
-//     Every mutant must be caught; when one is not, a test is missing. It
-//     is run by hand, not in CI:
+//     working tree), runs the tests meant to catch it and says which did
+//     (the last one runs only the randomized test, which must find a lost
+//     disk promoted on its own). Every mutant must be caught; when one is
+//     not, a test is missing. It is run by hand, not in CI (a few minutes;
+//     the times it prints per mutant are left out here):
 //
 //     go run ./internal/mutants
-//     passive acks before fsync                  caught   by TestNode_CommitWaitsForPassiveFsync
-//     acknowledging after the local fsync only   caught   by TestNode_CommitWaitsForPassiveFsync, TestNode_StrictBlocksWithoutPassive
-//     no stale-epoch check                       caught   by TestFollower_RefusesOlderEpochStream
-//     no self-fence                              caught   by TestNode_PausedActiveReadFenced
-//     promotion ignoring the sync record         caught   by TestNode_PartitionActivePassiveDegrades, TestNode_LostDiskNotPromoted, TestNode_StaleSyncRecordNotPromoted
-//     no CRC-chain check on catch-up             caught   by TestFollower_RefusesBrokenChain
-//     no divergent-tail cut                      caught   by TestNode_ReturningActiveTruncatesTail
-//     a lost disk promoted                       caught   by TestCheckPromotion
+//     passive acks before fsync                  caught  by TestNode_CommitWaitsForPassiveFsync
+//     acknowledging after the local fsync only   caught  by TestNode_CommitWaitsForPassiveFsync, TestNode_StrictBlocksWithoutPassive
+//     no stale-epoch check                       caught  by TestFollower_RefusesOlderEpochStream
+//     no self-fence                              caught  by TestNode_PausedActiveReadFenced
+//     promotion ignoring the sync record         caught  by TestNode_PartitionActivePassiveDegrades, TestNode_LostDiskNotPromoted, TestNode_StaleSyncRecordNotPromoted
+//     no CRC-chain check on catch-up             caught  by TestFollower_RefusesBrokenChain
+//     no divergent-tail cut                      caught  by TestNode_ReturningActiveTruncatesTail
+//     a lost disk promoted                       caught  by TestCheckPromotion
+//     a lost disk promoted (nemesis)             caught  by TestFailoverRandomized
 //     every mutant caught
 //
 // # Deviations from the reference design

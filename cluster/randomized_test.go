@@ -33,7 +33,9 @@ import (
 // would; it resumes still cut off, its readers first, and must fence
 // itself on the real lease path), crashes both nodes at once and brings
 // back only the passive (the other later), loses the passive's disk (it
-// returns empty, with a new disk identity), and switches over. The
+// returns empty, with a new disk identity; also with the active down
+// meanwhile, so that only the lost disk is there to promote), and
+// switches over. The
 // witness expires leases as etcd does. The load is the MessageBox
 // (publishers, and consumers that dequeue and complete, on whichever node
 // claims to be active; see mbload_test.go) alongside raw Node.Update
@@ -533,7 +535,7 @@ func runTrial(t *testing.T, seed uint64) trialResult {
 		}
 		pi := 1 - ai
 		an, pn := p.node(ai), p.node(pi)
-		switch k := rng.IntN(10); k {
+		switch k := rng.IntN(11); k {
 		case 0: // crash the active, restart it later
 			t.Logf("  crash active %s", an.id)
 			fs := an.crash(p.w)
@@ -617,6 +619,19 @@ func runTrial(t *testing.T, seed uint64) trialResult {
 			pn.crash(p.w)
 			time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
 			p.open(pi, nil)
+		case 10: // issue 13's case: the passive dies, then the active, with
+			// nothing committed in between (both at once, so the sync record
+			// still lists both); the passive returns first, on an empty disk,
+			// and must not promote
+			t.Logf("  power cut; passive %s returns first with an empty disk", pn.id)
+			fs := p.crashBoth()[ai]
+			p.open(pi, nil)
+			pn = p.node(pi)
+			deadline := time.Now().Add(5 * testTTL)
+			for pn.Role() != Active && pn.Status().Alarm == nil && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			p.open(ai, fs)
 		}
 	}
 	// Heal and settle.
