@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"reflect"
@@ -280,7 +279,7 @@ func (x *exec) activate(r *rule, tup []*fact) {
 		x.vers = append(x.vers, f.ver)
 	}
 	x.seq++
-	heap.Push(&x.agenda, activation{rule: int32(r.idx), seq: x.seq, off: off})
+	x.agenda.push(activation{rule: int32(r.idx), seq: x.seq, off: off})
 	if x.ic != nil {
 		x.ic.AgendaAdded(r.name, r.priority)
 	}
@@ -394,7 +393,7 @@ func (x *exec) run() error {
 		if x.err != nil {
 			return x.err
 		}
-		a := heap.Pop(&x.agenda).(activation)
+		a := x.agenda.pop()
 		if !x.valid(a) {
 			continue
 		}
@@ -432,15 +431,16 @@ func (x *exec) run() error {
 }
 
 // agendaHeap orders activations: higher priority first, then the rule's
-// place in the policy, then the order they were made.
+// place in the policy, then the order they were made. It is a binary heap
+// over a slice of values (container/heap would box each activation).
 type agendaHeap struct {
 	p    *Policy
 	acts []activation
 }
 
 func (h *agendaHeap) Len() int { return len(h.acts) }
-func (h *agendaHeap) Less(i, j int) bool {
-	a, b := h.acts[i], h.acts[j]
+
+func (h *agendaHeap) less(a, b activation) bool {
 	ra, rb := h.p.rules[a.rule], h.p.rules[b.rule]
 	if ra.priority != rb.priority {
 		return ra.priority > rb.priority
@@ -450,11 +450,38 @@ func (h *agendaHeap) Less(i, j int) bool {
 	}
 	return a.seq < b.seq
 }
-func (h *agendaHeap) Swap(i, j int) { h.acts[i], h.acts[j] = h.acts[j], h.acts[i] }
-func (h *agendaHeap) Push(v any)    { h.acts = append(h.acts, v.(activation)) }
-func (h *agendaHeap) Pop() any {
+
+func (h *agendaHeap) push(a activation) {
+	h.acts = append(h.acts, a)
+	i := len(h.acts) - 1
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !h.less(h.acts[i], h.acts[parent]) {
+			break
+		}
+		h.acts[i], h.acts[parent] = h.acts[parent], h.acts[i]
+		i = parent
+	}
+}
+
+func (h *agendaHeap) pop() activation {
+	top := h.acts[0]
 	n := len(h.acts) - 1
-	v := h.acts[n]
+	h.acts[0] = h.acts[n]
 	h.acts = h.acts[:n]
-	return v
+	i := 0
+	for {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && h.less(h.acts[l], h.acts[m]) {
+			m = l
+		}
+		if r < n && h.less(h.acts[r], h.acts[m]) {
+			m = r
+		}
+		if m == i {
+			return top
+		}
+		h.acts[i], h.acts[m] = h.acts[m], h.acts[i]
+		i = m
+	}
 }
