@@ -23,7 +23,8 @@ const DefaultHost = "BizTalkServerApplication"
 // its property names ("BTS.ReceivePortName" is the system property, in
 // either spelling) and types its text values from the property schemas.
 type mgmtSubscriptions struct {
-	mb *messagebox.Store
+	mb      *messagebox.Store
+	targets *subscriptionTargets
 }
 
 var _ mgmt.Subscriptions = mgmtSubscriptions{}
@@ -62,6 +63,10 @@ func (a mgmtSubscriptions) Subscribe(tx *store.Txn, sub mgmt.Subscription) error
 		return fmt.Errorf("biztier: subscription %s: %w", sub.Name, err)
 	}
 	tx.OnCommit(apply)
+	if a.targets != nil {
+		id, target := sub.ID, sub.Target
+		tx.OnCommit(func() { a.targets.set(id, target) })
+	}
 	if sub.Active && wasPaused {
 		id := sub.ID
 		tx.OnCommit(func() {

@@ -11,6 +11,7 @@ import (
 	"github.com/biztier/biztier/messagebox"
 	"github.com/biztier/biztier/mgmt"
 	"github.com/biztier/biztier/mgmt/mgmttest"
+	"github.com/biztier/biztier/tracking"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -181,4 +182,63 @@ func TestGroup_ForcedUnenlistSuspendsQueuedMessages(t *testing.T) {
 	ds, err = mb.Dequeue(ctx, "SendHost", 10, time.Minute)
 	require.NoError(t, err)
 	require.Len(t, ds, 3)
+}
+
+// TestTracking_NamesPortsAndServices: deliveries to a send port configured
+// in Management are tracked as that port's instances, named as service and
+// port, and a published message carries its receive port, adapter and
+// address, so "what did port X send or receive" has an answer, also after
+// a reopen.
+func TestTracking_NamesPortsAndServices(t *testing.T) {
+	ctx := context.Background()
+	fs := vfs.NewMem()
+	open := func() *Group {
+		g, err := Open("g", &Options{FS: fs, Durability: NoSync, Logger: store.PanicLogger{}, MemTableSize: 4 << 20, CheckpointInterval: -1})
+		require.NoError(t, err)
+		return g
+	}
+	g := open()
+	mg, err := g.Management()
+	require.NoError(t, err)
+	_, err = mg.Import(ctx, strings.NewReader(orderBindings), &mgmt.ImportOptions{Application: "Orders"})
+	require.NoError(t, err)
+	port := mgmt.Ref{Kind: mgmt.KindSendPort, Name: "NorthOrders"}
+	require.NoError(t, mg.Enlist(ctx, port))
+	require.NoError(t, mg.Start(ctx, port))
+	require.NoError(t, g.Close())
+
+	g = open() // the names must come back from Management's store
+	defer g.Close()
+	mg, err = g.Management()
+	require.NoError(t, err)
+	mb, err := g.MessageBox()
+	require.NoError(t, err)
+	id, _, err := mb.Publish(ctx, messagebox.NewMessage([]byte("<Order/>"),
+		messagebox.Promoted("Orders.Region", messagebox.String("north")),
+		messagebox.Promoted("BTS.ReceivePortName", messagebox.String("OrdersIn")),
+		messagebox.Promoted("BTS.InboundTransportType", messagebox.String("FILE")),
+		messagebox.Promoted("BTS.InboundTransportLocation", messagebox.String(`C:\in\*.xml`))))
+	require.NoError(t, err)
+	ds, err := mb.Dequeue(ctx, "SendHost", 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	require.NoError(t, mb.Complete(ctx, ds[0].Lease))
+
+	tr, err := g.Tracking()
+	require.NoError(t, err)
+	sent, err := tr.MessageEvents(ctx, tracking.MessageEventQuery{Port: "NorthOrders", Kind: tracking.MessageReceived})
+	require.NoError(t, err)
+	require.Len(t, sent.Events, 1, "the port's delivery")
+	require.Equal(t, id, sent.Events[0].MessageID)
+	inst, err := tr.Instance(ctx, sent.Events[0].InstanceID)
+	require.NoError(t, err)
+	require.Equal(t, "NorthOrders", inst.Service)
+	require.Equal(t, tracking.ServiceSendPort, inst.ServiceType)
+	require.Equal(t, tracking.StateCompleted, inst.State)
+
+	received, err := tr.MessageEvents(ctx, tracking.MessageEventQuery{Port: "OrdersIn"})
+	require.NoError(t, err)
+	require.Len(t, received.Events, 1)
+	require.Equal(t, "FILE", received.Events[0].Adapter)
+	require.Equal(t, `C:\in\*.xml`, received.Events[0].URL)
 }

@@ -26,6 +26,9 @@ type typedStores struct {
 	sso *sso.Store
 	// ru is opened by Group.Rules (rules_wiring.go); also guarded by mu.
 	ru *rules.Store
+	// targets names the artifact behind each Management subscription for
+	// tracking; it has its own lock.
+	targets subscriptionTargets
 }
 
 // Management returns the group's Management database (BizTalkMgmtDb),
@@ -45,9 +48,12 @@ func (g *Group) Management() (*mgmt.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	mg, err := mgmt.Open(g.set, mgmtSubscriptions{mb: mb}, g.opts.Management)
+	mg, err := mgmt.Open(g.set, mgmtSubscriptions{mb: mb, targets: &g.typed.targets}, g.opts.Management)
 	if err != nil {
 		return nil, fmt.Errorf("biztier: open management: %w", err)
+	}
+	for _, s := range mg.AllSubscriptions() {
+		g.typed.targets.set(s.ID, s.Target)
 	}
 	g.typed.mg = mg
 	return mg, nil
@@ -80,7 +86,7 @@ func (g *Group) messageBoxLocked() (*messagebox.Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		o.Tracker = newMessageBoxTracker(tr)
+		o.Tracker = newMessageBoxTracker(tr, &g.typed.targets)
 	}
 	mb, err := messagebox.Open(g.set, &o)
 	if err != nil {

@@ -4,10 +4,12 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/messagebox"
+	"github.com/biztier/biztier/mgmt"
 	"github.com/biztier/biztier/tracking"
 	"github.com/google/uuid"
 )
@@ -24,20 +26,77 @@ import (
 // backup-transport moves are failures on it. Publishing and routing belong
 // to no instance.
 type messageBoxTracker struct {
-	s *tracking.Store
+	s       *tracking.Store
+	targets *subscriptionTargets
 }
 
 var _ messagebox.Tracker = messageBoxTracker{}
 
 // newMessageBoxTracker returns the Tracker to put in the MessageBox's
 // options so that its operations are tracked by s.
-func newMessageBoxTracker(s *tracking.Store) messagebox.Tracker {
-	return messageBoxTracker{s: s}
+func newMessageBoxTracker(s *tracking.Store, targets *subscriptionTargets) messagebox.Tracker {
+	return messageBoxTracker{s: s, targets: targets}
 }
 
 // Track implements messagebox.Tracker.
 func (t messageBoxTracker) Track(tx *store.Txn, events []messagebox.Event) error {
-	return t.s.Record(tx, trackingEvents(make([]tracking.Event, 0, 2*len(events)), events, wants(t.s.Profile())))
+	return t.s.Record(tx, trackingEvents(make([]tracking.Event, 0, 2*len(events)), events, wants(t.s.Profile()), t.targets))
+}
+
+// subscriptionTargets maps the IDs of subscriptions Management made to the
+// send port or orchestration they deliver to, so that tracking names the
+// service and port of every delivery ("what did send port X send"). The
+// MessageBox knows only subscription IDs. Safe for concurrent use.
+type subscriptionTargets struct {
+	// mu guards m. Entries are never removed: events of a subscription
+	// that is gone still name its port.
+	mu sync.RWMutex
+	m  map[uuid.UUID]mgmt.Ref
+}
+
+func (s *subscriptionTargets) set(id uuid.UUID, target mgmt.Ref) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = make(map[uuid.UUID]mgmt.Ref)
+	}
+	s.m[id] = target
+}
+
+func (s *subscriptionTargets) get(id uuid.UUID) (mgmt.Ref, bool) {
+	if s == nil {
+		return mgmt.Ref{}, false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r, ok := s.m[id]
+	return r, ok
+}
+
+// Context properties the receive side promotes, which tracking reads for
+// the port, adapter and address of a published message.
+var (
+	propReceivePortName = messagebox.CanonicalName("BTS.ReceivePortName")
+	propInboundType     = messagebox.CanonicalName("BTS.InboundTransportType")
+	propInboundLocation = messagebox.CanonicalName("BTS.InboundTransportLocation")
+)
+
+// receiveSide fills a published message's port, adapter and address from
+// its context.
+func receiveSide(ev *tracking.Event, m *messagebox.Message) {
+	if m == nil {
+		return
+	}
+	for _, p := range m.Context {
+		switch p.Name {
+		case propReceivePortName:
+			ev.Port = p.Value.Str()
+		case propInboundType:
+			ev.Adapter = p.Value.Str()
+		case propInboundLocation:
+			ev.URL = p.Value.Str()
+		}
+	}
 }
 
 // wanted says which costly parts of a published message the profile can
@@ -127,24 +186,38 @@ func entryInstance(e messagebox.EntryID) uuid.UUID {
 	return id
 }
 
-// trackingEvents appends to dst the tracking events of events.
-func trackingEvents(dst []tracking.Event, events []messagebox.Event, w wanted) []tracking.Event {
+// trackingEvents appends to dst the tracking events of events. A delivery
+// to a subscription Management made is the messaging instance of its send
+// port (or the orchestration's), named as its service and port.
+func trackingEvents(dst []tracking.Event, events []messagebox.Event, w wanted, targets *subscriptionTargets) []tracking.Event {
 	for _, e := range events {
 		inst := entryInstance(e.Entry)
-		base := tracking.Event{At: e.At, MessageID: e.MessageID, Subscription: e.Subscription, Host: e.Host, Error: e.Reason}
+		service, port, stype := "", "", tracking.ServiceMessaging
+		if ref, ok := targets.get(e.Subscription); ok {
+			service = ref.Name
+			switch ref.Kind {
+			case mgmt.KindSendPort:
+				port, stype = ref.Name, tracking.ServiceSendPort
+			case mgmt.KindOrchestration:
+				stype = tracking.ServiceOrchestration
+			}
+		}
+		base := tracking.Event{At: e.At, MessageID: e.MessageID, Subscription: e.Subscription, Host: e.Host, Error: e.Reason,
+			Service: service, ServiceType: stype, Port: port}
 		lifecycle := func(k tracking.EventKind) tracking.Event {
-			return tracking.Event{Kind: k, At: e.At, InstanceID: inst, ServiceType: tracking.ServiceMessaging,
+			return tracking.Event{Kind: k, At: e.At, InstanceID: inst, ServiceType: stype, Service: service,
 				Subscription: e.Subscription, Host: e.Host, Error: e.Reason}
 		}
 		message := func(k tracking.EventKind, d tracking.Direction) tracking.Event {
 			ev := base
-			ev.Kind, ev.InstanceID, ev.Direction, ev.ServiceType = k, inst, d, tracking.ServiceMessaging
+			ev.Kind, ev.InstanceID, ev.Direction = k, inst, d
 			return ev
 		}
 		switch e.Kind {
 		case messagebox.EventPublished:
 			ev := base
-			ev.Kind, ev.Direction = tracking.MessageSent, tracking.DirectionOut
+			ev.Kind, ev.Direction, ev.ServiceType = tracking.MessageSent, tracking.DirectionOut, tracking.ServiceUnknown
+			receiveSide(&ev, e.Message)
 			publishedDetail(&ev, e.Message, w)
 			dst = append(dst, ev)
 		case messagebox.EventRouted:

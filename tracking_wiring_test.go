@@ -28,7 +28,7 @@ func TestTrackingEvents(t *testing.T) {
 		{Kind: messagebox.EventRoutingFailure, At: at, MessageID: msg, Entry: 8, Reason: "no subscribers"},
 		{Kind: messagebox.EventTerminated, At: at, MessageID: msg, Entry: 8},
 	}
-	out := trackingEvents(nil, in, wanted{})
+	out := trackingEvents(nil, in, wanted{}, nil)
 	var kinds []tracking.EventKind
 	for _, e := range out {
 		kinds = append(kinds, e.Kind)
@@ -63,7 +63,7 @@ func openTrackedMessageBox(tb testing.TB, set *store.Set, profile *tracking.Prof
 		tr, err = tracking.Open(set, &tracking.Options{PurgeInterval: -1, Profile: profile})
 		require.NoError(tb, err)
 		tb.Cleanup(func() { _ = tr.Close() })
-		mbOpts.Tracker = newMessageBoxTracker(tr)
+		mbOpts.Tracker = newMessageBoxTracker(tr, nil)
 	}
 	mb, err := messagebox.Open(set, &mbOpts)
 	require.NoError(tb, err)
