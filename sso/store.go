@@ -397,7 +397,11 @@ func resolve(st *secretState, have *keyring) (*keyring, error) {
 		if from := have.get(st.linkFrom); from != nil && (from.gen != st.gen || from.matches(st.kcv)) {
 			raw, err := from.open(st.link, linkAD(st.linkFrom, st.linkTo))
 			if err != nil {
-				return nil, fmt.Errorf("sso: the store's secret link: %w", err)
+				// The store keeps no key-check value for the link's
+				// generation: a secret of that generation that does not
+				// open the link is, most likely, another system's.
+				return nil, fmt.Errorf("%w: generation %d does not open the store's link to generation %d",
+					ErrWrongSecret, st.linkFrom, st.linkTo)
 			}
 			k, err := newMasterKey(st.linkTo, raw)
 			wipe(raw)
