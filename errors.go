@@ -13,7 +13,7 @@ var (
 	// Management, the log, a cluster Node) once it is closed. Each package
 	// has its own ErrClosed naming itself, and each wraps this one, so
 	// errors.Is(err, ErrClosed) holds for any package's call.
-	ErrClosed = sentinel.Closed
+	ErrClosed = sentinel.ErrClosed
 
 	// ErrLocked is returned by Open when another Group (in this process or
 	// another) has the directory open.
@@ -42,7 +42,7 @@ var (
 	// or any decoded value. Every package's corruption marker
 	// (wal.ErrCorrupt, messagebox.ErrCorruption, ...) wraps it; test with
 	// IsCorruption.
-	ErrCorruption = sentinel.Corruption
+	ErrCorruption = sentinel.ErrCorruption
 
 	// ErrCorrupt is the old name of ErrCorruption.
 	//
@@ -52,4 +52,4 @@ var (
 
 // IsCorruption reports whether err marks damaged data in any database,
 // the log or a backup.
-func IsCorruption(err error) bool { return errors.Is(err, sentinel.Corruption) }
+func IsCorruption(err error) bool { return errors.Is(err, sentinel.ErrCorruption) }

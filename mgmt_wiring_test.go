@@ -209,7 +209,7 @@ func TestTracking_NamesPortsAndServices(t *testing.T) {
 
 	g = open() // the names must come back from Management's store
 	defer g.Close()
-	mg, err = g.Management()
+	_, err = g.Management()
 	require.NoError(t, err)
 	mb, err := g.MessageBox()
 	require.NoError(t, err)

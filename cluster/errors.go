@@ -23,7 +23,7 @@ var (
 	ErrInDoubt = errors.New("cluster: commit outcome unknown")
 
 	// ErrClosed is returned by calls on a closed Node.
-	ErrClosed = sentinel.New("cluster: node closed", sentinel.Closed)
+	ErrClosed = sentinel.New("cluster: node closed", sentinel.ErrClosed)
 
 	// ErrNoStandby is returned by Switchover when no passive holds every
 	// acknowledged commit, so handing over would lose data.

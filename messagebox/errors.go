@@ -56,13 +56,13 @@ var (
 	// terminated.
 	ErrNotResumable = errors.New("messagebox: not resumable")
 	// ErrClosed is returned by calls made after Close.
-	ErrClosed = sentinel.New("messagebox: closed", sentinel.Closed)
+	ErrClosed = sentinel.New("messagebox: closed", sentinel.ErrClosed)
 	// ErrFormatTooNew is returned by Open for a MessageBox written by a
 	// newer version of biztier.
 	ErrFormatTooNew = errors.New("messagebox: format version newer than this build")
 	// ErrCorruption marks stored data that cannot be decoded. Every decode
 	// failure wraps it; test for it with IsCorruption.
-	ErrCorruption = sentinel.New("messagebox: corruption", sentinel.Corruption)
+	ErrCorruption = sentinel.New("messagebox: corruption", sentinel.ErrCorruption)
 	// ErrFailed is returned by every write once a commit to the group log
 	// has failed: whether it reached the disk is unknown, so the in-memory
 	// state can no longer be trusted. Close the store and reopen the group.

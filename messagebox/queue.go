@@ -444,8 +444,7 @@ func (s *Store) completedLocked(es []*entry, dead []*msgState, now int64) {
 
 // Extend renews a lease to end d from now and returns the renewed lease.
 // It writes nothing.
-func (s *Store) Extend(ctx context.Context, l Lease, d time.Duration) (Lease, error) {
-	ctx = store.Context(ctx)
+func (s *Store) Extend(_ context.Context, l Lease, d time.Duration) (Lease, error) {
 	if d <= 0 {
 		return Lease{}, fmt.Errorf("messagebox: extend: lease %v must be positive", d)
 	}

@@ -38,9 +38,9 @@ var (
 	ErrUnknownElement = errors.New("mgmt: unknown element")
 	// ErrCorruption marks a stored value that cannot be decoded. Such
 	// errors also wrap codec.ErrCorrupt or keys.ErrCorrupt.
-	ErrCorruption = sentinel.New("mgmt: corruption", sentinel.Corruption)
+	ErrCorruption = sentinel.New("mgmt: corruption", sentinel.ErrCorruption)
 	// ErrClosed is returned by calls after Close.
-	ErrClosed = sentinel.New("mgmt: closed", sentinel.Closed)
+	ErrClosed = sentinel.New("mgmt: closed", sentinel.ErrClosed)
 )
 
 // IsCorruption reports whether err marks corrupt stored data.

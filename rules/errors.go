@@ -43,10 +43,10 @@ var (
 	// errors also wrap codec.ErrCorrupt or keys.ErrCorrupt; like every
 	// package's corruption marker it is the module's one corruption kind
 	// (biztier.IsCorruption).
-	ErrCorruption = sentinel.New("rules: corruption", sentinel.Corruption)
+	ErrCorruption = sentinel.New("rules: corruption", sentinel.ErrCorruption)
 	// ErrClosed is returned by calls after Close. errors.Is(err,
 	// biztier.ErrClosed) holds for it too.
-	ErrClosed = sentinel.New("rules: closed", sentinel.Closed)
+	ErrClosed = sentinel.New("rules: closed", sentinel.ErrClosed)
 )
 
 // IsCorruption reports whether err marks corrupt stored data.

@@ -13,12 +13,12 @@ import (
 var (
 	// ErrClosed is returned by calls after Close. It wraps the module-wide
 	// closed sentinel, so errors.Is(err, biztier.ErrClosed) holds.
-	ErrClosed = sentinel.New("sso: closed", sentinel.Closed)
+	ErrClosed = sentinel.New("sso: closed", sentinel.ErrClosed)
 	// ErrCorruption marks stored data (a record, a value, a key file, a
 	// backup file) that cannot be decoded or authenticated. A record whose
 	// authentication tag fails (tampered, or copied under another key) is
 	// corruption: nothing of it is returned.
-	ErrCorruption = sentinel.New("sso: corruption", sentinel.Corruption)
+	ErrCorruption = sentinel.New("sso: corruption", sentinel.ErrCorruption)
 	// ErrNoSecret is returned when the key provider holds no master secret
 	// for a store that has one: a missing key file, or a node or a restored
 	// group whose secret has not been restored yet.

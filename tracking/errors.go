@@ -23,11 +23,11 @@ var (
 	// archive written by a newer version of biztier.
 	ErrFormatTooNew = errors.New("tracking: format version newer than this build")
 	// ErrClosed is returned by calls made after Close.
-	ErrClosed = sentinel.New("tracking: closed", sentinel.Closed)
+	ErrClosed = sentinel.New("tracking: closed", sentinel.ErrClosed)
 	// ErrCorruption marks stored data (in the database or an archive file)
 	// that cannot be decoded. Every decode failure wraps it; test for it
 	// with IsCorruption.
-	ErrCorruption = sentinel.New("tracking: corruption", sentinel.Corruption)
+	ErrCorruption = sentinel.New("tracking: corruption", sentinel.ErrCorruption)
 )
 
 // IsCorruption reports whether err marks stored data that cannot be

@@ -12,10 +12,10 @@ var (
 	// a bad frame with good frames after it that were written once it was
 	// durable, a gap in the LSN sequence, or a damaged sealed segment. Errors
 	// that wrap it name the segment file and the byte offset.
-	ErrCorrupt = sentinel.New("wal: corrupt log", sentinel.Corruption)
+	ErrCorrupt = sentinel.New("wal: corrupt log", sentinel.ErrCorruption)
 
 	// ErrClosed is returned by calls made after Close.
-	ErrClosed = sentinel.New("wal: log closed", sentinel.Closed)
+	ErrClosed = sentinel.New("wal: log closed", sentinel.ErrClosed)
 
 	// ErrFrameTooLarge is returned, before anything is written, for a
 	// payload larger than Options.MaxFrameSize.

@@ -10,7 +10,7 @@ import (
 // ErrCorrupt marks a value that cannot be decoded: it is truncated, a field
 // holds bytes no encoder writes, or bytes are left over. Every decoding error
 // wraps it.
-var ErrCorrupt = sentinel.New("codec: corrupt value", sentinel.Corruption)
+var ErrCorrupt = sentinel.New("codec: corrupt value", sentinel.ErrCorruption)
 
 // ErrVersion marks a value whose format-version byte the caller cannot read:
 // newer than the newest version it knows (written by newer code), or 0,

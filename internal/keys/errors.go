@@ -9,7 +9,7 @@ import (
 // ErrCorrupt marks a key that cannot be decoded with the schema the caller
 // asked for: it is truncated, or a byte sequence no encoder writes was found.
 // Every error returned by a Decode function wraps it.
-var ErrCorrupt = sentinel.New("keys: corrupt key", sentinel.Corruption)
+var ErrCorrupt = sentinel.New("keys: corrupt key", sentinel.ErrCorruption)
 
 // corruptf returns an error wrapping ErrCorrupt. It is only reached on the
 // failure path, so its allocation never costs a successful decode.

@@ -9,10 +9,10 @@ package sentinel
 import "errors"
 
 var (
-	// Closed is the root of every package's ErrClosed.
-	Closed = errors.New("biztier: closed")
-	// Corruption is the root of every package's corruption marker.
-	Corruption = errors.New("biztier: corruption")
+	// ErrClosed is the root of every package's ErrClosed.
+	ErrClosed = errors.New("biztier: closed")
+	// ErrCorruption is the root of every package's corruption marker.
+	ErrCorruption = errors.New("biztier: corruption")
 )
 
 // kind is a package's own sentinel: its message is the package's, and it
@@ -25,7 +25,7 @@ type kind struct {
 func (k *kind) Error() string { return k.msg }
 func (k *kind) Unwrap() error { return k.base }
 
-// New returns a sentinel with message msg that wraps base, one of [Closed]
-// or [Corruption]. Compare the result with errors.Is, never ==, since
+// New returns a sentinel with message msg that wraps base, one of [ErrClosed]
+// or [ErrCorruption]. Compare the result with errors.Is, never ==, since
 // callers receive it wrapped in context.
 func New(msg string, base error) error { return &kind{msg: msg, base: base} }

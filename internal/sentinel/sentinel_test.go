@@ -7,7 +7,7 @@ import (
 )
 
 func TestNew(t *testing.T) {
-	own := New("wal: log closed", Closed)
+	own := New("wal: log closed", ErrClosed)
 	wrapped := fmt.Errorf("commit lsn 7: %w", own)
 	for _, tc := range []struct {
 		name   string
@@ -16,9 +16,9 @@ func TestNew(t *testing.T) {
 		want   bool
 	}{
 		{"own", wrapped, own, true},
-		{"root", wrapped, Closed, true},
-		{"other kind", wrapped, Corruption, false},
-		{"sibling", wrapped, New("wal: log closed", Closed), false},
+		{"root", wrapped, ErrClosed, true},
+		{"other kind", wrapped, ErrCorruption, false},
+		{"sibling", wrapped, New("wal: log closed", ErrClosed), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := errors.Is(tc.err, tc.target); got != tc.want {

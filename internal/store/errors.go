@@ -8,7 +8,7 @@ import (
 
 var (
 	// ErrClosed is returned by calls made after Close.
-	ErrClosed = sentinel.New("store: closed", sentinel.Closed)
+	ErrClosed = sentinel.New("store: closed", sentinel.ErrClosed)
 	// ErrForbiddenRecord is returned by Commit for a batch holding a record
 	// kind that cannot be replayed deterministically on another node
 	// (SingleDelete, whose effect depends on compaction timing) or that
