@@ -227,6 +227,8 @@ func TestParse_errors(t *testing.T) {
 		{"duplicate ref", strings.Replace(head, "</bindings>", `<xmldocument ref="x"><selector>/b</selector></xmldocument></bindings>`, 1) + "</ruleset></brl>", "brl/ruleset/bindings/xmldocument[2]", 7},
 		{"unknown action", strings.Replace(ruleWith(cmp("equal", c("int", "1"), c("int", "1"))), "<then />", "<then><explode/></then>", 1), "brl/ruleset/rule/then/explode", 12},
 		{"unbalanced", head + "</brl>", "brl/ruleset", 8},
+		{"mixed text", `<brl xmlns="http://schemas.microsoft.com/businessruleslanguage/2002"><ruleset name="P"><version major="1" minor="0"/></ruleset>stray</brl>`, "brl", 1},
+		{"mixed text before a child", "<brl xmlns=\"http://schemas.microsoft.com/businessruleslanguage/2002\">\n<ruleset name=\"P\">x<version major=\"1\" minor=\"0\"/></ruleset></brl>", "brl/ruleset", 2},
 		{"doctype", `<!DOCTYPE brl []><brl xmlns="http://schemas.microsoft.com/businessruleslanguage/2002"/>`, "", 1},
 	}
 	for _, tc := range tests {

@@ -106,19 +106,9 @@ func childPaths(parent string, xs []*xnode) []string {
 	return out
 }
 
-func toNode(x *xnode) *Node {
-	n := &Node{Name: x.name}
-	if len(x.attrs) > 0 {
-		n.Attrs = append([]Attr(nil), x.attrs...)
-	}
-	if len(x.children) == 0 {
-		n.Text = x.text
-	}
-	for _, c := range x.children {
-		n.Children = append(n.Children, toNode(c))
-	}
-	return n
-}
+// toNode returns the model's copy of x, built while reading. Each subtree
+// is handed to the model once.
+func toNode(x *xnode) *Node { return x.node }
 
 func (r *reader) noMixed(x *xnode, path string) {
 	if len(x.children) > 0 && strings.TrimSpace(x.text) != "" {

@@ -22,13 +22,19 @@ const maxDepth = 200
 // maxSize bounds the input Parse accepts.
 const maxSize = 64 << 20
 
-// xnode is one element as read.
+// xnode is one element as read, with the line it starts on. node is the
+// same element as the model keeps it, built alongside so that handing a
+// subtree to the model copies nothing.
 type xnode struct {
 	name     string
 	attrs    []Attr
 	children []*xnode
 	text     string
 	line     int
+	node     *Node
+	// mixed records non-space text beside child elements; such text is
+	// not kept (Parse refuses it).
+	mixed bool
 }
 
 // decodeText returns the document as UTF-8: a UTF-8 byte-order mark is
@@ -108,12 +114,24 @@ func readTree(b []byte) (*xnode, []Warning, error) {
 				return nil, nil, &Error{Path: stackPath(stack), Line: line(), Err: fmt.Errorf("%w: elements nested deeper than %d", ErrMalformed, maxDepth)}
 			}
 			n := &xnode{name: qname(t.Name), line: line()}
+			if len(t.Attr) > 0 {
+				n.attrs = make([]Attr, 0, len(t.Attr))
+			}
 			for _, a := range t.Attr {
 				n.attrs = append(n.attrs, Attr{Name: qname(a.Name), Value: a.Value})
 			}
+			n.node = &Node{Name: n.name, Attrs: n.attrs}
 			if len(stack) > 0 {
 				p := stack[len(stack)-1]
+				if len(p.children) == 0 {
+					// The parent is no leaf: its text so far only
+					// matters if it is not white space.
+					last := len(texts) - 1
+					p.mixed = p.mixed || len(bytes.TrimSpace(texts[last])) > 0
+					texts[last] = nil
+				}
 				p.children = append(p.children, n)
+				p.node.Children = append(p.node.Children, n.node)
 			} else {
 				root = n
 			}
@@ -125,7 +143,12 @@ func readTree(b []byte) (*xnode, []Warning, error) {
 				return nil, nil, &Error{Path: stackPath(stack), Line: line(), Err: fmt.Errorf("%w: unexpected end tag </%s>", ErrMalformed, qname(t.Name))}
 			}
 			n := stack[len(stack)-1]
-			n.text = string(texts[len(texts)-1])
+			if len(n.children) == 0 {
+				n.text = string(texts[len(texts)-1])
+				n.node.Text = n.text
+			} else if n.mixed {
+				n.text = "#text" // what noMixed looks for
+			}
 			stack = stack[:len(stack)-1]
 			texts = texts[:len(texts)-1]
 		case xml.CharData:
@@ -133,6 +156,10 @@ func readTree(b []byte) (*xnode, []Warning, error) {
 				if len(bytes.TrimSpace(t)) > 0 {
 					return nil, nil, &Error{Line: line(), Err: fmt.Errorf("%w: text outside the root element", ErrMalformed)}
 				}
+				continue
+			}
+			if top := stack[len(stack)-1]; len(top.children) > 0 {
+				top.mixed = top.mixed || len(bytes.TrimSpace(t)) > 0
 				continue
 			}
 			texts[len(texts)-1] = append(texts[len(texts)-1], t...)
