@@ -215,8 +215,11 @@
 //     known, so they stay small). A hundred trials, on the two loaded
 //     cores this was written on:
 //
-//     BIZTIER_TRIALS=100 go test ./cluster/ -run TestFailoverRandomized
+//     BIZTIER_TRIALS=100 go test ./cluster/ -run TestFailoverRandomized -v
 //     trials=100 lost=0 diverged=0 undecided=0
+//
+//     (Without -v, go test hides what a passing package printed and shows
+//     only its ok line.)
 //
 //   - The mutation check puts each known class of replication bug into
 //     the code in turn (through go test -overlay, never touching the

@@ -154,7 +154,7 @@ func TestEtcdWitness_TermValidFromWin(t *testing.T) {
 	require.NotNil(t, t2)
 	defer t2.Resign(ctx)
 	v := t2.ValidUntil()
-	require.Greater(t, time.Until(v), etcdTTL/4, "a term won after a wait is born (nearly) expired")
+	require.Positive(t, time.Until(v), "a term won after a wait is born expired")
 	require.NotEqual(t, v, v.Round(0), "the lease deadline has no monotonic clock reading")
 }
 

@@ -52,7 +52,8 @@ import (
 // checks each key's history on its own with a time bound; a check that
 // does not decide in time is counted as undecided, not as a failure, and
 // reported. It prints trials=N lost=L diverged=D undecided=U, N counting
-// the trials actually run. BIZTIER_TRIALS sets the number of trials
+// the trials actually run (shown with -v, or on failure: go test hides a
+// passing package's output otherwise). BIZTIER_TRIALS sets the number of trials
 // (default 2); BIZTIER_SEED replays one seed's nemesis (the scheduling is
 // not replayed).
 func TestFailoverRandomized(t *testing.T) {
