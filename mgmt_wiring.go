@@ -51,6 +51,7 @@ func (a mgmtSubscriptions) Subscribe(tx *store.Txn, sub mgmt.Subscription) error
 		Priority:  sub.Priority,
 		Paused:    !sub.Active,
 		Predicate: sub.Filter,
+		Service:   sub.Service,
 	}
 	if err := applyDelivery(&ms, sub.Delivery, func(h string) error {
 		_, err := a.mb.CreateHostTxn(tx, h)
@@ -67,7 +68,15 @@ func (a mgmtSubscriptions) Subscribe(tx *store.Txn, sub mgmt.Subscription) error
 		id, target := sub.ID, sub.Target
 		tx.OnCommit(func() { a.targets.set(id, target) })
 	}
-	if sub.Active && wasPaused {
+	if sub.Active && wasPaused && sub.Service != "" {
+		service := sub.Service
+		tx.OnCommit(func() {
+			// The orchestration has started: the instances it held wake.
+			// A failure leaves them suspended and resumable.
+			_, _ = a.mb.ResumeInstances(context.Background(), messagebox.InstanceQuery{
+				Service: service, ErrorContains: messagebox.PausedServiceReason})
+		})
+	} else if sub.Active && wasPaused {
 		id := sub.ID
 		tx.OnCommit(func() {
 			// The port has started: what it held suspended goes to its

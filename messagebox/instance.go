@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/biztier/biztier/internal/codec"
@@ -318,6 +319,8 @@ type InstanceQuery struct {
 	Service string
 	Host    string
 	State   InstanceState
+	// ErrorContains selects instances whose error holds this text.
+	ErrorContains string
 	// CreatedAfter and CreatedBefore bound the creation time:
 	// CreatedAfter <= t < CreatedBefore.
 	CreatedAfter, CreatedBefore time.Time
@@ -328,6 +331,7 @@ func (q *InstanceQuery) matches(inst *instState) bool {
 	case q.Service != "" && inst.service != q.Service:
 	case q.Host != "" && inst.host != q.Host:
 	case q.State != 0 && inst.state != q.State:
+	case q.ErrorContains != "" && !strings.Contains(inst.errText, q.ErrorContains):
 	case !q.CreatedAfter.IsZero() && inst.created < q.CreatedAfter.UnixNano():
 	case !q.CreatedBefore.IsZero() && inst.created >= q.CreatedBefore.UnixNano():
 	default:

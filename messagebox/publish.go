@@ -319,6 +319,9 @@ func (s *Store) routeLocked(b *pebble.Batch, pl *publishPlan, sub *subState, m *
 		}
 	}
 	inst := newInstState(uuid.Must(uuid.NewV7()), sub.Service, sub.Host, StateReadyToRun, now)
+	if sub.Paused {
+		inst.state, inst.errText = StateSuspendedResumable, PausedServiceReason
+	}
 	s.mu.insts[inst.id] = inst
 	pl.created = append(pl.created, inst)
 	_ = b.Set(instKey(inst.id), encodeInstance(inst, nil), nil)

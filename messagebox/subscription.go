@@ -88,17 +88,22 @@ type Subscription struct {
 	// Window, if set, is a daily service window: entries published outside
 	// it wait, scheduled, until it opens.
 	Window *ServiceWindow
-	// Paused marks the subscription of an enlisted but stopped send port:
-	// it still matches, but each message it matches is suspended
-	// (resumable, with reason PausedReason) instead of queued, until the
-	// port starts and resumes them. Only messaging subscriptions (no
-	// Service, not Instance) can be paused.
+	// Paused marks the subscription of an enlisted but stopped port or
+	// orchestration: it still matches, but what it matches is held. A
+	// messaging subscription's message is suspended (resumable, with reason
+	// PausedReason) instead of queued; an activation of a Service starts
+	// its instance suspended (resumable, with PausedServiceReason), its
+	// message queued behind it. Starting the port resumes them.
 	Paused bool
 }
 
 // PausedReason is the suspension reason of a message routed to a paused
 // subscription.
 const PausedReason = "The message was routed to a send port that is enlisted but stopped."
+
+// PausedServiceReason is the error of a service instance activated
+// through a paused subscription (an orchestration enlisted but stopped).
+const PausedServiceReason = "The orchestration is enlisted but stopped: the instance waits, suspended, until it is started."
 
 // UnsubscribedReason is the suspension reason of a message that was queued
 // for a subscription when it was removed (its port unenlisted with force).

@@ -260,6 +260,7 @@ func (tx *Tx) applyBinding(b *binding, o *ImportOptions, res *ImportResult) erro
 		old, existed := tx.m.orchs[c.Name]
 		if existed {
 			c.Activation = old.Activation
+			c.ActivatingPorts = old.ActivatingPorts
 		}
 		note(Ref{KindOrchestration, c.Name}, existed)
 		if err := tx.PutOrchestration(&c); err != nil {

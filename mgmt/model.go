@@ -396,9 +396,18 @@ type Orchestration struct {
 	// orchestration); Import keeps the stored one. Enlisting subscribes to
 	// it, ANDed with BTS.ReceivePortName for each bound receive port.
 	Activation Filter
-	State      OrchestrationState
-	ExtraAttrs []Attr
-	Extra      []Raw
+	// ActivatingPorts names the logical receive ports whose receive shape
+	// activates the orchestration (Activate=true). Like Activation it is
+	// compiled into the orchestration, not written in binding files, and
+	// Import keeps the stored one. A port bound to a receive port but not
+	// listed is a correlated receive: enlisting makes no activation
+	// subscription for it (its messages reach running instances through
+	// their correlation sets). Empty means every bound receive port
+	// activates.
+	ActivatingPorts []string
+	State           OrchestrationState
+	ExtraAttrs      []Attr
+	Extra           []Raw
 }
 
 // Party is a trading partner. Parties belong to the group, not to an
@@ -465,6 +474,7 @@ func (o *Orchestration) clone() *Orchestration {
 	c := *o
 	c.Ports = slices.Clone(o.Ports)
 	c.Activation = o.Activation.Clone()
+	c.ActivatingPorts = slices.Clone(o.ActivatingPorts)
 	return &c
 }
 

@@ -330,12 +330,18 @@ func (tx *Tx) PutOrchestration(o *Orchestration) error {
 			return err
 		}
 		c.State = old.State
-		if old.State.Enlisted() && (old.Host != c.Host || !slices.Equal(old.Ports, c.Ports) || !old.Activation.Equal(c.Activation)) {
+		if old.State.Enlisted() && (old.Host != c.Host || !slices.Equal(old.Ports, c.Ports) || !old.Activation.Equal(c.Activation) ||
+			!slices.Equal(old.ActivatingPorts, c.ActivatingPorts)) {
 			return &StateError{Op: "rebind", Ref: Ref{KindOrchestration, o.Name}, State: old.State.String(),
 				Reason: "bindings can change only while unenlisted", Err: ErrState}
 		}
 	}
 	what := fmt.Sprintf("orchestration %q", o.Name)
+	for _, p := range c.ActivatingPorts {
+		if !slices.ContainsFunc(c.Ports, func(pb PortBinding) bool { return pb.Name == p }) {
+			return invalidf("%s: activating port %q is not one of its ports", what, p)
+		}
+	}
 	if err := tx.needHost(what, c.Host); err != nil {
 		return err
 	}

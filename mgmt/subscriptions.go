@@ -63,6 +63,10 @@ type Subscription struct {
 	// Delivery is how the target send port's messages are delivered, from
 	// its transports: nil for an orchestration's subscription.
 	Delivery *Delivery
+	// Service is the orchestration an activation subscription starts an
+	// instance of ("" for a send port's): the MessageBox creates a service
+	// instance for each message it routes there.
+	Service string
 }
 
 // Delivery holds a send port's settings that the MessageBox applies when it
@@ -107,7 +111,7 @@ func (d *Delivery) equal(e *Delivery) bool {
 func (s *Subscription) Equal(t *Subscription) bool {
 	return s.ID == t.ID && s.Name == t.Name && s.Owner == t.Owner && s.Target == t.Target &&
 		s.Host == t.Host && s.Priority == t.Priority && s.Active == t.Active && s.Filter.Equal(t.Filter) &&
-		s.Delivery.equal(t.Delivery)
+		s.Delivery.equal(t.Delivery) && s.Service == t.Service
 }
 
 // portDelivery reads p's delivery settings. Retry counts are taken as
@@ -203,8 +207,12 @@ func (m *model) desired() map[Ref][]Subscription {
 	out := map[Ref][]Subscription{}
 	add := func(owner Ref, role string, target Ref, host string, prio int, active bool, f Filter) {
 		var dl *Delivery
-		if target.Kind == KindSendPort {
+		var service string
+		switch target.Kind {
+		case KindSendPort:
 			dl = portDelivery(m.sendPorts[target.Name])
+		case KindOrchestration:
+			service = target.Name
 		}
 		out[owner] = append(out[owner], Subscription{
 			ID:       SubscriptionID(owner, role),
@@ -216,6 +224,7 @@ func (m *model) desired() map[Ref][]Subscription {
 			Active:   active,
 			Filter:   f,
 			Delivery: dl,
+			Service:  service,
 		})
 	}
 	for _, p := range m.sendPorts {
@@ -263,6 +272,9 @@ func (m *model) desired() map[Ref][]Subscription {
 		for _, pb := range o.Ports {
 			if pb.ReceivePort == "" {
 				continue
+			}
+			if len(o.ActivatingPorts) > 0 && !slices.Contains(o.ActivatingPorts, pb.Name) {
+				continue // a correlated receive: no activation
 			}
 			n++
 			add(ref, "activate/"+pb.Name, ref, o.Host, defaultActivationPriority, active,

@@ -501,6 +501,7 @@ func encodeOrchestration(o *Orchestration) []byte {
 	e.Uvarint(uint64(o.State))
 	e.attrs(o.ExtraAttrs)
 	e.raws(o.Extra)
+	e.strs(o.ActivatingPorts)
 	return e.Encoded()
 }
 
@@ -520,6 +521,9 @@ func decodeOrchestration(v []byte) (*Orchestration, error) {
 		o.Activation = d.filter()
 		o.State = OrchestrationState(d.Uvarint())
 		o.ExtraAttrs, o.Extra = d.attrs(), d.raws()
+		if d.version >= 2 {
+			o.ActivatingPorts = d.strs()
+		}
 	})
 }
 
@@ -564,6 +568,7 @@ func encodeSubscription(s *Subscription) []byte {
 			e.Varint(int64(dl.Window.Stop))
 		}
 	}
+	e.String(s.Service)
 	return e.Encoded()
 }
 
@@ -583,6 +588,9 @@ func decodeSubscription(v []byte) (*Subscription, error) {
 				dl.Window = &Window{Start: time.Duration(d.Varint()), Stop: time.Duration(d.Varint())}
 			}
 			s.Delivery = dl
+		}
+		if d.version >= 2 {
+			s.Service = d.Text()
 		}
 	})
 }
