@@ -160,7 +160,7 @@ func TestRegenerate_crash(t *testing.T) {
 // from the store, and saves it in its own key file.
 func TestRegenerate_passiveLearnsThroughLog(t *testing.T) {
 	e := newEnv(t, nil)
-	want := seedMany(t, e.s, 3)
+	seedMany(t, e.s, 3)
 	passiveKey := "/passive/group.sso-key"
 	if err := e.fs.MkdirAll("/passive", 0o755); err != nil {
 		t.Fatal(err)
@@ -183,7 +183,7 @@ func TestRegenerate_passiveLearnsThroughLog(t *testing.T) {
 
 	// One regenerate behind: learns.
 	e2 := newEnv(t, nil)
-	want = seedMany(t, e2.s, 3)
+	want := seedMany(t, e2.s, 3)
 	writeAll(t, e2.fs, "/keys/passive", readAll(t, e2.fs, "/keys/group.sso-key"))
 	if err := e2.s.Regenerate(as(admin)); err != nil {
 		t.Fatal(err)

