@@ -12,8 +12,10 @@
 //
 // # Package map
 //
-//	biztier            the Group: Open, Close, MessageBox, Tracking, Update,
-//	                   Mark, Backup, Restore, log shipping, Stats
+//	biztier            the Group: Open, Close, MessageBox, Tracking,
+//	                   Management, SSO, Rules, Update, Mark, Backup,
+//	                   Restore, log shipping, Stats; ErrClosed and
+//	                   ErrCorruption, which every package's errors wrap
 //	wal                the group's transaction log: frames, LSNs, group
 //	                   commit, segments, marks, readers that tail it, pins,
 //	                   the replication hooks (gate, follower append)
@@ -22,20 +24,30 @@
 //	internal/keys      order-preserving tuple keys and table prefixes
 //	internal/codec     versioned binary values
 //	internal/backup    backup sets, manifests, restore, the DR standby
+//	internal/predicate the one filter vocabulary: typed values, canonical
+//	                   property names, conditions and their evaluation
+//	                   (messagebox.Predicate and mgmt.Filter are its type)
+//	internal/sentinel  the module-wide closed and corruption roots
+//	internal/mutants   the on-demand mutation check of the pair's tests
 //	messagebox         messages, subscriptions, host queues, leases,
 //	                   retries, suspend/resume, explain
 //	tracking           the DTA: tracked events, queries, message flow,
 //	                   purge and archive
 //	mgmt               the Management database and binding files
+//	sso                the SSO database and its master secret
+//	rules              the Business Rules database and its engine
 //	cluster            the active/passive pair: replication, witness,
 //	                   fencing, failover
 //	bench              benchmark scenarios and peers
 //	examples           pipeline, dr, failover
 //
-// Dependencies point one way: examples and bench → biztier → the typed
-// stores (messagebox, tracking, mgmt, sso, bam, rules) → internal/store →
-// wal. Typed stores never import each other: a store that needs another
-// declares a small interface, and the Group wires them together.
+// Dependencies point one way: examples, bench and cluster → biztier → the
+// database packages (messagebox, tracking, mgmt, sso, rules) →
+// internal/store → wal. Database packages never import each other: what
+// two of them share lives in a leaf under internal (internal/predicate),
+// and a store that needs another declares a small interface that the
+// Group wires (mgmt's Subscriptions is the MessageBox; the MessageBox's
+// Tracker is Tracking). cluster also uses wal directly for replication.
 //
 // # Durability
 //
