@@ -79,12 +79,10 @@ func Open(dir string, opts *Options) (*Group, error) {
 func open(dir string, opts *Options, deferReplay bool) (*Group, error) {
 	o := opts.withDefaults(dir)
 	fs := o.FS
-	if err := fs.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("biztier: create %s: %w", dir, err)
-	}
-	// The group directory's own entry must be durable too, or a crash can
-	// lose the whole group after commits were acknowledged.
-	if err := syncParentDir(fs, dir); err != nil {
+	// The group directory's own entry, and that of every directory made
+	// above it, must be durable too, or a crash can lose the whole group
+	// after commits were acknowledged.
+	if err := mkdirAllSynced(fs, dir); err != nil {
 		return nil, err
 	}
 	lock, err := fs.Lock(fs.PathJoin(dir, "LOCK"))

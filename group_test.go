@@ -203,3 +203,27 @@ func TestGroup_LostOrSwappedStoreDirIsRefused(t *testing.T) {
 		require.Contains(t, err.Error(), "mgmt database")
 	})
 }
+
+// TestGroup_NewPathSurvivesCrash opens a group whose directory and the
+// directories above it are new, commits with Sync and crashes: the whole
+// path, and the commit, must come back.
+func TestGroup_NewPathSurvivesCrash(t *testing.T) {
+	fs := vfs.NewCrashableMem()
+	o := &biztier.Options{FS: fs, Logger: store.PanicLogger{}, MemTableSize: 4 << 20, CheckpointInterval: -1}
+	g, err := biztier.Open("/data/groups/g", o)
+	require.NoError(t, err)
+	_, err = g.Update(context.Background(), func(tx *biztier.Txn) error {
+		return tx.Set(biztier.MessageBox, []byte("k"), []byte("v"))
+	})
+	require.NoError(t, err)
+	crashed := fs.CrashClone(vfs.CrashCloneCfg{})
+	require.NoError(t, g.Close())
+	o.FS = crashed
+	g, err = biztier.Open("/data/groups/g", o)
+	require.NoError(t, err)
+	defer g.Close()
+	v, ok, err := g.Get(biztier.MessageBox, []byte("k"))
+	require.NoError(t, err)
+	require.True(t, ok, "the acknowledged commit is gone with its directory")
+	require.Equal(t, "v", string(v))
+}

@@ -76,6 +76,37 @@ func (g *Group) Digest() (lsn uint64, sum uint64, err error) {
 }
 
 // syncParentDir makes dir's entry in its parent durable.
+// mkdirAllSynced makes dir and any missing directories above it, then
+// syncs the parent of each one it made, and dir's parent in any case, so
+// that the whole path survives a crash.
+func mkdirAllSynced(fs vfs.FS, dir string) error {
+	var made []string
+	for d := dir; ; {
+		if _, err := fs.Stat(d); err == nil {
+			break
+		}
+		made = append(made, d)
+		parent := fs.PathDir(d)
+		if parent == d {
+			break
+		}
+		d = parent
+	}
+	if err := fs.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("biztier: create %s: %w", dir, err)
+	}
+	if len(made) == 0 {
+		made = []string{dir}
+	}
+	// Outermost first: a directory's entry is synced after its parent's.
+	for i := len(made) - 1; i >= 0; i-- {
+		if err := syncParentDir(fs, made[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func syncParentDir(fs vfs.FS, dir string) error {
 	parent := fs.PathDir(dir)
 	d, err := fs.OpenDir(parent)
