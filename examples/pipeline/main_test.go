@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/biztier/biztier/internal/crashtest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -67,7 +68,11 @@ func TestPipeline_KilledAndRerun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the pipeline in a child process")
 	}
-	for trial := range 2 {
+	trials := 2
+	if crashtest.RaceEnabled {
+		trials = 1 // the race detector makes each run several times slower
+	}
+	for trial := range trials {
 		t.Run(fmt.Sprintf("trial=%d", trial), func(t *testing.T) {
 			dir := t.TempDir()
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
