@@ -239,6 +239,7 @@
 //     no divergent-tail cut                      caught  by TestNode_ReturningActiveTruncatesTail
 //     a lost disk promoted                       caught  by TestCheckPromotion
 //     a lost disk promoted (nemesis)             caught  by TestFailoverRandomized
+//     a stale sync record trusted                caught  by TestCheckPromotion, TestNode_StaleSyncRecordNotPromoted
 //     every mutant caught
 //
 // # Deviations from the reference design

@@ -113,6 +113,13 @@ var mutants = []mutant{
 		tests: "TestFailoverRandomized",
 		env:   []string{"BIZTIER_TRIALS=40"},
 	},
+	{
+		name: "a stale sync record trusted",
+		edits: []edit{{"cluster/witness.go",
+			"if rec.Epoch < logEpoch {",
+			"if false && rec.Epoch < logEpoch {"}},
+		tests: "TestCheckPromotion|TestNode_StaleSyncRecordNotPromoted",
+	},
 }
 
 func main() {
