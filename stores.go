@@ -48,7 +48,14 @@ func (g *Group) Management() (*mgmt.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	mg, err := mgmt.Open(g.set, mgmtSubscriptions{mb: mb, targets: &g.typed.targets}, g.opts.Management)
+	var mo mgmt.Options
+	if g.opts.Management != nil {
+		mo = *g.opts.Management
+	}
+	if mo.Secrets == nil {
+		mo.Secrets = adapterSecrets{g: g}
+	}
+	mg, err := mgmt.Open(g.set, mgmtSubscriptions{mb: mb, targets: &g.typed.targets}, &mo)
 	if err != nil {
 		return nil, fmt.Errorf("biztier: open management: %w", err)
 	}

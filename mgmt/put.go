@@ -217,6 +217,14 @@ func (tx *Tx) PutSendPort(p *SendPort) error {
 	if c.Priority < 0 || c.Priority > 10 {
 		return invalidf("%s: priority %d is outside 1..10", what, c.Priority)
 	}
+	ref := Ref{KindSendPort, p.Name}
+	for i, t := range []*Transport{c.Primary, c.Backup} {
+		if t != nil {
+			if err := tx.protect(ref, []string{"primary", "backup"}[i], &t.TransportData); err != nil {
+				return err
+			}
+		}
+	}
 	tx.m.sendPorts[p.Name] = c
 	tx.touch(Ref{KindSendPort, p.Name})
 	return nil
@@ -294,12 +302,17 @@ func (tx *Tx) PutReceivePort(p *ReceivePort) error {
 			return err
 		}
 	}
+	c := p.clone()
+	for i := range c.Locations {
+		if err := tx.protect(Ref{KindReceivePort, p.Name}, c.Locations[i].Name, &c.Locations[i].TransportData); err != nil {
+			return err
+		}
+	}
 	if old, ok := tx.m.receivePorts[p.Name]; ok {
 		for _, l := range old.Locations {
 			delete(tx.m.locations, l.Name)
 		}
 	}
-	c := p.clone()
 	for i := range c.Locations {
 		normalizeLocation(&c.Locations[i])
 		tx.m.locations[c.Locations[i].Name] = c.Name

@@ -24,6 +24,9 @@ type Options struct {
 	DefaultApplication string
 	// Now stamps exported binding files. Defaults to time.Now.
 	Now func() time.Time
+	// Secrets, if set, keeps adapters' passwords out of Management (see
+	// Secrets). The Group sets it to its SSO database.
+	Secrets Secrets
 }
 
 func (o *Options) withDefaults() Options {

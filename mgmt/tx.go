@@ -16,6 +16,7 @@ import (
 // safe for concurrent use and is valid only inside the Update callback.
 type Tx struct {
 	s    *Store
+	ctx  context.Context // Update's, for the Secrets keeper
 	orig *model
 	m    *model
 	txn  *store.Txn
@@ -36,7 +37,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	orig := s.model()
-	tx := &Tx{s: s, orig: orig, m: orig.clone(), txn: s.set.NewTxn(), dirty: map[Ref]struct{}{}}
+	tx := &Tx{s: s, ctx: ctx, orig: orig, m: orig.clone(), txn: s.set.NewTxn(), dirty: map[Ref]struct{}{}}
 	defer tx.txn.Abort()
 	if err := fn(tx); err != nil {
 		return err
