@@ -14,11 +14,19 @@ import (
 // passwords Management takes out of adapters' transport data (see
 // mgmt.Secrets). Each entry is named after its transport:
 // "SendPort:<port>/primary", "SendPort:<port>/backup" or
-// "ReceivePort:<port>/<location>". The importer must be an SSO
+// "ReceivePort:<port>/<location>". An import whose context names a caller
+// (sso.WithIdentity) writes as that caller, who must be an SSO
 // administrator the first time (the application is created then) and an
-// administrator of the application afterwards; the host accounts that run
-// the adapters are its users.
+// administrator of the application afterwards; one that names none writes
+// as ManagementIdentity. The host accounts that run the adapters are the
+// application's users.
 const AdapterSecretsApp = "BizTalk Adapter Settings"
+
+// ManagementIdentity is the caller Management acts as in the SSO database
+// when the context of an import or put names none: BizTalk's own service
+// account, which its setup makes a member of the SSO Administrators group
+// (the default name of Settings.AdminGroup).
+var ManagementIdentity = sso.Identity{User: "BizTalk Management", Groups: []string{"SSO Administrators"}}
 
 // adapterSecrets is the mgmt.Secrets the Group gives Management: the SSO
 // database, with the default key provider.
@@ -29,6 +37,9 @@ var _ mgmt.Secrets = adapterSecrets{}
 // Keep implements mgmt.Secrets: the values are sealed into the SSO
 // database in the configuration's own transaction.
 func (a adapterSecrets) Keep(ctx context.Context, tx *store.Txn, owner mgmt.Ref, transport string, values map[string]string) error {
+	if _, ok := sso.IdentityFrom(ctx); !ok {
+		ctx = sso.WithIdentity(ctx, ManagementIdentity)
+	}
 	s, err := a.g.SSO(ctx, nil)
 	if err != nil {
 		return err

@@ -33,8 +33,8 @@ const secretBindings = `<?xml version="1.0" encoding="utf-8"?>
 // TestAdapterSecrets_KeptInSSONotManagement imports a binding file that
 // holds an adapter password: Management keeps and exports the transport
 // masked, the password is sealed in the SSO database in the same commit,
-// and the adapter's account reads it back; an importer without SSO rights
-// imports nothing.
+// and the adapter's account reads it back; a named importer without SSO
+// rights imports nothing.
 func TestAdapterSecrets_KeptInSSONotManagement(t *testing.T) {
 	ctx := context.Background()
 	fs := vfs.NewMem()
@@ -44,15 +44,18 @@ func TestAdapterSecrets_KeptInSSONotManagement(t *testing.T) {
 	mg, err := g.Management()
 	require.NoError(t, err)
 
-	// No identity: SSO refuses, so nothing of the file is imported.
-	_, err = mg.Import(ctx, strings.NewReader(secretBindings), &mgmt.ImportOptions{Application: "Share"})
-	require.Error(t, err)
+	// A caller without SSO rights: refused, so nothing of the file is
+	// imported.
+	clerk := sso.WithIdentity(ctx, sso.Identity{User: `CORP\clerk`})
+	_, err = mg.Import(clerk, strings.NewReader(secretBindings), &mgmt.ImportOptions{Application: "Share"})
+	require.ErrorIs(t, err, sso.ErrAccessDenied)
 	_, err = mg.SendPort("ToShare")
 	require.ErrorIs(t, err, mgmt.ErrNotFound)
 
-	admin := sso.WithIdentity(ctx, sso.Identity{User: `CORP\deployer`, Groups: []string{"SSO Administrators"}})
-	_, err = mg.Import(admin, strings.NewReader(secretBindings), &mgmt.ImportOptions{Application: "Share"})
+	// No caller named: Management writes as BizTalk's service account.
+	_, err = mg.Import(ctx, strings.NewReader(secretBindings), &mgmt.ImportOptions{Application: "Share"})
 	require.NoError(t, err)
+	admin := sso.WithIdentity(ctx, sso.Identity{User: `CORP\deployer`, Groups: []string{"SSO Administrators"}})
 	p, err := mg.SendPort("ToShare")
 	require.NoError(t, err)
 	require.Contains(t, p.Primary.TransportData, `<Password vt="1" />`)
