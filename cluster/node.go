@@ -347,6 +347,8 @@ func (n *Node) campaignLoop(ctx context.Context, out chan<- Term) {
 		log := n.wlog()
 		if err := checkPromotion(rec, ok, n.opts.ID, n.diskID(), log.Epoch(), log.DurableLSN()); err != nil {
 			n.setAlarm(fmt.Errorf("cluster: won epoch %d but not promoting: %w", t.Epoch(), err))
+		} else if err := n.checkSSO(ctx); err != nil {
+			n.setAlarm(fmt.Errorf("cluster: won epoch %d but not promoting: %w", t.Epoch(), err))
 		} else if t.Epoch() <= log.Epoch() {
 			n.setErr(fmt.Errorf("cluster: won epoch %d but the log is already at epoch %d", t.Epoch(), log.Epoch()))
 		} else {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier"
+	"github.com/biztier/biztier/sso"
 )
 
 // Mode says what a commit on the active waits for besides its own fsync.
@@ -54,6 +55,13 @@ type Options struct {
 	// Listener, if set, is used instead of listening on Addr; its address
 	// is advertised unless Addr is set.
 	Listener net.Listener
+	// SSOKeys is where this node keeps the SSO master secret (see
+	// sso.KeyProvider). The active node is the master secret server: a
+	// node whose provider lacks the secret of the group's SSO database, or
+	// holds another one, refuses to be promoted until the secret is
+	// restored on it. Nil means the group's default key file beside the
+	// node's directory (Group.DefaultSSOKeys).
+	SSOKeys sso.KeyProvider
 	// Dial connects to the active's replication address. Defaults to a
 	// net.Dialer. Tests put a fault-injecting transport here.
 	Dial func(ctx context.Context, addr string) (net.Conn, error)
