@@ -99,6 +99,19 @@ func (a mgmtSubscriptions) Unsubscribe(tx *store.Txn, id uuid.UUID) error {
 	return nil
 }
 
+var _ mgmt.HostGate = mgmtSubscriptions{}
+
+// GateHost implements mgmt.HostGate: a host none of whose instances runs
+// has its queue held in the MessageBox, in the configuration's commit.
+func (a mgmtSubscriptions) GateHost(tx *store.Txn, host string, held bool) error {
+	apply, err := a.mb.SetHostHeldTxn(tx, host, held)
+	if err != nil {
+		return err
+	}
+	tx.OnCommit(apply)
+	return nil
+}
+
 // Queued implements mgmt.Subscriptions.
 func (a mgmtSubscriptions) Queued(id uuid.UUID) (int, error) { return a.mb.Queued(id), nil }
 

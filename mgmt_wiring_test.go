@@ -242,3 +242,57 @@ func TestTracking_NamesPortsAndServices(t *testing.T) {
 	require.Equal(t, "FILE", received.Events[0].Adapter)
 	require.Equal(t, `C:\in\*.xml`, received.Events[0].URL)
 }
+
+// TestGroup_HostInstancesGateDelivery: a host whose host instances are all
+// stopped keeps its queue and delivers nothing; starting one delivers; the
+// hold is in the MessageBox's store (it survives a reopen) and commits with
+// the host instance's state in Management.
+func TestGroup_HostInstancesGateDelivery(t *testing.T) {
+	ctx := context.Background()
+	fs := vfs.NewMem()
+	open := func() (*Group, *mgmt.Store, *messagebox.Store) {
+		g, err := Open("g", &Options{FS: fs, Durability: NoSync, Logger: store.PanicLogger{}, MemTableSize: 4 << 20,
+			CheckpointInterval: -1, DisableTracking: true})
+		require.NoError(t, err)
+		mg, err := g.Management()
+		require.NoError(t, err)
+		mb, err := g.MessageBox()
+		require.NoError(t, err)
+		return g, mg, mb
+	}
+	g, mg, mb := open()
+	_, err := mg.Import(ctx, strings.NewReader(orderBindings), &mgmt.ImportOptions{Application: "Orders"})
+	require.NoError(t, err)
+	hi := mgmt.Ref{Kind: mgmt.KindHostInstance, Name: "SendHost/SRV1"}
+	require.NoError(t, mg.Update(ctx, func(tx *mgmt.Tx) error {
+		return tx.PutHostInstance(&mgmt.HostInstance{Host: "SendHost", Server: "SRV1"})
+	}))
+	port := mgmt.Ref{Kind: mgmt.KindSendPort, Name: "NorthOrders"}
+	require.NoError(t, mg.Enlist(ctx, port))
+	require.NoError(t, mg.Start(ctx, port))
+	require.NoError(t, mg.Stop(ctx, hi)) // already stopped: a new instance is
+	_, _, err = mb.Publish(ctx, messagebox.NewMessage([]byte("<Order/>"), messagebox.Promoted("Orders.Region", messagebox.String("north"))))
+	require.NoError(t, err)
+	ds, err := mb.Dequeue(ctx, "SendHost", 10, time.Minute)
+	require.NoError(t, err)
+	require.Empty(t, ds, "no host instance runs: the queue is held")
+	require.Equal(t, 1, mb.Stats().Hosts["SendHost"].Ready, "held, not lost")
+	require.NoError(t, g.Close())
+
+	g, mg, mb = open()
+	defer g.Close()
+	ds, err = mb.Dequeue(ctx, "SendHost", 10, time.Minute)
+	require.NoError(t, err)
+	require.Empty(t, ds, "still held after a reopen")
+	got := make(chan int, 1)
+	go func() {
+		ds, err := mb.DequeueWait(ctx, "SendHost", 10, time.Minute)
+		if err != nil {
+			got <- -1
+			return
+		}
+		got <- len(ds)
+	}()
+	require.NoError(t, mg.Start(ctx, hi))
+	require.Equal(t, 1, <-got, "starting the host instance delivers to a waiting dequeue")
+}

@@ -147,6 +147,9 @@ func (s *Store) dequeue(ctx context.Context, done []Lease, host string, max int,
 		orphans []heldEntry
 	)
 	max = s.deliveryRoomLocked(max)
+	if h.held {
+		max = 0 // no host instance runs: settle done, deliver nothing
+	}
 	for len(taken) < max {
 		e := h.ready.pop()
 		if e == nil {

@@ -18,7 +18,7 @@ const (
 	entryVersion        = 2 // 2 added the service instance
 	suspendedVersion    = 2 // 2 added the service instance
 	fragmentVersion     = 1
-	hostVersion         = 1
+	hostVersion         = 2 // 2 added Held
 )
 
 // Part codecs, stored per part.
@@ -423,11 +423,27 @@ func decodeSuspended(b []byte) (entryRec, error) {
 	return r, nil
 }
 
-func encodeHost(name string) []byte {
+func encodeHost(name string, held bool) []byte {
 	e := codec.NewEncoder(nil)
 	e.Version(hostVersion)
 	e.String(name)
+	e.Bool(held)
 	return e.Encoded()
+}
+
+// decodeHostHeld reads whether a host record says its queue is held.
+func decodeHostHeld(b []byte) (bool, error) {
+	d := codec.NewDecoder(b)
+	ver, err := d.ExpectVersion(hostVersion)
+	if err != nil {
+		return false, corruption("host record", err)
+	}
+	_ = d.Text()
+	held := ver >= 2 && d.Bool()
+	if err := d.Finish(); err != nil {
+		return false, corruption("host record", err)
+	}
+	return held, nil
 }
 
 func decodeFragment(b []byte) ([]byte, error) {

@@ -75,6 +75,9 @@ type hostQueue struct {
 	notify chan struct{}
 	leased int
 	parked int // its stParked entries
+	// held is set while no host instance of the host runs (see
+	// SetHostHeldTxn): its queue keeps what it has and delivers nothing.
+	held bool
 }
 
 func newHostQueue(name string) *hostQueue {
@@ -241,7 +244,13 @@ func (s *Store) load() error {
 		if err != nil {
 			return corruption("host key", err)
 		}
-		s.mu.hosts[name] = newHostQueue(name)
+		held, err := decodeHostHeld(v)
+		if err != nil {
+			return err
+		}
+		h := newHostQueue(name)
+		h.held = held
+		s.mu.hosts[name] = h
 		return nil
 	})
 	if err != nil {
@@ -486,7 +495,7 @@ func (s *Store) CreateHost(ctx context.Context, name string) error {
 		return nil
 	}
 	tx := s.set.NewTxn()
-	if err := tx.Batch(store.MessageBox).Set(hostKey(name), encodeHost(name), nil); err != nil {
+	if err := tx.Batch(store.MessageBox).Set(hostKey(name), encodeHost(name, false), nil); err != nil {
 		tx.Abort()
 		return err
 	}

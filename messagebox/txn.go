@@ -33,7 +33,7 @@ func (s *Store) CreateHostTxn(tx *store.Txn, name string) (apply func(), err err
 	if s.mu.hosts[name] != nil {
 		return func() {}, nil
 	}
-	if err := tx.Batch(store.MessageBox).Set(hostKey(name), encodeHost(name), nil); err != nil {
+	if err := tx.Batch(store.MessageBox).Set(hostKey(name), encodeHost(name, false), nil); err != nil {
 		return nil, err
 	}
 	h := newHostQueue(name)
@@ -48,6 +48,32 @@ func (s *Store) CreateHostTxn(tx *store.Txn, name string) (apply func(), err err
 		}
 	})
 	return func() {}, nil
+}
+
+// SetHostHeldTxn adds to tx that host's queue is held (no running host
+// instance: it keeps its entries and delivers none) or released, creating
+// the host if need be, and returns the function that applies it in memory
+// for tx.OnCommit. Releasing wakes the host's waiting DequeueWait calls.
+func (s *Store) SetHostHeldTxn(tx *store.Txn, host string, held bool) (apply func(), err error) {
+	if host == "" {
+		return nil, fmt.Errorf("%w: empty host name", ErrInvalidSubscription)
+	}
+	if _, err := s.CreateHostTxn(tx, host); err != nil {
+		return nil, err
+	}
+	if err := tx.Batch(store.MessageBox).Set(hostKey(host), encodeHost(host, held), nil); err != nil {
+		return nil, err
+	}
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if h := s.mu.hosts[host]; h != nil {
+			h.held = held
+			if !held {
+				h.wakeLocked()
+			}
+		}
+	}, nil
 }
 
 // SubscribeTxn adds sub to tx, replacing the subscription with the same ID

@@ -104,9 +104,67 @@ func (tx *Tx) finish() error {
 			tx.m.subs[o] = next
 		}
 	}
+	if err := tx.gateHosts(); err != nil {
+		return err
+	}
 	for _, r := range sortedRefs(tx.dirty) {
 		if err := tx.write(b, r); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// HostGate is implemented by a Subscriptions that can hold a host's queue:
+// BizTalk delivers a host's messages only while one of its host instances
+// runs. mgmt calls GateHost, in the configuration's transaction, for each
+// host whose instances change between "none running" (held) and "one
+// running" (released). Hosts with no host instance configured are never
+// held, so a program that dequeues by itself needs none.
+type HostGate interface {
+	GateHost(tx *store.Txn, host string, held bool) error
+}
+
+// heldHosts maps each host that has host instances to whether none of
+// them runs.
+func (m *model) heldHosts() map[string]bool {
+	out := map[string]bool{}
+	for _, h := range m.instances {
+		running := h.State == HostInstanceRunning
+		if held, seen := out[h.Host]; !seen {
+			out[h.Host] = !running
+		} else {
+			out[h.Host] = held && !running
+		}
+	}
+	return out
+}
+
+// gateHosts tells the MessageBox which hosts' queues changed between held
+// and released.
+func (tx *Tx) gateHosts() error {
+	g, ok := tx.s.subs.(HostGate)
+	if !ok {
+		return nil
+	}
+	before, after := tx.orig.heldHosts(), tx.m.heldHosts()
+	hosts := make([]string, 0, len(after)+len(before))
+	for h := range after {
+		hosts = append(hosts, h)
+	}
+	for h := range before {
+		if _, ok := after[h]; !ok {
+			hosts = append(hosts, h)
+		}
+	}
+	slices.Sort(hosts)
+	for _, h := range hosts {
+		was, now := before[h], after[h] // a host with no instance left is released
+		if was == now {
+			continue
+		}
+		if err := g.GateHost(tx.txn, h, now); err != nil {
+			return fmt.Errorf("mgmt: host %q: %w", h, err)
 		}
 	}
 	return nil
