@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/biztier/biztier/messagebox"
 	"github.com/biztier/biztier/mgmt"
@@ -29,6 +30,9 @@ type typedStores struct {
 	// targets names the artifact behind each Management subscription for
 	// tracking; it has its own lock.
 	targets subscriptionTargets
+	// mgOpen is mg once it is open, for the MessageBox's callbacks, which
+	// must not take mu (they run inside MessageBox calls).
+	mgOpen atomic.Pointer[mgmt.Store]
 }
 
 // Management returns the group's Management database (BizTalkMgmtDb),
@@ -63,6 +67,7 @@ func (g *Group) Management() (*mgmt.Store, error) {
 		g.typed.targets.set(s.ID, s.Target)
 	}
 	g.typed.mg = mg
+	g.typed.mgOpen.Store(mg)
 	return mg, nil
 }
 
@@ -94,6 +99,9 @@ func (g *Group) messageBoxLocked() (*messagebox.Store, error) {
 			return nil, err
 		}
 		o.Tracker = newMessageBoxTracker(tr, &g.typed.targets)
+	}
+	if o.RouteFailed == nil {
+		o.RouteFailed = g.routeFailed
 	}
 	mb, err := messagebox.Open(g.set, &o)
 	if err != nil {
@@ -148,6 +156,7 @@ func (g *Group) closeTyped() error {
 	defer g.typed.mu.Unlock()
 	var err error
 	if g.typed.mg != nil {
+		g.typed.mgOpen.Store(nil)
 		err = g.typed.mg.Close()
 		g.typed.mg = nil
 	}
@@ -166,4 +175,20 @@ func (g *Group) closeTyped() error {
 		g.typed.tr = nil
 	}
 	return err
+}
+
+// routeFailed is the MessageBox's RouteFailed: a message received on a
+// receive port whose RouteFailedMessage is set goes to failed-message
+// routing when nothing subscribes to it.
+func (g *Group) routeFailed(m *messagebox.Message) bool {
+	mg := g.typed.mgOpen.Load()
+	if mg == nil {
+		return false
+	}
+	p, ok := m.Property("BTS.ReceivePortName")
+	if !ok {
+		return false
+	}
+	rp, err := mg.ReceivePort(p.Value.Str())
+	return err == nil && rp.RouteFailedMessage
 }

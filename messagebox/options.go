@@ -82,6 +82,15 @@ type Options struct {
 	// MaxInstanceState caps the state bytes of a persistence point.
 	// Defaults to DefaultMaxInstanceState.
 	MaxInstanceState int
+	// RouteFailed, if set, says whether a published message that no
+	// subscription matches goes to failed-message routing (a receive port
+	// with RouteFailedMessage): instead of the message, an error message is
+	// published, a clone with every promoted property demoted and
+	// ErrorReport.* promoted (see ErrorMessage). If something subscribes
+	// to it, it is stored and routed in the message's place; otherwise
+	// the message is suspended as a routing failure as usual. It is called
+	// before the store locks anything and must not call the Store.
+	RouteFailed func(m *Message) bool
 	// PropertySchemas declares the types of the application's context
 	// properties, as its deployed property schemas do: a subscription's
 	// text values (from binding files) on these properties are converted to

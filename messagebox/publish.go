@@ -75,6 +75,9 @@ type pendingMsg struct {
 	rec   []byte
 	frags []fragment
 	at    int64 // not before (UnixNano), 0 for now
+	// failed is the error message published in m's place if m finds no
+	// subscriber (failed-message routing); nil when it does not apply.
+	failed *pendingMsg
 }
 
 // preparePublish validates and encodes msgs.
@@ -99,8 +102,63 @@ func (s *Store) preparePublish(msgs []*Message, now time.Time) ([]pendingMsg, er
 		c.PublishedAt = now.UTC()
 		rec, frags := encodeMessage(nil, c, s.opts.FragmentSize, s.opts.CompressThreshold, s.opts.Compression)
 		pend[i] = pendingMsg{m: c, rec: rec, frags: frags}
+		if s.opts.RouteFailed != nil && s.opts.RouteFailed(c) {
+			em := ErrorMessage(c, routingFailureCode, routingFailureReason)
+			em.ID, em.PublishedAt = uuid.Must(uuid.NewV7()), c.PublishedAt
+			erec, efrags := encodeMessage(nil, em, s.opts.FragmentSize, s.opts.CompressThreshold, s.opts.Compression)
+			pend[i].failed = &pendingMsg{m: em, rec: erec, frags: efrags}
+		}
 	}
 	return pend, nil
+}
+
+// routingFailureCode is BizTalk's failure code of a routing failure.
+const routingFailureCode = "0xc0c01680"
+
+// ErrorMessage returns the error message failed-message routing publishes
+// for m: a copy of its parts, its context with every promoted property
+// demoted to written, and ErrorReport.ErrorType "FailedMessage",
+// FailureCode, MessageType and, for a received message, ReceivePortName
+// and InboundTransportLocation promoted (Description written), as BizTalk
+// builds it. Its ID is zero.
+func ErrorMessage(m *Message, code, description string) *Message {
+	c := m.clone()
+	c.ID = uuid.Nil
+	var msgType, port, location Value
+	for i := range c.Context {
+		p := &c.Context[i]
+		switch p.Name {
+		case CanonicalName("BTS.MessageType"):
+			msgType = p.Value
+		case CanonicalName("BTS.ReceivePortName"):
+			port = p.Value
+		case CanonicalName("BTS.InboundTransportLocation"):
+			location = p.Value
+		}
+		p.Promoted = false
+	}
+	set := func(name string, v Value, promoted bool) {
+		name = CanonicalName(name)
+		for i := range c.Context {
+			if c.Context[i].Name == name {
+				c.Context[i] = Property{Name: name, Value: v, Promoted: promoted}
+				return
+			}
+		}
+		c.Context = append(c.Context, Property{Name: name, Value: v, Promoted: promoted})
+	}
+	set("ErrorReport.ErrorType", String("FailedMessage"), true)
+	set("ErrorReport.FailureCode", String(code), true)
+	set("ErrorReport.Description", String(description), false)
+	for _, p := range []struct {
+		name string
+		v    Value
+	}{{"ErrorReport.MessageType", msgType}, {"ErrorReport.ReceivePortName", port}, {"ErrorReport.InboundTransportLocation", location}} {
+		if !p.v.IsZero() {
+			set(p.name, p.v, true)
+		}
+	}
+	return c
 }
 
 func (s *Store) publish(ctx context.Context, msgs []*Message) ([]Published, error) {
@@ -213,13 +271,22 @@ func (s *Store) publishLocked(b *pebble.Batch, pend []pendingMsg, now time.Time,
 	pl := &publishPlan{res: make([]Published, len(pend))}
 	res := pl.res
 	for i, p := range pend {
+		subs := s.mu.idx.match(p.m, s.mu.buf)
+		if len(subs) == 0 && p.failed != nil {
+			// Failed-message routing: the error message goes in m's place
+			// if anything subscribes to it.
+			if esubs := s.mu.idx.match(p.failed.m, s.mu.buf); len(esubs) > 0 {
+				em := *p.failed
+				em.at = p.at
+				pend[i], p, subs = em, em, esubs
+			}
+		}
 		m := p.m
 		ms := &msgState{id: m.ID, frag: len(p.frags) > 0}
 		var flags uint8
 		if ms.frag {
 			flags = flagFragmented
 		}
-		subs := s.mu.idx.match(m, s.mu.buf)
 		res[i] = Published{MessageID: m.ID, Routed: len(subs) > 0}
 		if s.tracking() {
 			*events = append(*events, Event{Kind: EventPublished, At: now, MessageID: m.ID, Message: m})
