@@ -11,6 +11,7 @@ import (
 	"github.com/biztier/biztier/mgmt"
 	"github.com/biztier/biztier/tracking"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 )
 
@@ -110,7 +111,7 @@ func TestOrchestration_ConfiguredTheBizTalkWay(t *testing.T) {
 	require.NoError(t, mb.TerminateInstance(ctx, ds[0].Instance.ID))
 
 	// An order on the activating port starts an instance.
-	_, entries, err := mb.Publish(ctx, msg("Order", "OrdersIn", "PO-1"))
+	orderID, entries, err := mb.Publish(ctx, msg("Order", "OrdersIn", "PO-1"))
 	require.NoError(t, err)
 	require.Len(t, entries, 1)
 	ds, err = mb.Dequeue(ctx, "Proc", 10, time.Minute)
@@ -138,9 +139,10 @@ func TestOrchestration_ConfiguredTheBizTalkWay(t *testing.T) {
 	// The confirmed order leaves through the bound send port.
 	out := messagebox.NewMessage([]byte("<Confirmed/>"),
 		messagebox.Promoted("BTS.SPTransportID", messagebox.String(mgmt.TransportID(mgmt.Ref{Kind: mgmt.KindSendPort, Name: "Confirmed"}).String())))
-	_, err = mb.Persist(ctx, messagebox.PersistPoint{Instance: inst.ID, Consumed: []messagebox.Lease{ds[0].Lease},
+	res, err := mb.Persist(ctx, messagebox.PersistPoint{Instance: inst.ID, Consumed: []messagebox.Lease{ds[0].Lease},
 		Publish: []*messagebox.Message{out}, Complete: true})
 	require.NoError(t, err)
+	outID := res.Published[0].MessageID
 	ds, err = mb.Dequeue(ctx, "SendHost", 10, time.Minute)
 	require.NoError(t, err)
 	require.Len(t, ds, 1)
@@ -155,4 +157,27 @@ func TestOrchestration_ConfiguredTheBizTalkWay(t *testing.T) {
 	for _, ti := range page.Instances {
 		require.Equal(t, tracking.ServiceOrchestration, ti.ServiceType)
 	}
+	ti, err := tr.Instance(ctx, inst.ID)
+	require.NoError(t, err, "the service instance is the tracked instance")
+	require.Equal(t, "Shop.OrderProcess", ti.Service)
+	require.Equal(t, tracking.StateCompleted, ti.State)
+
+	// The message flow crosses the orchestration in both directions: from
+	// the order to the confirmed order it sent, and back.
+	edge := func(f *tracking.Flow, msg uuid.UUID, dir tracking.Direction) bool {
+		for _, e := range f.Edges {
+			if e.MessageID == msg && e.InstanceID == inst.ID && e.Direction == dir {
+				return true
+			}
+		}
+		return false
+	}
+	down, err := tr.MessageFlow(ctx, orderID, nil)
+	require.NoError(t, err)
+	require.True(t, edge(down, orderID, tracking.DirectionIn), "order received by the orchestration")
+	require.True(t, edge(down, outID, tracking.DirectionOut), "confirmed order sent by it")
+	up, err := tr.MessageFlow(ctx, outID, nil)
+	require.NoError(t, err)
+	require.True(t, edge(up, outID, tracking.DirectionOut))
+	require.True(t, edge(up, orderID, tracking.DirectionIn), "walked back to the order")
 }

@@ -191,6 +191,10 @@ func entryInstance(e messagebox.EntryID) uuid.UUID {
 // port (or the orchestration's), named as its service and port.
 func trackingEvents(dst []tracking.Event, events []messagebox.Event, w wanted, targets *subscriptionTargets) []tracking.Event {
 	for _, e := range events {
+		if e.Instance != uuid.Nil {
+			dst = orchestrationEvents(dst, e, w, targets)
+			continue
+		}
 		inst := entryInstance(e.Entry)
 		service, port, stype := "", "", tracking.ServiceMessaging
 		if ref, ok := targets.get(e.Subscription); ok {
@@ -242,5 +246,53 @@ func trackingEvents(dst []tracking.Event, events []messagebox.Event, w wanted, t
 			dst = append(dst, lifecycle(tracking.InstanceTerminated))
 		}
 	}
+	return dst
+}
+
+// orchestrationEvents appends the tracking events of a MessageBox event of
+// a service instance (an orchestration): the instance is the service
+// instance itself, not one instance per queue entry, so that a message
+// flow walks from the message that activated it, through it, to the
+// messages it published. Its activation starts it; later deliveries (its
+// correlated receives) find it running; its end completes it.
+func orchestrationEvents(dst []tracking.Event, e messagebox.Event, w wanted, targets *subscriptionTargets) []tracking.Event {
+	service := ""
+	activation := false
+	if ref, ok := targets.get(e.Subscription); ok && ref.Kind == mgmt.KindOrchestration {
+		service, activation = ref.Name, true
+	}
+	lifecycle := func(k tracking.EventKind) tracking.Event {
+		return tracking.Event{Kind: k, At: e.At, InstanceID: e.Instance, Service: service,
+			ServiceType: tracking.ServiceOrchestration, Host: e.Host, Error: e.Reason}
+	}
+	message := func(k tracking.EventKind, d tracking.Direction) tracking.Event {
+		return tracking.Event{Kind: k, At: e.At, InstanceID: e.Instance, MessageID: e.MessageID, Direction: d,
+			Service: service, ServiceType: tracking.ServiceOrchestration, Subscription: e.Subscription, Host: e.Host, Error: e.Reason}
+	}
+	switch e.Kind {
+	case messagebox.EventDelivered:
+		k := tracking.InstanceRehydrated
+		if activation {
+			k = tracking.InstanceStarted
+		}
+		dst = append(dst, lifecycle(k), message(tracking.MessageReceived, tracking.DirectionIn))
+	case messagebox.EventPublished:
+		ev := message(tracking.MessageSent, tracking.DirectionOut)
+		receiveSide(&ev, e.Message)
+		publishedDetail(&ev, e.Message, w)
+		dst = append(dst, ev)
+	case messagebox.EventInstanceEnded:
+		dst = append(dst, lifecycle(tracking.InstanceCompleted))
+	case messagebox.EventRetry, messagebox.EventBackup:
+		dst = append(dst, message(tracking.MessageFailed, tracking.DirectionNone))
+	case messagebox.EventSuspended:
+		dst = append(dst, lifecycle(tracking.InstanceSuspended))
+	case messagebox.EventResumed:
+		dst = append(dst, lifecycle(tracking.InstanceResumed))
+	case messagebox.EventTerminated:
+		dst = append(dst, lifecycle(tracking.InstanceTerminated))
+	}
+	// EventCompleted of a consumed entry, and EventRouted, leave the
+	// instance as it is: a persistence point consumed a message.
 	return dst
 }

@@ -317,6 +317,7 @@ const (
 	EventSuspended                           // an entry was suspended
 	EventResumed                             // a suspended entry was resumed
 	EventTerminated                          // a suspended entry was terminated
+	EventInstanceEnded                       // a service instance completed (Persist with Complete)
 )
 
 // Event is one tracked change, passed to a Tracker.
@@ -329,6 +330,11 @@ type Event struct {
 	Host         string
 	// Reason is the error text of retries and suspensions.
 	Reason string
+	// Instance is the service instance the event belongs to: the one an
+	// entry is routed to (deliveries, completions), the one that published
+	// the message (publishes of a persistence point) or that ended. Zero
+	// for messaging.
+	Instance uuid.UUID
 	// Message is, on EventPublished, the message as published, so that a
 	// Tracker can keep its size, properties and body. It is shared: the
 	// Tracker must not modify it or keep it past Track.

@@ -162,7 +162,13 @@ func (s *Store) Persist(ctx context.Context, p PersistPoint) (PersistResult, err
 	var events []Event
 	reserved := s.mu.reserved
 	dead := s.completeLocked(b, consumed, nowNanos, &events)
+	published := len(events)
 	pl := s.publishLocked(b, pend, now, &events)
+	for i := published; i < len(events); i++ {
+		if events[i].Kind == EventPublished {
+			events[i].Instance = inst.id // the orchestration sent it
+		}
+	}
 	if pl.wait != nil {
 		// A message it publishes routes to an instance whose end is
 		// committing: undo, wait for that end, and start over.
@@ -230,6 +236,13 @@ func (s *Store) Persist(ctx context.Context, p PersistPoint) (PersistResult, err
 		state = 0
 		if len(zombies) > 0 || len(inst.entries) > len(consumed) {
 			state = StateCompletedWithDiscardedMessages
+		}
+		if s.tracking() {
+			ev := Event{Kind: EventInstanceEnded, At: now, Instance: inst.id, Host: inst.host}
+			if state == StateCompletedWithDiscardedMessages {
+				ev.Reason = zombieReason
+			}
+			events = append(events, ev)
 		}
 	case inst.state == StateSuspendedResumable:
 		state = StateSuspendedResumable

@@ -179,7 +179,7 @@ func (s *Store) dequeue(ctx context.Context, done []Lease, host string, max int,
 		_ = b.Set(s.mu.buf, encodeEntry(nil, &r), nil)
 		taken = append(taken, e)
 		if s.tracking() {
-			events = append(events, Event{Kind: EventDelivered, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: h.name})
+			events = append(events, Event{Kind: EventDelivered, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: h.name, Instance: e.instID()})
 		}
 	}
 	s.mu.Unlock()
@@ -411,7 +411,7 @@ func (s *Store) completeLocked(b *pebble.Batch, es []*entry, now int64, events *
 			dead = append(dead, e.msg)
 		}
 		if s.tracking() {
-			*events = append(*events, Event{Kind: EventCompleted, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: e.host.name})
+			*events = append(*events, Event{Kind: EventCompleted, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: e.host.name, Instance: e.instID()})
 		}
 	}
 	return dead
@@ -644,4 +644,12 @@ func (s *Store) finishRetry(ctx context.Context, tx *store.Txn, events []Event, 
 		e.host.wakeLocked()
 	}
 	return nil
+}
+
+// instID is the ID of the service instance e is routed to, or zero.
+func (e *entry) instID() uuid.UUID {
+	if e.inst == nil {
+		return uuid.Nil
+	}
+	return e.inst.id
 }
