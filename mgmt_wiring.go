@@ -77,14 +77,13 @@ func (a mgmtSubscriptions) Subscribe(tx *store.Txn, sub mgmt.Subscription) error
 				Service: service, ErrorContains: messagebox.PausedServiceReason})
 		})
 	} else if sub.Active && wasPaused {
-		id := sub.ID
-		tx.OnCommit(func() {
-			// The port has started: what it held suspended goes to its
-			// queue. A failure here leaves them suspended and resumable,
-			// which an administrator can still resume by query.
-			_, _ = a.mb.ResumeQuery(context.Background(), messagebox.SuspendedQuery{
-				Subscription: id, ErrorContains: messagebox.PausedReason, ResumableOnly: true})
-		})
+		// The port has started: what it held suspended goes to its queue,
+		// in the same commit.
+		resume, err := a.mb.ResumePausedTxn(tx, sub.ID)
+		if err != nil {
+			return fmt.Errorf("biztier: resume what %s held: %w", sub.Name, err)
+		}
+		tx.OnCommit(resume)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package messagebox
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2"
@@ -175,6 +176,68 @@ func (s *Store) UnsubscribeTxn(tx *store.Txn, id uuid.UUID) (func(), error) {
 			s.mu.suspended[h.e.id] = h.e
 		}
 		s.reliefLocked()
+	}, nil
+}
+
+// ResumePausedTxn adds to tx the resumption of the entries subscription
+// id's pause suspended (resumable, PausedReason) and returns the function
+// that queues them in memory, for tx.OnCommit: starting a port resumes
+// what it held in the same commit as its new state. Until tx commits the
+// entries are held (neither suspended nor queued); if it does not commit
+// they are suspended again as they were.
+func (s *Store) ResumePausedTxn(tx *store.Txn, id uuid.UUID) (func(), error) {
+	now := s.now().UnixNano()
+	s.mu.Lock()
+	if err := s.checkLocked(); err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	b := tx.Batch(store.MessageBox)
+	var (
+		held   []heldEntry
+		events []Event
+	)
+	for eid, e := range s.mu.suspended {
+		if e.sub != id || e.reason != PausedReason || e.flags&flagResumable == 0 || e.host == nil {
+			continue
+		}
+		held = append(held, heldEntry{e: e, saved: *e})
+		delete(s.mu.suspended, eid)
+		_ = b.Delete(suspKey(eid), nil)
+		e.flags &^= flagBackup | flagResumable
+		e.attempts, e.at, e.reason, e.kind = 0, 0, "", 0
+		r := e.rec()
+		_ = b.Set(s.entryKey(e), encodeEntry(nil, &r), nil)
+		e.state = stBusy
+		if s.tracking() {
+			events = append(events, Event{Kind: EventResumed, At: time.Unix(0, now), MessageID: e.msg.id, Entry: eid,
+				Subscription: e.sub, Host: e.host.name, Instance: e.instID()})
+		}
+	}
+	s.mu.Unlock()
+	undo := func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, h := range held {
+			*h.e = h.saved
+			s.mu.suspended[h.e.id] = h.e
+		}
+	}
+	if s.opts.Tracker != nil && len(events) > 0 {
+		if err := s.opts.Tracker.Track(tx, events); err != nil {
+			undo()
+			return nil, fmt.Errorf("messagebox: tracker: %w", err)
+		}
+	}
+	tx.OnAbort(undo)
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, h := range held {
+			h.e.state = stReady
+			h.e.host.ready.push(h.e)
+			h.e.host.wakeLocked()
+		}
 	}, nil
 }
 

@@ -81,3 +81,44 @@ func TestStore_CreateHostTxnAborted(t *testing.T) {
 	e.reopen()
 	require.NotContains(t, e.s.Hosts(), "h")
 }
+
+// TestStore_ResumePausedTxn: the entries a paused subscription suspended
+// are queued when the transaction that starts the port commits, and stay
+// suspended if it aborts.
+func TestStore_ResumePausedTxn(t *testing.T) {
+	e := newEnv(t, nil)
+	e.host("h")
+	sub := orderSub("h", "x")
+	sub.Paused = true
+	s := e.subscribe(sub)
+	e.publish(msg("", Promoted(typeProp, String("x"))))
+	n, err := e.s.CountSuspended(ctx, SuspendedQuery{Subscription: s.ID})
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+
+	start := func() *store.Txn {
+		tx := e.set.NewTxn()
+		active := s
+		active.Paused = false
+		_, apply, err := e.s.SubscribeTxn(tx, active)
+		require.NoError(t, err)
+		tx.OnCommit(apply)
+		resume, err := e.s.ResumePausedTxn(tx, s.ID)
+		require.NoError(t, err)
+		tx.OnCommit(resume)
+		return tx
+	}
+	start().Abort()
+	n, err = e.s.CountSuspended(ctx, SuspendedQuery{Subscription: s.ID})
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "an aborted start leaves the message suspended")
+	require.Empty(t, e.dequeue("h", 5))
+
+	_, err = start().Commit(ctx)
+	require.NoError(t, err)
+	require.Len(t, e.dequeue("h", 5), 1, "the committed start queues it")
+	e.reopen()
+	n, err = e.s.CountSuspended(ctx, SuspendedQuery{Subscription: s.ID})
+	require.NoError(t, err)
+	require.Zero(t, n)
+}
