@@ -249,8 +249,10 @@ func receive(ctx context.Context, mb *messagebox.Store, mg *mgmt.Store, dir stri
 	if err != nil {
 		return err
 	}
-	if !rl.Enabled {
-		return nil // a disabled receive location receives nothing
+	if !rl.Accepting(time.Now()) {
+		// A disabled location, or one outside its dates or service window,
+		// receives nothing; the files wait for a run when it accepts.
+		return nil
 	}
 	location := rl.Address
 	files, err := orderFiles(dir)
