@@ -135,6 +135,7 @@ func TestGroup_HandlesAfterClose(t *testing.T) {
 			})
 		}
 	}
+	require.ErrorIs(t, mb.Err(), biztier.ErrClosed, "the MessageBox says it is closed without being probed")
 	_, err := g.MessageBox()
 	require.ErrorIs(t, err, biztier.ErrClosed)
 	_, err = g.Update(nilCtx, func(*biztier.Txn) error { return nil })
@@ -146,6 +147,7 @@ func TestGroup_HandlesAfterClose(t *testing.T) {
 func TestGroup_NilContext(t *testing.T) {
 	g, mb, tr, mg := openHandles(t)
 	defer g.Close()
+	require.NoError(t, mb.Err())
 	for name, call := range handleCalls(mb, tr, mg) {
 		if name == "mb.DequeueWait" {
 			continue // would wait for a message forever on Background

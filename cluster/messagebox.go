@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
+	"math"
 
 	"github.com/biztier/biztier/messagebox"
+	"github.com/biztier/biztier/wal"
 )
 
 // MessageBox returns the group's MessageBox on the active node. It fails
@@ -42,23 +43,25 @@ func (n *Node) MessageBox() (*messagebox.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	if !mbFailed(mb) {
+	if mb.Err() == nil {
 		return mb, nil
 	}
 	// A commit of this Store failed while the node stayed active. Reopen
 	// it only once every commit written so far has been applied (or has
-	// failed), so that the new Store's state includes all of them.
+	// failed), so that the new Store's state includes all of them. The
+	// log says when its applied LSN moves; nothing polls.
 	last := n.wlog().DurableLSN()
-	deadline := time.Now().Add(2 * n.opts.SyncTimeout)
-	for n.wlog().AppliedLSN() < last {
+	wctx, cancel := context.WithTimeout(n.ctx, 2*n.opts.SyncTimeout)
+	defer cancel()
+	for applied := n.wlog().AppliedLSN(); applied < last; applied = n.wlog().AppliedLSN() {
 		if p.isFenced() {
 			return nil, ErrNotActive
 		}
-		if time.Now().After(deadline) {
+		if err := n.wlog().WaitProgress(wctx, math.MaxUint64, applied); err != nil {
+			if n.ctx.Err() != nil || errors.Is(err, wal.ErrClosed) {
+				return nil, ErrClosed
+			}
 			return nil, fmt.Errorf("cluster: messagebox failed and commits up to lsn %d are still in flight", last)
-		}
-		if !sleep(n.ctx, time.Millisecond) {
-			return nil, ErrClosed
 		}
 	}
 	if err := g.CloseTyped(); err != nil {
@@ -68,14 +71,6 @@ func (n *Node) MessageBox() (*messagebox.Store, error) {
 		return nil, fmt.Errorf("cluster: reopen messagebox: %w", err)
 	}
 	return mb, nil
-}
-
-// mbFailed reports whether mb fails every call: a commit of it failed
-// (messagebox.ErrFailed) or it was closed. It probes with an Extend of a
-// lease that cannot exist, which writes nothing.
-func mbFailed(mb *messagebox.Store) bool {
-	_, err := mb.Extend(context.Background(), messagebox.Lease{}, time.Second)
-	return errors.Is(err, messagebox.ErrFailed) || errors.Is(err, messagebox.ErrClosed)
 }
 
 // closeMessageBox closes the typed stores (the MessageBox, and Tracking

@@ -409,6 +409,17 @@ func (s *Store) Close() error {
 
 func (s *Store) now() time.Time { return s.opts.Clock.Now() }
 
+// Err reports whether the store still works: nil while it does, ErrClosed
+// after Close, or the error wrapping ErrFailed that every write returns
+// once a commit to the group log failed (the in-memory state can no
+// longer be trusted; close the Store and open the MessageBox again once
+// the log has settled). It writes nothing and does not wait.
+func (s *Store) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.checkLocked()
+}
+
 // closedErr returns ErrClosed once Close has been called, without taking
 // the mutex: calls that validate their input or read before they lock use
 // it so a closed store answers ErrClosed first, whatever the input.
