@@ -5,11 +5,15 @@
 // # Model
 //
 // A [Message] has parts (one of them the body part) and a context of typed
-// properties, each promoted (routable) or written. A [Subscription] belongs
-// to a host and holds a [Predicate]: an OR of AND-groups of `property op
-// value` conditions with BizTalk's operators (==, <, <=, >, >=, !=,
-// exists). Comparisons are typed; a property missing from the promoted
-// context fails every condition, exists included.
+// properties, each promoted (routable) or written, named "namespace#name";
+// the short names of BizTalk's property schemas ("BTS.MessageType") are the
+// same properties ([CanonicalName]). A [Subscription] belongs to a host and
+// holds a [Predicate] (the same type as Management's filters): an OR of
+// AND-groups of `property op value` conditions with BizTalk's operators
+// (==, <, <=, >, >=, !=, exists). Comparisons are typed; a filter's [Text]
+// value takes the type of the property it meets ([PropertySchema] types it
+// up front); a property missing from the promoted context fails every
+// condition, exists included.
 //
 // [Store.Publish] matches a message against the subscriptions and, in one
 // commit, stores it once together with one queue entry per matching
@@ -23,7 +27,11 @@
 // the entry visible again later, moving it to the subscription's backup
 // host or to the suspended queue once its [RetryPolicy] is used up;
 // [Store.Suspend] suspends it. Suspended entries are listed, counted,
-// resumed and terminated by ID or by [SuspendedQuery].
+// resumed and terminated by ID or by [SuspendedQuery]. Removing a
+// subscription suspends what waits for it ([UnsubscribedReason]); a held
+// host (no host instance running) keeps its queue and delivers nothing;
+// with [Options.RouteFailed], a message nothing subscribes to may go out as
+// an [ErrorMessage] instead. [Store.Err] says whether the store still works.
 //
 // # Routing index
 //

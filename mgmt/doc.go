@@ -22,7 +22,19 @@
 //
 // A [Filter] is BizTalk's predicate: an OR of AND groups of [Statement]s
 // (property, operator, value), with the operator codes binding files use:
-// 0 ==, 1 <, 2 <=, 3 >, 4 >=, 5 !=, 6 exists.
+// 0 ==, 1 <, 2 <=, 3 >, 4 >=, 5 !=, 6 exists. It is the MessageBox's own
+// predicate type (messagebox.Predicate), so a filter becomes a
+// subscription without translation; values read from binding files are
+// [Text], typed by the property they meet.
+//
+// Everything a binding says applies at run time: each send port's
+// subscriptions carry its [Delivery] (retries, backup transport and its
+// retries, ordered delivery, service window); orchestrations activate only
+// on their [Orchestration].ActivatingPorts and carry their service; a host
+// none of whose instances runs is held ([HostGate]); receive ports route
+// failed messages; [ReceiveLocation.Accepting] says when a location takes
+// messages. Adapters' passwords go to [Secrets] (the SSO database), and
+// Management keeps and exports them masked.
 //
 // # States and subscriptions
 //
