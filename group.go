@@ -17,6 +17,7 @@ import (
 	"github.com/biztier/biztier/internal/backup"
 	"github.com/biztier/biztier/internal/keys"
 	"github.com/biztier/biztier/internal/store"
+	"github.com/biztier/biztier/messagebox"
 	"github.com/biztier/biztier/wal"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -139,8 +140,13 @@ func (o *Options) withDefaults(dir string) Options {
 	if c.FS == nil {
 		c.FS = vfs.Default
 	}
-	if c.Now == nil {
-		c.Now = time.Now
+	switch {
+	case c.Clock != nil:
+		c.Now = c.Clock.Now
+	case c.Now != nil:
+		c.Clock = nowClock{now: c.Now}
+	default:
+		c.Clock, c.Now = messagebox.SystemClock{}, time.Now
 	}
 	def := func(p *string, name string) {
 		if *p == "" {

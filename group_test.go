@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/biztier/biztier"
 	"github.com/biztier/biztier/internal/store"
+	"github.com/biztier/biztier/messagebox"
+	"github.com/biztier/biztier/tracking"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/require"
 )
@@ -226,4 +229,42 @@ func TestGroup_NewPathSurvivesCrash(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok, "the acknowledged commit is gone with its directory")
 	require.Equal(t, "v", string(v))
+}
+
+// TestGroup_OneClock sets one manual clock on the group: the MessageBox's
+// leases, Tracking's event times and Management's export stamp all run on
+// it, so a test moves the whole group through time without sleeping.
+func TestGroup_OneClock(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2030, 6, 1, 9, 0, 0, 0, time.UTC)
+	clock := messagebox.NewManualClock(start)
+	g, err := biztier.Open("g", &biztier.Options{FS: vfs.NewMem(), Durability: biztier.NoSync, CheckpointInterval: -1, Clock: clock})
+	require.NoError(t, err)
+	defer g.Close()
+	mb, err := g.MessageBox()
+	require.NoError(t, err)
+	require.NoError(t, mb.CreateHost(ctx, "h"))
+	_, err = mb.Subscribe(ctx, messagebox.Subscription{Name: "s", Host: "h",
+		Predicate: messagebox.Or(messagebox.And(messagebox.Exists("ns#k")))})
+	require.NoError(t, err)
+	id, _, err := mb.Publish(ctx, messagebox.NewMessage([]byte("x"), messagebox.Promoted("ns#k", messagebox.String("v"))))
+	require.NoError(t, err)
+	ds, err := mb.Dequeue(ctx, "h", 1, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	require.Equal(t, start.Add(time.Minute), ds[0].Lease.Expires, "leases run on the group's clock")
+	again, err := mb.Dequeue(ctx, "h", 1, time.Minute)
+	require.NoError(t, err)
+	require.Empty(t, again)
+	clock.Advance(2 * time.Minute)
+	again, err = mb.Dequeue(ctx, "h", 1, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, again, 1, "the lease ran out on the group's clock")
+
+	tr, err := g.Tracking()
+	require.NoError(t, err)
+	page, err := tr.MessageEvents(ctx, tracking.MessageEventQuery{MessageID: id, OldestFirst: true})
+	require.NoError(t, err)
+	require.NotEmpty(t, page.Events)
+	require.True(t, page.Events[0].At.Equal(start), "tracking uses the group's clock: %v", page.Events[0].At)
 }

@@ -1,11 +1,11 @@
 package biztier
 
 import (
+	"time"
+
 	"github.com/biztier/biztier/messagebox"
 	"github.com/biztier/biztier/mgmt"
 	"github.com/biztier/biztier/tracking"
-	"time"
-
 	"github.com/biztier/biztier/wal"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -82,7 +82,21 @@ type Options struct {
 	// DisableTracking keeps the MessageBox from recording tracking events.
 	// Tracking is on by default, as in BizTalk.
 	DisableTracking bool
-	// Now is the group's clock (frame times, and later leases, retries and
-	// schedules). Defaults to time.Now.
+	// Clock is the group's clock, set once for every database: the log's
+	// frame times, the MessageBox's leases, retries, schedules and service
+	// windows (unless Options.MessageBox sets its own), Tracking's event
+	// times, Management's export stamps, SSO's tickets and audit, and the
+	// rule store's history. A messagebox.ManualClock runs the whole group
+	// on virtual time in tests. Defaults to Now's time with real timers,
+	// and to the system clock without Now.
+	Clock messagebox.Clock
+	// Now is the group's time when Clock is not set. Prefer Clock: with
+	// Now alone, waits (leases, retry intervals) still use real timers.
 	Now func() time.Time
 }
+
+// nowClock is a Clock from a time function and the system's timers.
+type nowClock struct{ now func() time.Time }
+
+func (c nowClock) Now() time.Time                         { return c.now() }
+func (c nowClock) After(d time.Duration) <-chan time.Time { return time.After(d) }

@@ -59,6 +59,9 @@ func (g *Group) Management() (*mgmt.Store, error) {
 	if mo.Secrets == nil {
 		mo.Secrets = adapterSecrets{g: g}
 	}
+	if mo.Now == nil {
+		mo.Now = g.opts.Now
+	}
 	mg, err := mgmt.Open(g.set, mgmtSubscriptions{mb: mb, targets: &g.typed.targets}, &mo)
 	if err != nil {
 		return nil, fmt.Errorf("biztier: open management: %w", err)
@@ -102,6 +105,9 @@ func (g *Group) messageBoxLocked() (*messagebox.Store, error) {
 	}
 	if o.RouteFailed == nil {
 		o.RouteFailed = g.routeFailed
+	}
+	if o.Clock == nil {
+		o.Clock = g.opts.Clock
 	}
 	mb, err := messagebox.Open(g.set, &o)
 	if err != nil {
