@@ -130,7 +130,12 @@ func Open(opts *Options) (_ *Set, err error) {
 	var maxApplied uint64
 	for _, id := range All {
 		mem := o.MemTableSize
-		if id != MessageBox {
+		// The MessageBox and Tracking take a write on every message; the
+		// others see configuration-sized traffic. A Tracking memtable as
+		// large as the MessageBox's flushes a quarter as often: measured
+		// with the harness's messaging scenario (tracking on), 0.155× →
+		// 0.179× raw Pebble and 0.067 → 0.053 CPU s per 1,000 messages.
+		if id != MessageBox && id != Tracking {
 			mem = max(mem/4, 4<<20)
 		}
 		db, err := openDB(id, o.Dirs[id], &pebble.Options{
