@@ -191,10 +191,6 @@ func (g *Group) routeFailed(m *messagebox.Message) bool {
 	if mg == nil {
 		return false
 	}
-	p, ok := m.Property("BTS.ReceivePortName")
-	if !ok {
-		return false
-	}
-	rp, err := mg.ReceivePort(p.Value.Str())
-	return err == nil && rp.RouteFailedMessage
+	p, ok := m.Property(propReceivePortName)
+	return ok && mg.RoutesFailedMessages(p.Value.Str())
 }

@@ -206,17 +206,10 @@ func trackingEvents(dst []tracking.Event, events []messagebox.Event, w wanted, t
 				stype = tracking.ServiceOrchestration
 			}
 		}
-		base := tracking.Event{At: e.At, MessageID: e.MessageID, Subscription: e.Subscription, Host: e.Host, Error: e.Reason,
-			Service: service, ServiceType: stype, Port: port}
-		lifecycle := func(k tracking.EventKind) tracking.Event {
-			return tracking.Event{Kind: k, At: e.At, InstanceID: inst, ServiceType: stype, Service: service,
-				Subscription: e.Subscription, Host: e.Host, Error: e.Reason}
-		}
-		message := func(k tracking.EventKind, d tracking.Direction) tracking.Event {
-			ev := base
-			ev.Kind, ev.InstanceID, ev.Direction = k, inst, d
-			return ev
-		}
+		o := eventOf{e: &e, inst: inst, service: service, port: port, stype: stype}
+		base := o.message(0, tracking.DirectionNone)
+		base.InstanceID = uuid.Nil
+		lifecycle, message := o.lifecycle, o.message
 		switch e.Kind {
 		case messagebox.EventPublished:
 			ev := base
@@ -261,14 +254,8 @@ func orchestrationEvents(dst []tracking.Event, e messagebox.Event, w wanted, tar
 	if ref, ok := targets.get(e.Subscription); ok && ref.Kind == mgmt.KindOrchestration {
 		service, activation = ref.Name, true
 	}
-	lifecycle := func(k tracking.EventKind) tracking.Event {
-		return tracking.Event{Kind: k, At: e.At, InstanceID: e.Instance, Service: service,
-			ServiceType: tracking.ServiceOrchestration, Host: e.Host, Error: e.Reason}
-	}
-	message := func(k tracking.EventKind, d tracking.Direction) tracking.Event {
-		return tracking.Event{Kind: k, At: e.At, InstanceID: e.Instance, MessageID: e.MessageID, Direction: d,
-			Service: service, ServiceType: tracking.ServiceOrchestration, Subscription: e.Subscription, Host: e.Host, Error: e.Reason}
-	}
+	o := eventOf{e: &e, inst: e.Instance, service: service, stype: tracking.ServiceOrchestration}
+	lifecycle, message := o.lifecycle, o.message
 	switch e.Kind {
 	case messagebox.EventDelivered:
 		k := tracking.InstanceRehydrated
@@ -295,4 +282,23 @@ func orchestrationEvents(dst []tracking.Event, e messagebox.Event, w wanted, tar
 	// EventCompleted of a consumed entry, and EventRouted, leave the
 	// instance as it is: a persistence point consumed a message.
 	return dst
+}
+
+// eventOf builds the tracking events of one MessageBox event for the
+// instance inst.
+type eventOf struct {
+	e             *messagebox.Event
+	inst          uuid.UUID
+	service, port string
+	stype         tracking.ServiceType
+}
+
+func (o eventOf) lifecycle(k tracking.EventKind) tracking.Event {
+	return tracking.Event{Kind: k, At: o.e.At, InstanceID: o.inst, ServiceType: o.stype, Service: o.service,
+		Subscription: o.e.Subscription, Host: o.e.Host, Error: o.e.Reason}
+}
+
+func (o eventOf) message(k tracking.EventKind, d tracking.Direction) tracking.Event {
+	return tracking.Event{Kind: k, At: o.e.At, InstanceID: o.inst, MessageID: o.e.MessageID, Direction: d,
+		Service: o.service, ServiceType: o.stype, Port: o.port, Subscription: o.e.Subscription, Host: o.e.Host, Error: o.e.Reason}
 }

@@ -285,6 +285,24 @@ func (s *Store) bulk(ctx context.Context, ids []EntryID, resume, strict bool) (i
 	return done, nil
 }
 
+// requeueLocked adds to b the move of suspended entry e (already out of
+// s.mu.suspended) back to its queue, on its subscription's primary host,
+// with its attempts reset, and returns its tracking event.
+func (s *Store) requeueLocked(b *pebble.Batch, e *entry, now int64) []Event {
+	if sub := s.mu.subs[e.sub]; e.flags&flagBackup != 0 && sub != nil && s.mu.hosts[sub.Host] != nil {
+		e.host = s.mu.hosts[sub.Host]
+	}
+	e.flags &^= flagBackup | flagResumable
+	e.attempts, e.at, e.reason, e.kind = 0, 0, "", 0
+	r := e.rec()
+	_ = b.Set(s.entryKey(e), encodeEntry(nil, &r), nil)
+	if !s.tracking() {
+		return nil
+	}
+	return []Event{{Kind: EventResumed, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id,
+		Subscription: e.sub, Host: e.host.name, Instance: e.instID()}}
+}
+
 // orphanLocked reports whether e is an activation entry whose subscription
 // no longer exists: resuming it would queue it for nobody.
 func (s *Store) orphanLocked(e *entry) bool {
@@ -322,16 +340,7 @@ func (s *Store) bulkBatch(ctx context.Context, ids []EntryID, resume bool) (int,
 			host = e.host.name
 		}
 		if resume {
-			if sub := s.mu.subs[e.sub]; e.flags&flagBackup != 0 && sub != nil && s.mu.hosts[sub.Host] != nil {
-				e.host = s.mu.hosts[sub.Host]
-			}
-			e.flags &^= flagBackup | flagResumable
-			e.attempts, e.at, e.reason, e.kind = 0, 0, "", 0
-			r := e.rec()
-			_ = b.Set(s.entryKey(e), encodeEntry(nil, &r), nil)
-			if s.tracking() {
-				events = append(events, Event{Kind: EventResumed, At: time.Unix(0, now), MessageID: e.msg.id, Entry: id, Subscription: e.sub, Host: e.host.name})
-			}
+			events = append(events, s.requeueLocked(b, e, now)...)
 		} else {
 			c.dead = dropRefLocked(b, e.msg)
 			if s.tracking() {

@@ -2,7 +2,6 @@ package messagebox
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2"
@@ -204,15 +203,8 @@ func (s *Store) ResumePausedTxn(tx *store.Txn, id uuid.UUID) (func(), error) {
 		held = append(held, heldEntry{e: e, saved: *e})
 		delete(s.mu.suspended, eid)
 		_ = b.Delete(suspKey(eid), nil)
-		e.flags &^= flagBackup | flagResumable
-		e.attempts, e.at, e.reason, e.kind = 0, 0, "", 0
-		r := e.rec()
-		_ = b.Set(s.entryKey(e), encodeEntry(nil, &r), nil)
+		events = append(events, s.requeueLocked(b, e, now)...)
 		e.state = stBusy
-		if s.tracking() {
-			events = append(events, Event{Kind: EventResumed, At: time.Unix(0, now), MessageID: e.msg.id, Entry: eid,
-				Subscription: e.sub, Host: e.host.name, Instance: e.instID()})
-		}
 	}
 	s.mu.Unlock()
 	undo := func() {

@@ -307,6 +307,14 @@ func (s *Store) ReceivePort(name string) (*ReceivePort, error) {
 	return nil, notFound(Ref{KindReceivePort, name})
 }
 
+// RoutesFailedMessages reports whether receive port name has
+// RouteFailedMessage set. Unlike ReceivePort it copies nothing: the
+// MessageBox asks it for every message received on a port.
+func (s *Store) RoutesFailedMessages(name string) bool {
+	p, ok := s.model().receivePorts[name]
+	return ok && p.RouteFailedMessage
+}
+
 // ReceiveLocation returns the named receive location and the name of its
 // port, or ErrNotFound.
 func (s *Store) ReceiveLocation(name string) (*ReceiveLocation, string, error) {

@@ -153,3 +153,14 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestCanonical_NoAllocation: the names the hot path canonicalizes on
+// every message (canonical ones, and the built-in short ones) cost no
+// allocation.
+func TestCanonical_NoAllocation(t *testing.T) {
+	for _, name := range []string{sys + "MessageType", "BTS.MessageType", "BTS.ReceivePortName", "Orders.Total"} {
+		if n := testing.AllocsPerRun(100, func() { _ = Canonical(name) }); n != 0 {
+			t.Fatalf("Canonical(%q) allocates %.0f times", name, n)
+		}
+	}
+}

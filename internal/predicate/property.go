@@ -46,6 +46,9 @@ func Canonical(name string) string {
 	if strings.IndexByte(name, '#') >= 0 {
 		return name
 	}
+	if c, ok := builtinShort[name]; ok {
+		return c // the common names, without building the string each time
+	}
 	prefix, local, ok := strings.Cut(name, ".")
 	if !ok || local == "" {
 		return name
@@ -72,6 +75,7 @@ type Schema struct {
 // message carries.
 var builtin = func() map[string]Type {
 	m := map[string]Type{}
+	builtinShort = map[string]string{}
 	for _, s := range []Schema{
 		{"BTS.MessageType", TypeString},
 		{"BTS.ReceivePortName", TypeString},
@@ -119,10 +123,16 @@ var builtin = func() map[string]Type {
 		{"FILE.FileCreationTime", TypeTime},
 		{"MessageTracking.ActivityIdentity", TypeString},
 	} {
-		m[Canonical(s.Name)] = s.Type
+		c := Canonical(s.Name)
+		m[c] = s.Type
+		builtinShort[s.Name] = c
 	}
 	return m
 }()
+
+// builtinShort maps the short names of the built-in properties to their
+// canonical names; filled with builtin.
+var builtinShort map[string]string
 
 // Schemas is a set of property schemas: BizTalk's built-in ones and those
 // registered with it. The zero Schemas knows only the built-in ones. It is
