@@ -154,7 +154,43 @@ const (
 	// is redeemed once.
 	TableSSOTickets Table = 0x45
 	// 0x46..0x4F reserved for SSO.
-	// 0x50..0x5F reserved for BAM.
+	// BAM (BAMPrimaryImport), 0x50..0x5F. Values are written by package
+	// bam.
+
+	// TableBAMMeta holds the BAM database's format version, the buffered
+	// event decoder's applied position and the cube watermarks.
+	TableBAMMeta Table = 0x50
+	// TableBAMDefinitions holds deployed activities, views and cubes by
+	// kind and name, each with its version.
+	TableBAMDefinitions Table = 0x51
+	// TableBAMDeployments holds the deploy, update and remove history,
+	// keyed by sequence number, oldest first.
+	TableBAMDeployments Table = 0x52
+	// TableBAMActive holds active activity instances, keyed by activity
+	// and activity ID: one record per instance.
+	TableBAMActive Table = 0x53
+	// TableBAMCompleted holds completed activity instances, keyed by
+	// activity, completion partition, completion time and activity ID.
+	TableBAMCompleted Table = 0x54
+	// TableBAMCompletedByID indexes completed instances by activity and
+	// activity ID.
+	TableBAMCompletedByID Table = 0x55
+	// TableBAMContinuations holds continuation tokens, keyed by activity
+	// and token: the instance each continues.
+	TableBAMContinuations Table = 0x56
+	// TableBAMSpool holds buffered events written in other commits, keyed
+	// by sequence number, until the decoder moves them into the tables.
+	TableBAMSpool Table = 0x57
+	// TableBAMAggregations holds real-time aggregation cells, keyed by
+	// aggregation, time slice and dimension values.
+	TableBAMAggregations Table = 0x58
+	// TableBAMFailed holds buffered events the decoder could not apply
+	// (their activity was removed meanwhile), keyed by sequence number.
+	TableBAMFailed Table = 0x59
+	// TableBAMProfiles holds tracking profiles and their bindings, keyed
+	// by profile name.
+	TableBAMProfiles Table = 0x5A
+	// 0x5B..0x5F reserved for BAM.
 	// Business Rules, 0x60..0x6F. Values are written by package rules.
 
 	// TableRulesPolicies holds policy versions (rulesets), keyed by policy
@@ -235,6 +271,18 @@ var tableNames = [256]string{
 	TableSSOConfig:       "SSOConfig",
 	TableSSOAudit:        "SSOAudit",
 	TableSSOTickets:      "SSOTickets",
+
+	TableBAMMeta:          "BAMMeta",
+	TableBAMDefinitions:   "BAMDefinitions",
+	TableBAMDeployments:   "BAMDeployments",
+	TableBAMActive:        "BAMActive",
+	TableBAMCompleted:     "BAMCompleted",
+	TableBAMCompletedByID: "BAMCompletedByID",
+	TableBAMContinuations: "BAMContinuations",
+	TableBAMSpool:         "BAMSpool",
+	TableBAMAggregations:  "BAMAggregations",
+	TableBAMFailed:        "BAMFailed",
+	TableBAMProfiles:      "BAMProfiles",
 
 	TableUser: "User",
 }
