@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/mgmt"
 	"github.com/biztier/biztier/sso"
 )
@@ -36,7 +35,7 @@ var _ mgmt.Secrets = adapterSecrets{}
 
 // Keep implements mgmt.Secrets: the values are sealed into the SSO
 // database in the configuration's own transaction.
-func (a adapterSecrets) Keep(ctx context.Context, tx *store.Txn, owner mgmt.Ref, transport string, values map[string]string) error {
+func (a adapterSecrets) Keep(ctx context.Context, tx mgmt.GroupTx, owner mgmt.Ref, transport string, values map[string]string) error {
 	if _, ok := sso.IdentityFrom(ctx); !ok {
 		ctx = sso.WithIdentity(ctx, ManagementIdentity)
 	}
@@ -57,7 +56,7 @@ func (a adapterSecrets) Keep(ctx context.Context, tx *store.Txn, owner mgmt.Ref,
 	for k, v := range values {
 		info[k] = sso.NewSecret(v)
 	}
-	return s.SetConfigInfoTxn(ctx, ssoTxn{tx: tx}, AdapterSecretsApp, transportSecretID(owner, transport), info)
+	return s.SetConfigInfoTx(ctx, tx, AdapterSecretsApp, transportSecretID(owner, transport), info)
 }
 
 func transportSecretID(owner mgmt.Ref, transport string) string {

@@ -3,11 +3,12 @@ package biztier
 import (
 	"context"
 	"fmt"
-	"github.com/biztier/biztier/messagebox"
 	"math/rand/v2"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/biztier/biztier/messagebox"
 
 	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2/vfs"

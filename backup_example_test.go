@@ -19,7 +19,7 @@ func ExampleGroup_Backup() {
 		log.Fatal(err)
 	}
 	put := func(v string) {
-		if _, err := g.Update(ctx, func(tx *biztier.Txn) error {
+		if _, err := g.Update(ctx, func(tx *biztier.Tx) error {
 			if err := tx.Set(biztier.MessageBox, []byte("order-1"), []byte(v)); err != nil {
 				return err
 			}

@@ -144,7 +144,7 @@ func load(t testing.TB, g *Group, m *model, writers int, seed uint64, stop <-cha
 				n := 1 + rng.IntN(3)
 				ops := make([]op, 0, n)
 				for range n {
-					o := op{db: store.All[rng.IntN(len(store.All))], key: fmt.Sprintf("w%d-k%02d", w, rng.IntN(40))}
+					o := op{db: Database(store.All[rng.IntN(len(store.All))]), key: fmt.Sprintf("w%d-k%02d", w, rng.IntN(40))}
 					if rng.IntN(5) > 0 {
 						o.value = fmt.Sprintf("v%d-%d-%x", w, i, rng.Uint32())
 					}
@@ -179,8 +179,8 @@ func load(t testing.TB, g *Group, m *model, writers int, seed uint64, stop <-cha
 // waitFrames blocks until the log has grown by n frames.
 func waitFrames(t testing.TB, g *Group, n uint64) {
 	t.Helper()
-	start := g.Log().DurableLSN()
-	r, err := g.Log().NewReader(start + 1)
+	start := g.set.Log().DurableLSN()
+	r, err := g.set.Log().NewReader(start + 1)
 	require.NoError(t, err)
 	defer r.Close()
 	for range n {
@@ -224,7 +224,7 @@ func TestGroup_MarksSurviveReopenAndCrash(t *testing.T) {
 	_, err := g.Mark(ctx, "a")
 	require.NoError(t, err)
 	// A mark whose commit reached the log, but not the list, before a crash.
-	l := g.Log()
+	l := g.set.Log()
 	require.NoError(t, g.marks.Begin("b", l.DurableLSN()+1))
 	lsnB, err := l.Mark(ctx, "b")
 	require.NoError(t, err)
@@ -334,7 +334,7 @@ func TestRestore_ToLSNAndTime(t *testing.T) {
 		stop := make(chan struct{})
 		close(stop)
 		for i := range n {
-			ops := []op{{db: MessageBox, key: fmt.Sprintf("k%d", i%30), value: fmt.Sprintf("v%d", g.Log().DurableLSN())}, {db: Rules, key: "last", value: fmt.Sprint(i)}}
+			ops := []op{{db: MessageBox, key: fmt.Sprintf("k%d", i%30), value: fmt.Sprintf("v%d", g.set.Log().DurableLSN())}, {db: Rules, key: "last", value: fmt.Sprint(i)}}
 			lsn, err := g.Update(ctx, func(tx *Txn) error {
 				for _, o := range ops {
 					if err := tx.Set(o.db, []byte(o.key), []byte(o.value)); err != nil {
@@ -359,7 +359,7 @@ func TestRestore_ToLSNAndTime(t *testing.T) {
 
 	// Frame times, read back from the log.
 	times := map[uint64]time.Time{}
-	r, err := g.Log().NewReader(g.Stats().FirstLSN)
+	r, err := g.set.Log().NewReader(g.Stats().FirstLSN)
 	require.NoError(t, err)
 	for {
 		f, err := r.Read()

@@ -138,7 +138,7 @@ func TestGroup_HandlesAfterClose(t *testing.T) {
 	require.ErrorIs(t, mb.Err(), biztier.ErrClosed, "the MessageBox says it is closed without being probed")
 	_, err := g.MessageBox()
 	require.ErrorIs(t, err, biztier.ErrClosed)
-	_, err = g.Update(nilCtx, func(*biztier.Txn) error { return nil })
+	_, err = g.Update(nilCtx, func(*biztier.Tx) error { return nil })
 	require.ErrorIs(t, err, biztier.ErrClosed)
 }
 
@@ -156,7 +156,7 @@ func TestGroup_NilContext(t *testing.T) {
 			require.NotPanics(t, func() { _ = call(nil) })
 		})
 	}
-	_, err := g.Update(nilCtx, func(tx *biztier.Txn) error { return tx.Set(biztier.BAM, []byte("k"), []byte("v")) })
+	_, err := g.Update(nilCtx, func(tx *biztier.Tx) error { return tx.Set(biztier.BAM, []byte("k"), []byte("v")) })
 	require.NoError(t, err)
 	_, err = g.Mark(nilCtx, "m")
 	require.NoError(t, err)

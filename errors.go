@@ -38,6 +38,10 @@ var (
 	// holds another database of the group (directories swapped).
 	ErrWrongDatabase = store.ErrWrongDatabase
 
+	// ErrUnknownDatabase is returned for a Database value that names none
+	// of the group's databases.
+	ErrUnknownDatabase = errors.New("biztier: unknown database")
+
 	// ErrCorruption marks damage found in the group's log, stores, backups
 	// or any decoded value. Every package's corruption marker
 	// (wal.ErrCorrupt, messagebox.ErrCorruption, ...) wraps it; test with

@@ -18,7 +18,6 @@ import (
 	"github.com/biztier/biztier/internal/keys"
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/messagebox"
-	"github.com/biztier/biztier/wal"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/google/uuid"
@@ -30,19 +29,6 @@ const formatVersion = 1
 // identityFile names the file that makes a directory a group: its format
 // version and the group's identity.
 const identityFile = "BIZTIER"
-
-// Database names one database of the group.
-type Database = store.ID
-
-// The group's databases, named as BizTalk names them.
-const (
-	MessageBox = store.MessageBox // BizTalkMsgBoxDb
-	Tracking   = store.Tracking   // BizTalkDTADb
-	Management = store.Management // BizTalkMgmtDb
-	SSO        = store.SSO        // SSODB
-	BAM        = store.BAM        // BAMPrimaryImport
-	Rules      = store.Rules      // BizTalkRuleEngineDb
-)
 
 // Group is one BizTalk group's persistence tier: every database on one
 // transaction log. It is safe for concurrent use.
@@ -165,8 +151,8 @@ func (o *Options) withDefaults(dir string) Options {
 
 func (d Dirs) byID() map[store.ID]string {
 	return map[store.ID]string{
-		MessageBox: d.MessageBox, Tracking: d.Tracking, Management: d.Management,
-		SSO: d.SSO, BAM: d.BAM, Rules: d.Rules,
+		store.MessageBox: d.MessageBox, store.Tracking: d.Tracking, store.Management: d.Management,
+		store.SSO: d.SSO, store.BAM: d.BAM, store.Rules: d.Rules,
 	}
 }
 
@@ -273,10 +259,6 @@ func (g *Group) ID() uuid.UUID { return g.id }
 // Dir is the group's directory.
 func (g *Group) Dir() string { return g.dir }
 
-// Log returns the group's transaction log, for replication, shipping and
-// backup, which read and pin it.
-func (g *Group) Log() *wal.Log { return g.set.Log() }
-
 // Mark commits a named mark frame (BizTalk's marked transaction) and
 // returns its LSN: every database is consistent at that point of the log.
 // The mark is recorded in the group's mark list (see Marks), which keeps
@@ -342,7 +324,7 @@ func (g *Group) Stats() Stats {
 		Fsyncs:       s.Log.Fsyncs,
 		CommitP50:    s.Log.CommitP50,
 		CommitP99:    s.Log.CommitP99,
-		Applied:      s.Applied,
+		Applied:      appliedOf(s.Applied),
 		ReplayFrames: s.ReplayFrames,
 		ReplayTime:   s.ReplayTime,
 	}
@@ -352,49 +334,8 @@ func (g *Group) Stats() Stats {
 	return st
 }
 
-// Txn is an application's own change to the group, committed atomically
-// with nothing else or, through the typed stores, with BizTalk data. Keys
-// live in each database's extension keyspace, apart from the typed stores'
-// tables, so they can never collide with BizTalk data. A Txn is not safe for
-// concurrent use and must not be kept past the Update call.
-type Txn struct {
-	tx *store.Txn
-}
-
-// Set writes key = value in db.
-func (t *Txn) Set(db Database, key, value []byte) error {
-	if !db.Valid() {
-		return fmt.Errorf("biztier: unknown database %d", db)
-	}
-	return t.tx.Batch(db).Set(userKey(key), value, nil)
-}
-
-// Delete removes key from db.
-func (t *Txn) Delete(db Database, key []byte) error {
-	if !db.Valid() {
-		return fmt.Errorf("biztier: unknown database %d", db)
-	}
-	return t.tx.Batch(db).Delete(userKey(key), nil)
-}
-
 func userKey(key []byte) []byte {
 	return append(keys.AppendTable(make([]byte, 0, len(key)+1), keys.TableUser), key...)
-}
-
-// Update runs fn and commits what it wrote as one transaction across
-// databases, returning its LSN once it is durable and visible. If fn
-// returns an error nothing is written. fn must not call back into the Group.
-func (g *Group) Update(ctx context.Context, fn func(*Txn) error) (uint64, error) {
-	ctx = store.Context(ctx)
-	if g.closed.Load() {
-		return 0, ErrClosed
-	}
-	tx := g.set.NewTxn()
-	if err := fn(&Txn{tx: tx}); err != nil {
-		tx.Abort()
-		return 0, err
-	}
-	return tx.Commit(ctx)
 }
 
 // Get returns a copy of key's value in db's extension keyspace; ok is false
@@ -403,10 +344,10 @@ func (g *Group) Get(db Database, key []byte) (value []byte, ok bool, err error) 
 	if g.closed.Load() {
 		return nil, false, ErrClosed
 	}
-	if !db.Valid() {
-		return nil, false, fmt.Errorf("biztier: unknown database %d", db)
+	if !db.valid() {
+		return nil, false, fmt.Errorf("%w: %d", ErrUnknownDatabase, db)
 	}
-	v, closer, err := g.set.DB(db).Get(userKey(key))
+	v, closer, err := g.set.DB(store.ID(db)).Get(userKey(key))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, nil
 	}

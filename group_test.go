@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier"
+	"github.com/biztier/biztier/internal/clusterhooks"
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/messagebox"
 	"github.com/biztier/biztier/tracking"
@@ -26,7 +27,7 @@ func TestGroup_CrossDatabaseCommitSurvivesReopen(t *testing.T) {
 	require.NoError(t, err)
 	id := g.ID()
 	for i := range 20 {
-		_, err := g.Update(ctx, func(tx *biztier.Txn) error {
+		_, err := g.Update(ctx, func(tx *biztier.Tx) error {
 			if err := tx.Set(biztier.MessageBox, fmt.Appendf(nil, "msg-%d", i), []byte("body")); err != nil {
 				return err
 			}
@@ -52,7 +53,7 @@ func TestGroup_UpdateErrorWritesNothing(t *testing.T) {
 	require.NoError(t, err)
 	defer g.Close()
 	boom := errors.New("boom")
-	_, err = g.Update(context.Background(), func(tx *biztier.Txn) error {
+	_, err = g.Update(context.Background(), func(tx *biztier.Tx) error {
 		require.NoError(t, tx.Set(biztier.SSO, []byte("k"), []byte("v")))
 		return boom
 	})
@@ -100,7 +101,7 @@ func TestGroup_CallsAfterClose(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, g.Close())
 	require.NoError(t, g.Close(), "Close twice is fine")
-	_, err = g.Update(context.Background(), func(tx *biztier.Txn) error { return tx.Set(biztier.BAM, []byte("k"), nil) })
+	_, err = g.Update(context.Background(), func(tx *biztier.Tx) error { return tx.Set(biztier.BAM, []byte("k"), nil) })
 	require.ErrorIs(t, err, biztier.ErrClosed)
 	_, err = g.Mark(context.Background(), "m")
 	require.ErrorIs(t, err, biztier.ErrClosed)
@@ -114,7 +115,7 @@ func TestGroup_CorruptLogFailsOpen(t *testing.T) {
 	g, err := biztier.Open("g", o)
 	require.NoError(t, err)
 	for i := range 10 {
-		_, err := g.Update(context.Background(), func(tx *biztier.Txn) error {
+		_, err := g.Update(context.Background(), func(tx *biztier.Tx) error {
 			return tx.Set(biztier.Rules, fmt.Appendf(nil, "k%d", i), []byte("v"))
 		})
 		require.NoError(t, err)
@@ -129,7 +130,7 @@ func TestGroup_CorruptLogFailsOpen(t *testing.T) {
 			seg = "g/wal/" + n
 		}
 	}
-	require.NoError(t, g.Log().Close())
+	require.NoError(t, clusterhooks.Of(g).Log().Close())
 	data := readFile(t, fs, seg)
 	require.NoError(t, g.Close())
 	fs2 := vfs.NewMem()
@@ -174,7 +175,7 @@ func TestGroup_LostOrSwappedStoreDirIsRefused(t *testing.T) {
 		g, err := biztier.Open("g", o)
 		require.NoError(t, err)
 		for i := range 200 {
-			_, err := g.Update(context.Background(), func(tx *biztier.Txn) error {
+			_, err := g.Update(context.Background(), func(tx *biztier.Tx) error {
 				return tx.Set(biztier.Tracking, fmt.Appendf(nil, "k%d", i), make([]byte, 100))
 			})
 			require.NoError(t, err)
@@ -215,7 +216,7 @@ func TestGroup_NewPathSurvivesCrash(t *testing.T) {
 	o := &biztier.Options{FS: fs, Logger: store.PanicLogger{}, MemTableSize: 4 << 20, CheckpointInterval: -1}
 	g, err := biztier.Open("/data/groups/g", o)
 	require.NoError(t, err)
-	_, err = g.Update(context.Background(), func(tx *biztier.Txn) error {
+	_, err = g.Update(context.Background(), func(tx *biztier.Tx) error {
 		return tx.Set(biztier.MessageBox, []byte("k"), []byte("v"))
 	})
 	require.NoError(t, err)

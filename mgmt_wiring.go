@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/messagebox"
 	"github.com/biztier/biztier/mgmt"
 	"github.com/google/uuid"
@@ -33,13 +32,13 @@ var _ mgmt.Subscriptions = mgmtSubscriptions{}
 // stopped, enlisted port) is paused: its messages are suspended resumable.
 // When a paused subscription becomes active, the messages it suspended for
 // that reason are resumed once the transaction commits.
-func (a mgmtSubscriptions) Subscribe(tx *store.Txn, sub mgmt.Subscription) error {
+func (a mgmtSubscriptions) Subscribe(tx mgmt.GroupTx, sub mgmt.Subscription) error {
 	host := sub.Host
 	if host == "" {
 		host = DefaultHost
 	}
 	// The host is created in the configuration's own commit.
-	if _, err := a.mb.CreateHostTxn(tx, host); err != nil {
+	if err := a.mb.CreateHostTx(tx, host); err != nil {
 		return fmt.Errorf("biztier: host %q for %s: %w", host, sub.Name, err)
 	}
 	prev, prevErr := a.mb.Subscription(sub.ID)
@@ -54,16 +53,13 @@ func (a mgmtSubscriptions) Subscribe(tx *store.Txn, sub mgmt.Subscription) error
 		Service:   sub.Service,
 	}
 	if err := applyDelivery(&ms, sub.Delivery, func(h string) error {
-		_, err := a.mb.CreateHostTxn(tx, h)
-		return err
+		return a.mb.CreateHostTx(tx, h)
 	}); err != nil {
 		return fmt.Errorf("biztier: subscription %s: %w", sub.Name, err)
 	}
-	_, apply, err := a.mb.SubscribeTxn(tx, ms)
-	if err != nil {
+	if _, err := a.mb.SubscribeTx(tx, ms); err != nil {
 		return fmt.Errorf("biztier: subscription %s: %w", sub.Name, err)
 	}
-	tx.OnCommit(apply)
 	if a.targets != nil {
 		id, target := sub.ID, sub.Target
 		tx.OnCommit(func() { a.targets.set(id, target) })
@@ -79,36 +75,24 @@ func (a mgmtSubscriptions) Subscribe(tx *store.Txn, sub mgmt.Subscription) error
 	} else if sub.Active && wasPaused {
 		// The port has started: what it held suspended goes to its queue,
 		// in the same commit.
-		resume, err := a.mb.ResumePausedTxn(tx, sub.ID)
-		if err != nil {
+		if err := a.mb.ResumePausedTx(tx, sub.ID); err != nil {
 			return fmt.Errorf("biztier: resume what %s held: %w", sub.Name, err)
 		}
-		tx.OnCommit(resume)
 	}
 	return nil
 }
 
 // Unsubscribe implements mgmt.Subscriptions.
-func (a mgmtSubscriptions) Unsubscribe(tx *store.Txn, id uuid.UUID) error {
-	apply, err := a.mb.UnsubscribeTxn(tx, id)
-	if err != nil {
-		return err
-	}
-	tx.OnCommit(apply)
-	return nil
+func (a mgmtSubscriptions) Unsubscribe(tx mgmt.GroupTx, id uuid.UUID) error {
+	return a.mb.UnsubscribeTx(tx, id)
 }
 
 var _ mgmt.HostGate = mgmtSubscriptions{}
 
 // GateHost implements mgmt.HostGate: a host none of whose instances runs
 // has its queue held in the MessageBox, in the configuration's commit.
-func (a mgmtSubscriptions) GateHost(tx *store.Txn, host string, held bool) error {
-	apply, err := a.mb.SetHostHeldTxn(tx, host, held)
-	if err != nil {
-		return err
-	}
-	tx.OnCommit(apply)
-	return nil
+func (a mgmtSubscriptions) GateHost(tx mgmt.GroupTx, host string, held bool) error {
+	return a.mb.SetHostHeldTx(tx, host, held)
 }
 
 // Queued implements mgmt.Subscriptions.

@@ -34,7 +34,7 @@ func TestMgmtSubscriptions_Conformance(t *testing.T) {
 		mb, err := g.MessageBox()
 		require.NoError(t, err)
 		return &mgmttest.Harness{
-			Set:  g.set,
+			DB:   managementDatabase{database{set: g.set, id: store.Management}},
 			Subs: mgmtSubscriptions{mb: mb},
 			Route: func(props map[string]string) (active, inactive []uuid.UUID) {
 				var ctx []messagebox.Property

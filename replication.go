@@ -5,34 +5,55 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/biztier/biztier/internal/clusterhooks"
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/wal"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
-// This file holds the hooks package cluster needs to run a Group as one
-// node of an active/passive pair. Applications use package cluster, not
-// these.
+// This file holds what package cluster needs to run a Group as one node of
+// an active/passive pair. Applications use package cluster, not these:
+// they reach cluster through internal/clusterhooks only.
+
+func init() {
+	clusterhooks.Of = func(g any) clusterhooks.Group { return clusterView{g.(*Group)} }
+	clusterhooks.OpenReplica = func(dir string, opts any) (any, error) {
+		o, _ := opts.(*Options)
+		return open(dir, o, true)
+	}
+	clusterhooks.BeginReseed = func(dir string, opts any, staging string) (clusterhooks.Reseed, error) {
+		o, _ := opts.(*Options)
+		return beginReseed(dir, o, staging)
+	}
+}
+
+// clusterView is a Group as package cluster sees it.
+type clusterView struct{ g *Group }
+
+var _ clusterhooks.Group = clusterView{}
+
+func (v clusterView) Log() *wal.Log  { return v.g.set.Log() }
+func (v clusterView) LogDir() string { return v.g.opts.Dirs.Log }
+func (v clusterView) Replay() error  { return v.g.replay() }
+func (v clusterView) TruncateTail(ctx context.Context, l uint64) error {
+	return v.g.truncateTail(ctx, l)
+}
+func (v clusterView) MaxAppliedLSN() uint64                { return v.g.set.MaxApplied() }
+func (v clusterView) Digest() (lsn, sum uint64, err error) { return v.g.digest() }
+func (v clusterView) Checkpoint(dir string) (map[string]uint64, error) {
+	return v.g.replicaCheckpoint(dir)
+}
+func (v clusterView) CloseTyped() error { return v.g.closeTyped() }
 
 // ErrDiverged is returned by TruncateTail when a database has already
 // applied frames past the point to cut after: the group must be rebuilt
 // from a copy of the active's databases.
 var ErrDiverged = store.ErrAppliedPast
 
-// OpenReplica opens the group like Open but leaves the log's tail
-// unapplied: the databases stay where they were at the last shutdown or
-// checkpoint until Replay or TruncateTail runs, and the background
-// checkpointer does nothing until then. A returning node uses it to cut
-// frames the new active never received before they reach a database. For
-// package cluster.
-func OpenReplica(dir string, opts *Options) (*Group, error) {
-	return open(dir, opts, true)
-}
-
-// Replay applies the rest of the log to every database, for a group opened
-// with OpenReplica. The log must not be applying frames concurrently. For
-// package cluster.
-func (g *Group) Replay() error {
+// replay applies the rest of the log to every database, for a group opened
+// with its tail unapplied. The log must not be applying frames
+// concurrently.
+func (g *Group) replay() error {
 	if g.closed.Load() {
 		return ErrClosed
 	}
@@ -42,11 +63,10 @@ func (g *Group) Replay() error {
 	return nil
 }
 
-// TruncateTail cuts every log frame after lsn and replays the databases up
+// truncateTail cuts every log frame after lsn and replays the databases up
 // to lsn. The log must be in follower mode (wal.Log.SetFollower). It fails
 // with ErrDiverged, cutting nothing, if a database has applied past lsn.
-// For package cluster.
-func (g *Group) TruncateTail(ctx context.Context, lsn uint64) error {
+func (g *Group) truncateTail(ctx context.Context, lsn uint64) error {
 	ctx = store.Context(ctx)
 	if g.closed.Load() {
 		return ErrClosed
@@ -57,14 +77,11 @@ func (g *Group) TruncateTail(ctx context.Context, lsn uint64) error {
 	return nil
 }
 
-// MaxAppliedLSN is the highest LSN any database has applied.
-func (g *Group) MaxAppliedLSN() uint64 { return g.set.MaxApplied() }
-
-// Digest hashes the contents of every database at one frame boundary and
+// digest hashes the contents of every database at one frame boundary and
 // returns the highest LSN applied at that boundary. Two groups that applied
 // the same frames have the same digest: replication tests compare nodes
 // with it.
-func (g *Group) Digest() (lsn uint64, sum uint64, err error) {
+func (g *Group) digest() (lsn uint64, sum uint64, err error) {
 	if g.closed.Load() {
 		return 0, 0, ErrClosed
 	}
@@ -120,32 +137,36 @@ func syncParentDir(fs vfs.FS, dir string) error {
 	return d.Close()
 }
 
-// ReplicaCheckpoint writes a Pebble checkpoint of every database into
+// replicaCheckpoint writes a Pebble checkpoint of every database into
 // dir/<database name>, without pausing commits, and returns the LSN each
 // one holds. An active node sends these to a passive that must be rebuilt.
-// For package cluster.
-func (g *Group) ReplicaCheckpoint(dir string) (map[Database]uint64, error) {
+func (g *Group) replicaCheckpoint(dir string) (map[string]uint64, error) {
 	if g.closed.Load() {
 		return nil, ErrClosed
 	}
-	return g.set.CheckpointTo(dir)
+	m, err := g.set.CheckpointTo(dir)
+	out := make(map[string]uint64, len(m))
+	for id, lsn := range m {
+		out[id.String()] = lsn
+	}
+	return out, err
 }
 
-// Reseed rebuilds a group directory from another group's database
+// reseed rebuilds a group directory from another group's database
 // checkpoints: Apply brings the checkpoints to one LSN with the active's
 // frames, and Finish swaps them in place of the group's databases and
 // log, so that a group opened there starts its log at that LSN + 1. The
-// group must be closed. For package cluster. Not safe for concurrent use.
-type Reseed struct {
+// group must be closed. Not safe for concurrent use.
+type reseed struct {
 	o       Options
 	dir     string
 	staging string
 	r       *store.Restore
 }
 
-// BeginReseed opens the checkpoints in staging/<database name> (see
-// ReplicaCheckpoint) to rebuild the group in dir, which uses opts.
-func BeginReseed(dir string, opts *Options, staging string) (*Reseed, error) {
+// beginReseed opens the checkpoints in staging/<database name> (see
+// replicaCheckpoint) to rebuild the group in dir, which uses opts.
+func beginReseed(dir string, opts *Options, staging string) (*reseed, error) {
 	o := opts.withDefaults(dir)
 	dirs := make(map[store.ID]string, len(store.All))
 	for _, id := range store.All {
@@ -155,18 +176,15 @@ func BeginReseed(dir string, opts *Options, staging string) (*Reseed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("biztier: reseed from %s: %w", staging, err)
 	}
-	return &Reseed{o: o, dir: dir, staging: staging, r: r}, nil
+	return &reseed{o: o, dir: dir, staging: staging, r: r}, nil
 }
 
-// Applied returns the LSN each checkpoint holds.
-func (r *Reseed) Applied() map[Database]uint64 { return r.r.Applied() }
-
 // Apply applies frames to the databases whose LSN is below theirs.
-func (r *Reseed) Apply(frames []*wal.Frame) error { return r.r.Apply(frames) }
+func (r *reseed) Apply(frames []*wal.Frame) error { return r.r.Apply(frames) }
 
 // Finish sets every database at lsn (none may be past it), makes them
 // durable, and replaces the group's databases and log with them.
-func (r *Reseed) Finish(lsn uint64) error {
+func (r *reseed) Finish(lsn uint64) error {
 	if err := r.r.Finish(lsn); err != nil {
 		_ = r.r.Close()
 		return err
@@ -196,18 +214,6 @@ func (r *Reseed) Finish(lsn uint64) error {
 }
 
 // Abort closes the checkpoints and removes the staging directory.
-func (r *Reseed) Abort() error {
+func (r *reseed) Abort() error {
 	return errors.Join(r.r.Close(), r.o.FS.RemoveAll(r.staging))
 }
-
-// CloseTyped closes the MessageBox and Tracking stores if they are open,
-// so that the next Group.MessageBox or Group.Tracking call opens them
-// again, rebuilding their in-memory state from the databases. A node that
-// stops being active calls it (on a passive, frames are applied under
-// them), and so does one whose MessageBox failed. For package cluster.
-func (g *Group) CloseTyped() error { return g.closeTyped() }
-
-// LogDir is the directory of the group's log. Package cluster keeps the
-// node's disk identity there, so that a log made afresh (an empty disk, a
-// rebuilt or restored group) comes with a new one. For package cluster.
-func (g *Group) LogDir() string { return g.opts.Dirs.Log }

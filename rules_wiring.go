@@ -28,7 +28,7 @@ func (d rulesDatabase) NewIter(o *pebble.IterOptions) (*pebble.Iterator, error) 
 // Commit implements rules.DB: the writes go into one group transaction.
 func (d rulesDatabase) Commit(ctx context.Context, writes []rules.Write) (uint64, error) {
 	tx := d.set.NewTxn()
-	b := tx.Batch(store.Rules)
+	b := tx.BatchOf(store.Rules)
 	for _, w := range writes {
 		var err error
 		if w.Delete {

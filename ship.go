@@ -235,7 +235,7 @@ func (s *LogShipping) runLocked(ctx context.Context) error {
 	}
 	// Hold the log after the new set until the next run.
 	if s.pin == nil {
-		if s.pin, err = g.Log().Pin("log shipping", set.Last+1); err != nil {
+		if s.pin, err = g.set.Log().Pin("log shipping", set.Last+1); err != nil {
 			return fmt.Errorf("biztier: log shipping: %w", err)
 		}
 	} else {
@@ -261,7 +261,7 @@ func (s *LogShipping) runLocked(ctx context.Context) error {
 			}
 		}
 	}
-	durable := g.Log().DurableLSN()
+	durable := g.set.Log().DurableLSN()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.status.BackedUpLSN = set.Last

@@ -35,12 +35,12 @@ func TestLogShipping_LagBoundedAndStandbyFollows(t *testing.T) {
 	}
 	for i := range runs {
 		waitFrames(t, g, 100)
-		before := g.Log().DurableLSN()
+		before := g.set.Log().DurableLSN()
 		st, err := ls.RunOnce(ctx)
 		require.NoError(t, err)
 		// Lag is bounded by what was committed during the run itself.
 		require.Greater(t, st.ShippedLSN, before, "run %d shipped everything committed before it", i)
-		require.LessOrEqual(t, st.LagLSN, g.Log().DurableLSN()-before)
+		require.LessOrEqual(t, st.LagLSN, g.set.Log().DurableLSN()-before)
 		// Checkpoints truncate the log, but never past the shipping pin.
 		require.NoError(t, g.Checkpoint(ctx))
 		if sb == nil {
@@ -111,7 +111,7 @@ func TestPruneBackups_DeletesOnlyWhatNoRestoreNeeds(t *testing.T) {
 	day := 24 * time.Hour
 	take := func(full bool) BackupSet {
 		_, err := g.Update(ctx, func(tx *Txn) error {
-			return tx.Set(Management, []byte("k"), fmt.Appendf(nil, "%d", g.Log().DurableLSN()))
+			return tx.Set(Management, []byte("k"), fmt.Appendf(nil, "%d", g.set.Log().DurableLSN()))
 		})
 		require.NoError(t, err)
 		var s *BackupSet

@@ -6,35 +6,10 @@ import (
 
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/sso"
-	"github.com/cockroachdb/pebble/v2"
 )
 
-// This file is the one seam between the group and package sso: ssoDatabase
-// adapts the group's store set to sso.Database. When the group gets its
-// public transaction, only this file changes.
-
-// ssoDatabase is the group's SSO database as sso sees it.
-type ssoDatabase struct {
-	set *store.Set
-}
-
-var _ sso.Database = ssoDatabase{}
-
-// Reader implements sso.Database.
-func (d ssoDatabase) Reader() pebble.Reader { return d.set.DB(store.SSO).Reader() }
-
-// NewTxn implements sso.Database.
-func (d ssoDatabase) NewTxn() sso.Txn { return ssoTxn{tx: d.set.NewTxn()} }
-
-// ssoTxn is a group transaction as sso sees it: its SSO batch.
-type ssoTxn struct {
-	tx *store.Txn
-}
-
-func (t ssoTxn) Batch() *pebble.Batch                       { return t.tx.Batch(store.SSO) }
-func (t ssoTxn) OnCommit(fn func())                         { t.tx.OnCommit(fn) }
-func (t ssoTxn) Commit(ctx context.Context) (uint64, error) { return t.tx.Commit(ctx) }
-func (t ssoTxn) Abort()                                     { t.tx.Abort() }
+// This file opens package sso on the group (its Database adapter is in
+// databases.go).
 
 // DefaultSSOKeys returns the group's default master secret server: a key
 // file beside the group directory, not inside it (<dir>.sso-key), sealed
@@ -79,7 +54,7 @@ func (g *Group) SSO(ctx context.Context, opts *sso.Options) (*sso.Store, error) 
 	if g.typed.sso != nil {
 		return g.typed.sso, nil
 	}
-	s, err := sso.Open(ctx, ssoDatabase{set: g.set}, g.ssoOptions(opts))
+	s, err := sso.Open(ctx, g.ssoDatabase(), g.ssoOptions(opts))
 	if err != nil {
 		return nil, fmt.Errorf("biztier: open sso: %w", err)
 	}
@@ -100,7 +75,7 @@ func (g *Group) CheckSSOSecret(ctx context.Context, keys sso.KeyProvider) error 
 	if keys == nil {
 		keys = g.DefaultSSOKeys()
 	}
-	return sso.CheckSecret(ctx, ssoDatabase{set: g.set}, keys)
+	return sso.CheckSecret(ctx, g.ssoDatabase(), keys)
 }
 
 // RestoreSSOSecret restores the master secret from a backup written by
@@ -116,7 +91,7 @@ func (g *Group) RestoreSSOSecret(ctx context.Context, backup []byte, password ss
 	if keys == nil {
 		keys = g.DefaultSSOKeys()
 	}
-	return sso.RestoreSecret(ctx, ssoDatabase{set: g.set}, keys, backup, password)
+	return sso.RestoreSecret(ctx, g.ssoDatabase(), keys, backup, password)
 }
 
 // closeSSOLocked closes the SSO store if it was opened; g.typed.mu is held.
@@ -129,8 +104,6 @@ func (g *Group) closeSSOLocked() error {
 	return err
 }
 
-// SSO returns the SSO database's part of the transaction, for the sso
-// Store's calls that write into a transaction the caller commits (such as
-// sso.Store.SetConfigInfoTxn): a configuration change and its secrets
-// commit together. It is valid only inside the Update call.
-func (t *Txn) SSO() sso.Txn { return ssoTxn{tx: t.tx} }
+func (g *Group) ssoDatabase() ssoDatabase {
+	return ssoDatabase{database{set: g.set, id: store.SSO}}
+}

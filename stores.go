@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/messagebox"
 	"github.com/biztier/biztier/mgmt"
 	"github.com/biztier/biztier/rules"
@@ -62,7 +63,7 @@ func (g *Group) Management() (*mgmt.Store, error) {
 	if mo.Now == nil {
 		mo.Now = g.opts.Now
 	}
-	mg, err := mgmt.Open(g.set, mgmtSubscriptions{mb: mb, targets: &g.typed.targets}, &mo)
+	mg, err := mgmt.Open(managementDatabase{database{set: g.set, id: store.Management}}, mgmtSubscriptions{mb: mb, targets: &g.typed.targets}, &mo)
 	if err != nil {
 		return nil, fmt.Errorf("biztier: open management: %w", err)
 	}
@@ -109,7 +110,7 @@ func (g *Group) messageBoxLocked() (*messagebox.Store, error) {
 	if o.Clock == nil {
 		o.Clock = g.opts.Clock
 	}
-	mb, err := messagebox.Open(g.set, &o)
+	mb, err := messagebox.Open(messageBoxDatabase{database{set: g.set, id: store.MessageBox}}, &o)
 	if err != nil {
 		return nil, fmt.Errorf("biztier: open messagebox: %w", err)
 	}
@@ -146,7 +147,7 @@ func (g *Group) trackingLocked() (*tracking.Store, error) {
 	if o.Clock == nil {
 		o.Clock = g.opts.Now
 	}
-	tr, err := tracking.Open(g.set, &o)
+	tr, err := tracking.Open(trackingDatabase{database{set: g.set, id: store.Tracking}}, &o)
 	if err != nil {
 		return nil, fmt.Errorf("biztier: open tracking: %w", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/messagebox"
 	"github.com/biztier/biztier/mgmt"
 	"github.com/biztier/biztier/tracking"
@@ -39,7 +38,7 @@ func newMessageBoxTracker(s *tracking.Store, targets *subscriptionTargets) messa
 }
 
 // Track implements messagebox.Tracker.
-func (t messageBoxTracker) Track(tx *store.Txn, events []messagebox.Event) error {
+func (t messageBoxTracker) Track(tx messagebox.Tx, events []messagebox.Event) error {
 	return t.s.Record(tx, trackingEvents(make([]tracking.Event, 0, 2*len(events)), events, wants(t.s.Profile()), t.targets))
 }
 

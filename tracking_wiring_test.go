@@ -60,12 +60,12 @@ func openTrackedMessageBox(tb testing.TB, set *store.Set, profile *tracking.Prof
 	var tr *tracking.Store
 	if profile != nil {
 		var err error
-		tr, err = tracking.Open(set, &tracking.Options{PurgeInterval: -1, Profile: profile})
+		tr, err = tracking.Open(trackingDatabase{database{set: set, id: store.Tracking}}, &tracking.Options{PurgeInterval: -1, Profile: profile})
 		require.NoError(tb, err)
 		tb.Cleanup(func() { _ = tr.Close() })
 		mbOpts.Tracker = newMessageBoxTracker(tr, nil)
 	}
-	mb, err := messagebox.Open(set, &mbOpts)
+	mb, err := messagebox.Open(messageBoxDatabase{database{set: set, id: store.MessageBox}}, &mbOpts)
 	require.NoError(tb, err)
 	tb.Cleanup(func() { _ = mb.Close() })
 	ctx := context.Background()

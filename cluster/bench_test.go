@@ -27,7 +27,7 @@ func BenchmarkReplication(b *testing.B) {
 	gopts := func() *biztier.Options {
 		return &biztier.Options{FS: vfs.Default, CheckpointInterval: -1, MemTableSize: 64 << 20}
 	}
-	run := func(b *testing.B, update func(context.Context, func(*biztier.Txn) error) (uint64, error)) {
+	run := func(b *testing.B, update func(context.Context, func(*biztier.Tx) error) (uint64, error)) {
 		var seq atomic.Uint64
 		b.SetParallelism(8)
 		b.ReportAllocs()
@@ -36,7 +36,7 @@ func BenchmarkReplication(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				k := fmt.Appendf(nil, "m%d", seq.Add(1))
-				_, err := update(context.Background(), func(tx *biztier.Txn) error {
+				_, err := update(context.Background(), func(tx *biztier.Tx) error {
 					if err := tx.Set(biztier.MessageBox, k, body); err != nil {
 						return err
 					}

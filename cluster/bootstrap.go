@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/biztier/biztier"
+	"github.com/biztier/biztier/internal/clusterhooks"
 	"github.com/biztier/biztier/wal"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
@@ -61,7 +61,7 @@ func (p *primary) sendBootstrap(bw *bufio.Writer, id string) error {
 	}()
 	staging := fs.PathJoin(n.dir, fmt.Sprintf(".bootstrap-%d", time.Now().UnixNano()))
 	defer func() { _ = fs.RemoveAll(staging) }()
-	lsns, err := g.ReplicaCheckpoint(staging)
+	lsns, err := clusterhooks.Of(g).Checkpoint(staging)
 	if err != nil {
 		return err
 	}
@@ -208,7 +208,7 @@ func (n *Node) bootstrap(ctx context.Context, leader NodeInfo) (err error) {
 		cur     vfs.File
 		curPath string
 		curOff  uint64
-		rs      *biztier.Reseed
+		rs      clusterhooks.Reseed
 		epoch   uint64
 	)
 	closeCur := func() error {
@@ -275,7 +275,7 @@ func (n *Node) bootstrap(ctx context.Context, leader NodeInfo) (err error) {
 				if err := closeCur(); err != nil {
 					return err
 				}
-				if rs, err = biztier.BeginReseed(n.dir, n.opts.Group, staging); err != nil {
+				if rs, err = clusterhooks.BeginReseed(n.dir, n.opts.Group, staging); err != nil {
 					return err
 				}
 			}
@@ -302,7 +302,7 @@ func (n *Node) bootstrap(ctx context.Context, leader NodeInfo) (err error) {
 
 // swapIn closes the node's group, puts the rebuilt databases in its place
 // and reopens it.
-func (n *Node) swapIn(rs *biztier.Reseed, lsn uint64) error {
+func (n *Node) swapIn(rs clusterhooks.Reseed, lsn uint64) error {
 	n.opMu.Lock()
 	defer n.opMu.Unlock()
 	if err := n.group().Close(); err != nil {
@@ -311,12 +311,12 @@ func (n *Node) swapIn(rs *biztier.Reseed, lsn uint64) error {
 	if err := rs.Finish(lsn); err != nil {
 		return fmt.Errorf("cluster: bootstrap: %w (the node must be restarted)", err)
 	}
-	g, err := biztier.OpenReplica(n.dir, n.opts.Group)
+	g, err := openReplica(n.dir, n.opts.Group)
 	if err != nil {
 		return fmt.Errorf("cluster: reopen after bootstrap: %w (the node must be restarted)", err)
 	}
-	g.Log().SetFollower(ErrNotActive)
-	g.Log().SetGate(refuseAll)
+	clusterhooks.Of(g).Log().SetFollower(ErrNotActive)
+	clusterhooks.Of(g).Log().SetGate(refuseAll)
 	// The rebuilt log is a new one, with a new disk identity.
 	if err := n.setGroup(g); err != nil {
 		return fmt.Errorf("cluster: reopen after bootstrap: %w (the node must be restarted)", errors.Join(err, g.Close()))

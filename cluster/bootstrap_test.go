@@ -20,7 +20,7 @@ func TestNode_BootstrapFromCheckpoint(t *testing.T) {
 	waitActive(t, 5*time.Second, a)
 	big := make([]byte, 1024)
 	for i := range 300 {
-		_, err := a.Update(context.Background(), func(tx *biztier.Txn) error {
+		_, err := a.Update(context.Background(), func(tx *biztier.Tx) error {
 			return tx.Set(biztier.Tracking, []byte{byte(i % 50)}, big)
 		})
 		require.NoError(t, err)
@@ -61,7 +61,7 @@ func TestNode_PassiveLaggingPastRetention(t *testing.T) {
 	fn.partition(true)
 	big := make([]byte, 1024)
 	for i := range 400 {
-		_, err := a.Update(context.Background(), func(tx *biztier.Txn) error {
+		_, err := a.Update(context.Background(), func(tx *biztier.Tx) error {
 			return tx.Set(biztier.Tracking, []byte{byte(i % 50)}, big)
 		})
 		require.NoError(t, err)

@@ -41,7 +41,7 @@ func Example() {
 		time.Sleep(time.Millisecond)
 	}
 
-	_, err := a.Update(ctx, func(tx *biztier.Txn) error {
+	_, err := a.Update(ctx, func(tx *biztier.Tx) error {
 		return tx.Set(biztier.MessageBox, []byte("order-1"), []byte("received"))
 	})
 	if err != nil {
@@ -61,7 +61,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	fmt.Println("active after switchover:", active.ID())
-	_, err = a.Update(ctx, func(tx *biztier.Txn) error { return nil })
+	_, err = a.Update(ctx, func(tx *biztier.Tx) error { return nil })
 	fmt.Println("commit on the old active:", err)
 	// Output:
 	// on the passive: received

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier"
+	"github.com/biztier/biztier/internal/clusterhooks"
 	"github.com/biztier/biztier/wal"
 )
 
@@ -35,7 +36,7 @@ func (n *Node) follow(ctx context.Context) error {
 	br, bw := bufio.NewReaderSize(conn, 256<<10), bufio.NewWriterSize(conn, 4<<10)
 
 	log := n.wlog()
-	h := hello{id: n.opts.ID, disk: n.diskID(), last: log.DurableLSN(), applied: n.group().MaxAppliedLSN(), history: log.Epochs()}
+	h := hello{id: n.opts.ID, disk: n.diskID(), last: log.DurableLSN(), applied: clusterhooks.Of(n.group()).MaxAppliedLSN(), history: log.Epochs()}
 	if err := writeMsg(bw, msgHello, log.Epoch(), h.encode()); err != nil {
 		return err
 	}
@@ -68,7 +69,7 @@ func (n *Node) follow(ctx context.Context) error {
 	}
 	// Cut the tail the active does not share. Nothing past the fork can
 	// have been applied: frames are applied only once the gate passes.
-	if err := n.group().TruncateTail(ctx, fork); err != nil {
+	if err := clusterhooks.Of(n.group()).TruncateTail(ctx, fork); err != nil {
 		if errors.Is(err, biztier.ErrDiverged) {
 			_ = conn.Close()
 			if berr := n.bootstrap(ctx, leader); berr != nil {

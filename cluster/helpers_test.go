@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier"
+	"github.com/biztier/biztier/internal/clusterhooks"
 	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/require"
@@ -212,9 +213,9 @@ func waitCaughtUp(t testing.TB, a, b *testNode) {
 // requireSameDigest checks that two quiescent nodes hold the same data.
 func requireSameDigest(t testing.TB, a, b *testNode) {
 	t.Helper()
-	la, da, err := a.group().Digest()
+	la, da, err := clusterhooks.Of(a.group()).Digest()
 	require.NoError(t, err)
-	lb, db, err := b.group().Digest()
+	lb, db, err := clusterhooks.Of(b.group()).Digest()
 	require.NoError(t, err)
 	require.Equal(t, la, lb, "applied lsn differs")
 	require.Equal(t, da, db, "digest differs at lsn %d", la)
@@ -238,7 +239,7 @@ func u64v(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
 
 // write commits key=v in two databases in one transaction.
 func write(ctx context.Context, n *Node, key string, v uint64) (uint64, error) {
-	return n.Update(ctx, func(tx *biztier.Txn) error {
+	return n.Update(ctx, func(tx *biztier.Tx) error {
 		if err := tx.Set(biztier.MessageBox, []byte(key), u64(v)); err != nil {
 			return err
 		}

@@ -62,7 +62,7 @@ func TestMeasureSyncThroughput(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	measure := func(update func(context.Context, func(*biztier.Txn) error) (uint64, error)) float64 {
+	measure := func(update func(context.Context, func(*biztier.Tx) error) (uint64, error)) float64 {
 		var n, seq atomic.Uint64
 		deadline := time.Now().Add(period)
 		var wg sync.WaitGroup
@@ -72,7 +72,7 @@ func TestMeasureSyncThroughput(t *testing.T) {
 				defer wg.Done()
 				for time.Now().Before(deadline) {
 					k := fmt.Appendf(nil, "m%d", seq.Add(1))
-					_, err := update(context.Background(), func(tx *biztier.Txn) error {
+					_, err := update(context.Background(), func(tx *biztier.Tx) error {
 						if err := tx.Set(biztier.MessageBox, k, body); err != nil {
 							return err
 						}

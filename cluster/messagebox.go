@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/biztier/biztier/internal/clusterhooks"
 	"github.com/biztier/biztier/messagebox"
 	"github.com/biztier/biztier/wal"
 )
@@ -64,7 +65,7 @@ func (n *Node) MessageBox() (*messagebox.Store, error) {
 			return nil, fmt.Errorf("cluster: messagebox failed and commits up to lsn %d are still in flight", last)
 		}
 	}
-	if err := g.CloseTyped(); err != nil {
+	if err := clusterhooks.Of(g).CloseTyped(); err != nil {
 		return nil, fmt.Errorf("cluster: close failed messagebox: %w", err)
 	}
 	if mb, err = g.MessageBox(); err != nil {
@@ -79,7 +80,7 @@ func (n *Node) MessageBox() (*messagebox.Store, error) {
 func (n *Node) closeMessageBox() {
 	n.mbMu.Lock()
 	defer n.mbMu.Unlock()
-	if err := n.group().CloseTyped(); err != nil {
+	if err := clusterhooks.Of(n.group()).CloseTyped(); err != nil {
 		n.setErr(fmt.Errorf("cluster: close messagebox on stepping down: %w", err))
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier"
+	"github.com/biztier/biztier/internal/clusterhooks"
 	"github.com/biztier/biztier/wal"
 )
 
@@ -118,7 +119,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	g, err := biztier.OpenReplica(dir, o.Group)
+	g, err := openReplica(dir, o.Group)
 	if err != nil {
 		return nil, err
 	}
@@ -147,14 +148,26 @@ func Open(dir string, opts *Options) (*Node, error) {
 
 func refuseAll(uint64) error { return errInDoubt }
 
+// openReplica opens the group in dir with its log's tail unapplied: the
+// databases stay where they were until the active says how much of the
+// tail to keep (TruncateTail) or the node becomes active (Replay).
+func openReplica(dir string, opts *biztier.Options) (*biztier.Group, error) {
+	g, err := clusterhooks.OpenReplica(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	return g.(*biztier.Group), nil
+}
+
 // setGroup makes g the node's group and reads its disk identity.
 func (n *Node) setGroup(g *biztier.Group) error {
-	disk, err := diskIdentity(n.fs(), g.LogDir())
+	hooks := clusterhooks.Of(g)
+	disk, err := diskIdentity(n.fs(), hooks.LogDir())
 	if err != nil {
 		return err
 	}
 	n.g.Store(g)
-	n.log.Store(g.Log())
+	n.log.Store(hooks.Log())
 	n.disk.Store(&disk)
 	return nil
 }
@@ -199,7 +212,7 @@ func (n *Node) Role() Role {
 // fails with an error wrapping ErrNotActive. On a closed (or closing) node
 // it fails with ErrClosed: alone if nothing was written, with ErrInDoubt
 // too if the frame may have been. fn must not call back into the node.
-func (n *Node) Update(ctx context.Context, fn func(*biztier.Txn) error) (uint64, error) {
+func (n *Node) Update(ctx context.Context, fn func(*biztier.Tx) error) (uint64, error) {
 	n.mu.Lock()
 	role := n.role
 	n.mu.Unlock()
@@ -480,7 +493,7 @@ func (n *Node) runActive(t Term) {
 func (n *Node) promote(p *primary) error {
 	// Settle the log: the applier drains and the stores catch up with every
 	// durable frame.
-	if err := n.group().TruncateTail(n.ctx, n.wlog().DurableLSN()); err != nil {
+	if err := clusterhooks.Of(n.group()).TruncateTail(n.ctx, n.wlog().DurableLSN()); err != nil {
 		return err
 	}
 	p.mu.Lock()

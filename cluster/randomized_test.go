@@ -19,6 +19,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 	"github.com/biztier/biztier"
+	"github.com/biztier/biztier/internal/clusterhooks"
 	"github.com/biztier/biztier/wal"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/require"
@@ -417,7 +418,7 @@ func runTrial(t *testing.T, seed uint64) trialResult {
 	p.open(1, nil)
 	waitInSync(t, p.node(0))
 	// Fund the bank.
-	_, err := p.node(0).Update(context.Background(), func(tx *biztier.Txn) error {
+	_, err := p.node(0).Update(context.Background(), func(tx *biztier.Tx) error {
 		for i := range bankAccounts {
 			if err := tx.Set(bankDB(i), bankKey(i), u64(bankStart)); err != nil {
 				return err
@@ -477,7 +478,7 @@ func runTrial(t *testing.T, seed uint64) trialResult {
 				continue
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			_, err := n.Update(ctx, func(tx *biztier.Txn) error {
+			_, err := n.Update(ctx, func(tx *biztier.Tx) error {
 				if err := tx.Set(bankDB(from), bankKey(from), u64(fb-amt)); err != nil {
 					return err
 				}
@@ -681,9 +682,9 @@ func runTrial(t *testing.T, seed uint64) trialResult {
 	total, err := bankTotal(an.group())
 	require.NoError(t, err)
 	require.Equal(t, int64(bankAccounts*bankStart), total, "bank total changed: a transaction was split or lost")
-	la, da, err := an.group().Digest()
+	la, da, err := clusterhooks.Of(an.group()).Digest()
 	require.NoError(t, err)
-	lb, db, err := pn.group().Digest()
+	lb, db, err := clusterhooks.Of(pn.group()).Digest()
 	require.NoError(t, err)
 	if la != lb || da != db {
 		diverged++

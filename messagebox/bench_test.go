@@ -59,7 +59,7 @@ func memSet(b *testing.B) *store.Set {
 
 func benchStore(b *testing.B, set *store.Set, subs int) *Store {
 	b.Helper()
-	s, err := Open(set, nil)
+	s, err := Open(dbOf(set), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -26,6 +26,9 @@ var (
 	// value of the wrong type for its operator or property, or an unset
 	// value.
 	ErrInvalidPredicate = predicate.ErrInvalid
+	// ErrInvalidTx is returned by the methods that join a caller's
+	// transaction when it is nil, has ended, or belongs to another group.
+	ErrInvalidTx = errors.New("messagebox: transaction not usable")
 	// ErrInvalidSubscription is returned by Subscribe for a subscription
 	// with a bad field other than its predicate (priority out of 1..10, an
 	// instance subscription without an instance ID, ...).

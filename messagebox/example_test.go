@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/biztier/biztier"
 	"log"
 	"time"
+
+	"github.com/biztier/biztier"
 
 	"github.com/biztier/biztier/messagebox"
 	"github.com/cockroachdb/pebble/v2/vfs"

@@ -47,7 +47,7 @@ func logFaultRun(t *testing.T, index int32) bool {
 			return
 		}
 		defer func() { _ = set.Close() }()
-		s, err := Open(set, &Options{Clock: clock})
+		s, err := Open(dbOf(set), &Options{Clock: clock})
 		if err != nil {
 			return
 		}
@@ -99,7 +99,7 @@ func logFaultRun(t *testing.T, index int32) bool {
 	set, err := store.Open(setOptions(clone, "g", wal.Sync))
 	require.NoError(t, err, "fault at %d", index)
 	defer func() { require.NoError(t, set.Close()) }()
-	s, err := Open(set, &Options{Clock: clock})
+	s, err := Open(dbOf(set), &Options{Clock: clock})
 	require.NoError(t, err)
 	defer s.Close()
 	checkConsistent(t, s)

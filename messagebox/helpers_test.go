@@ -7,6 +7,7 @@ import (
 
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/wal"
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/require"
 )
@@ -57,7 +58,7 @@ func openEnv(t testing.TB, fs vfs.FS, clock *ManualClock, opts *Options) *env {
 	o.Clock = clock
 	set, err := store.Open(setOptions(fs, "g", wal.Sync))
 	require.NoError(t, err)
-	s, err := Open(set, &o)
+	s, err := Open(dbOf(set), &o)
 	require.NoError(t, err)
 	return &env{t: t, fs: fs, set: set, s: s, clock: clock, opts: o}
 }
@@ -156,3 +157,12 @@ func (e *env) dequeue(host string, n int) []*Delivery {
 }
 
 func msg(body string, props ...Property) *Message { return NewMessage([]byte(body), props...) }
+
+// testDB is a store set's MessageBox as Open takes it.
+type testDB struct{ set *store.Set }
+
+func (d testDB) Reader() pebble.Reader { return d.set.DB(store.MessageBox).Reader() }
+func (d testDB) Begin() Txn            { return d.set.NewTxn() }
+
+// dbOf is set's MessageBox database.
+func dbOf(set *store.Set) Database { return testDB{set} }

@@ -275,7 +275,7 @@ func (inst *instState) snapshotLocked() ServiceInstance {
 
 // readInstanceData returns the stored Data of instance id.
 func (s *Store) readInstanceData(id uuid.UUID) ([]byte, error) {
-	v, c, err := s.db.Get(instKey(id))
+	v, c, err := s.r.Get(instKey(id))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, fmt.Errorf("%w: instance %s", ErrNotFound, id)
 	}
@@ -417,8 +417,7 @@ func (s *Store) TerminateInstance(ctx context.Context, id uuid.UUID) error {
 	if err != nil {
 		return err
 	}
-	tx := s.set.NewTxn()
-	b := tx.Batch(store.MessageBox)
+	tx, b := s.begin()
 	var events []Event
 	s.dropInstanceLocked(b, inst)
 	var dead []*msgState
@@ -516,7 +515,7 @@ func (s *Store) forgetSetsLocked(inst *instState) {
 
 // commitFatal commits tx; any failure fails the store, since the caller
 // keeps no undo of its in-memory preparation.
-func (s *Store) commitFatal(ctx context.Context, tx *store.Txn, events []Event) error {
+func (s *Store) commitFatal(ctx context.Context, tx Txn, events []Event) error {
 	err := s.commit(context.WithoutCancel(ctx), tx, events)
 	if err != nil {
 		s.mu.Lock()

@@ -75,8 +75,8 @@ func (s *Store) setInstanceState(ctx context.Context, id uuid.UUID, next func(*i
 	}
 	now := s.now().UnixNano()
 	upd.state, upd.errText, upd.updated = state, reason, now
-	tx := s.set.NewTxn()
-	if err := tx.Batch(store.MessageBox).Set(instKey(id), encodeInstance(&upd, data), nil); err != nil {
+	tx, b := s.begin()
+	if err := b.Set(instKey(id), encodeInstance(&upd, data), nil); err != nil {
 		tx.Abort()
 		release()
 		return err

@@ -28,7 +28,7 @@ func BenchmarkSimpleOrchestration(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("kind=%s/pubs=8", kind), func(b *testing.B) {
 			set := diskSet(b)
-			s, err := Open(set, nil)
+			s, err := Open(dbOf(set), nil)
 			if err != nil {
 				b.Fatal(err)
 			}

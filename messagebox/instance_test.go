@@ -393,14 +393,18 @@ func TestInstance_ExtraWrites(t *testing.T) {
 	e.publish(typedMsg("start"))
 	ds := e.dequeue("orch", 1)
 	key := []byte{0x20, 1}
-	e.persist(PersistPoint{Instance: ds[0].Instance.ID, Consumed: []Lease{ds[0].Lease}, Extra: func(tx *store.Txn) error {
-		return tx.Batch(store.Tracking).Set(key, []byte("tracked"), nil)
+	e.persist(PersistPoint{Instance: ds[0].Instance.ID, Consumed: []Lease{ds[0].Lease}, Extra: func(tx Tx) error {
+		b, err := tx.Batch(e.set.DB(store.Tracking).Reader())
+		if err != nil {
+			return err
+		}
+		return b.Set(key, []byte("tracked"), nil)
 	}})
 	v, c, err := e.set.DB(store.Tracking).Get(key)
 	require.NoError(t, err)
 	require.Equal(t, "tracked", string(v))
 	require.NoError(t, c.Close())
-	_, err = e.s.Persist(ctx, PersistPoint{Instance: ds[0].Instance.ID, Extra: func(*store.Txn) error { return fmt.Errorf("no") }})
+	_, err = e.s.Persist(ctx, PersistPoint{Instance: ds[0].Instance.ID, Extra: func(Tx) error { return fmt.Errorf("no") }})
 	require.Error(t, err)
 }
 

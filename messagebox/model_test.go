@@ -151,7 +151,7 @@ type modelRun struct {
 func (r *modelRun) open() {
 	set, err := store.Open(setOptions(r.mem, "g", wal.Sync))
 	require.NoError(r.t, err)
-	s, err := Open(set, &r.opts)
+	s, err := Open(dbOf(set), &r.opts)
 	require.NoError(r.t, err)
 	r.set, r.s = set, s
 }

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/biztier/biztier/internal/store"
 	"github.com/google/uuid"
 )
 
@@ -299,7 +298,7 @@ func (c *ManualClock) Advance(d time.Duration) {
 // to tx (through tx.Batch of its own store) and must not call back into
 // the Store. An error aborts the operation.
 type Tracker interface {
-	Track(tx *store.Txn, events []Event) error
+	Track(tx Tx, events []Event) error
 }
 
 // EventKind is what happened to a message.

@@ -62,7 +62,7 @@ type PersistPoint struct {
 	// Extra, if set, adds writes of other stores (tracking, BAM) to the
 	// transaction. It must only add writes to tx and must not call back
 	// into the Store.
-	Extra func(tx *store.Txn) error
+	Extra func(tx Tx) error
 }
 
 // PersistResult is what a persistence point did.
@@ -106,14 +106,13 @@ func (s *Store) Persist(ctx context.Context, p PersistPoint) (PersistResult, err
 			return PersistResult{}, err
 		}
 	}
-	tx := s.set.NewTxn()
+	tx, b := s.begin()
 	if p.Extra != nil {
 		if err := p.Extra(tx); err != nil {
 			tx.Abort()
 			return PersistResult{}, fmt.Errorf("messagebox: persist: extra writes: %w", err)
 		}
 	}
-	b := tx.Batch(store.MessageBox)
 
 	inst, err := s.claim(ctx, p.Instance, p.Complete) // s.mu held on success
 	if err != nil {

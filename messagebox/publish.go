@@ -173,19 +173,88 @@ func (s *Store) publish(ctx context.Context, msgs []*Message) ([]Published, erro
 }
 
 func (s *Store) publishPrepared(ctx context.Context, pend []pendingMsg) ([]Published, error) {
-	if err := s.throttle(ctx); err != nil {
+	tx, pl, events, now, err := s.planPublish(ctx, pend)
+	if err != nil {
 		return nil, err
 	}
-	var (
-		now    time.Time
-		tx     *store.Txn
-		events []Event
-		pl     *publishPlan
-	)
+	if err := s.commit(ctx, tx, events); err != nil {
+		s.mu.Lock()
+		s.unpublishLocked(pl, pend)
+		s.mu.Unlock()
+		return nil, err
+	}
+	s.finishPublish(pl, len(pend), now)
+	return pl.res, errors.Join(pl.failures...)
+}
+
+// PublishTx publishes msgs in tx, a transaction of the group that the
+// caller commits (biztier.Group.Update): the messages and everything else
+// in tx, such as the application's own state change, commit together or
+// not at all (the transactional outbox). They are stored and routed now
+// and become deliverable when tx commits; if it does not, nothing of them
+// remains. ctx bounds the waits of throttling and of routing to an
+// instance that is ending. Errors as PublishBatch; ErrInvalidTx for a tx
+// that has ended or belongs to another group.
+func (s *Store) PublishTx(ctx context.Context, tx Tx, msgs ...*Message) ([]Published, error) {
+	ctx = store.Context(ctx)
+	into, err := s.batch(tx)
+	if err != nil {
+		return nil, err
+	}
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	pend, err := s.preparePublish(msgs, s.now())
+	if err != nil {
+		return nil, err
+	}
+	// The plan is written into a transaction of its own first: a plan that
+	// must wait for an ending instance is dropped and redone, and writes
+	// cannot be taken back out of the caller's batch.
+	own, pl, events, now, err := s.planPublish(ctx, pend)
+	if err != nil {
+		return nil, err
+	}
+	defer own.Abort()
+	undo := func() {
+		s.mu.Lock()
+		s.unpublishLocked(pl, pend)
+		// The plan may have raised the reserved entry IDs in memory with a
+		// write that will never commit: the next ID handed out writes the
+		// reservation again.
+		s.mu.reserved = min(s.mu.reserved, s.mu.seq)
+		s.mu.Unlock()
+	}
+	b, err := own.Batch(s.r)
+	if err == nil {
+		err = into.Apply(b, nil)
+	}
+	if err == nil && s.opts.Tracker != nil && len(events) > 0 {
+		if err = s.opts.Tracker.Track(tx, events); err != nil {
+			err = fmt.Errorf("messagebox: tracker: %w", err)
+		}
+	}
+	if err != nil {
+		undo()
+		return nil, err
+	}
+	tx.OnAbort(undo)
+	tx.OnCommit(func() { s.finishPublish(pl, len(pend), now) })
+	return pl.res, errors.Join(pl.failures...)
+}
+
+// planPublish writes the storage and routing of pend into a new
+// transaction, registering the entries in memory as busy. The caller
+// commits it and then calls finishPublish, or undoes the plan with
+// unpublishLocked.
+func (s *Store) planPublish(ctx context.Context, pend []pendingMsg) (Txn, *publishPlan, []Event, time.Time, error) {
+	if err := s.throttle(ctx); err != nil {
+		return nil, nil, nil, time.Time{}, err
+	}
+	var events []Event
 	for {
-		now = s.now()
-		tx = s.set.NewTxn()
-		b := tx.Batch(store.MessageBox)
+		now := s.now()
+		tx, b := s.begin()
 		events = events[:0]
 		s.mu.Lock()
 		err := s.checkLocked()
@@ -195,20 +264,20 @@ func (s *Store) publishPrepared(ctx context.Context, pend []pendingMsg) ([]Publi
 		if err != nil {
 			s.mu.Unlock()
 			tx.Abort()
-			return nil, err
+			return nil, nil, nil, now, err
 		}
 		reserved := s.mu.reserved
 		keys, err := s.dedupLocked(b, pend, now.UnixNano())
 		if err != nil {
 			s.mu.Unlock()
 			tx.Abort()
-			return nil, err
+			return nil, nil, nil, now, err
 		}
-		pl = s.publishLocked(b, pend, now, &events)
+		pl := s.publishLocked(b, pend, now, &events)
 		pl.dedup = keys
 		if pl.wait == nil {
 			s.mu.Unlock()
-			break
+			return tx, pl, events, now, nil
 		}
 		// An instance it routes to is ending: publish after its end.
 		s.unpublishLocked(pl, pend)
@@ -218,21 +287,17 @@ func (s *Store) publishPrepared(ctx context.Context, pend []pendingMsg) ([]Publi
 		select {
 		case <-pl.wait:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, nil, now, ctx.Err()
 		}
 	}
+}
 
-	if err := s.commit(ctx, tx, events); err != nil {
-		s.mu.Lock()
-		s.unpublishLocked(pl, pend)
-		s.mu.Unlock()
-		return nil, err
-	}
+// finishPublish makes a committed plan's entries deliverable.
+func (s *Store) finishPublish(pl *publishPlan, n int, now time.Time) {
 	s.mu.Lock()
 	s.publishedLocked(pl, now.UnixNano())
 	s.mu.Unlock()
-	s.published.Add(uint64(len(pend)))
-	return pl.res, errors.Join(pl.failures...)
+	s.published.Add(uint64(n))
 }
 
 // duplicateLocked fails if one of pend's messages is already stored.

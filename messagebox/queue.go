@@ -138,8 +138,7 @@ func (s *Store) dequeue(ctx context.Context, done []Lease, host string, max int,
 		s.mu.Unlock()
 		return nil, err
 	}
-	tx := s.set.NewTxn()
-	b := tx.Batch(store.MessageBox)
+	tx, b := s.begin()
 	var events []Event
 	dead := s.completeLocked(b, completed, now, &events)
 	var (
@@ -382,8 +381,7 @@ func (s *Store) Complete(ctx context.Context, leases ...Lease) error {
 		s.mu.Unlock()
 		return err
 	}
-	tx := s.set.NewTxn()
-	b := tx.Batch(store.MessageBox)
+	tx, b := s.begin()
 	var events []Event
 	dead := s.completeLocked(b, es, now, &events)
 	s.mu.Unlock()
@@ -496,8 +494,7 @@ func (s *Store) Suspend(ctx context.Context, l Lease, reason string) error {
 	}
 	e := es[0]
 	saved := *e
-	tx := s.set.NewTxn()
-	b := tx.Batch(store.MessageBox)
+	tx, b := s.begin()
 	events := s.suspendLocked(b, e, now, reason, nil)
 	want := busyLocked(e)
 	s.mu.Unlock()
@@ -515,8 +512,7 @@ func (s *Store) retry(ctx context.Context, l Lease, delay time.Duration, useInte
 	}
 	e := es[0]
 	saved := *e
-	tx := s.set.NewTxn()
-	b := tx.Batch(store.MessageBox)
+	tx, b := s.begin()
 	policy := *s.opts.Retry
 	sub := s.mu.subs[e.sub]
 	if sub != nil {
@@ -616,7 +612,7 @@ func busyLocked(e *entry) entryState {
 
 // finishRetry commits the change prepared for e and applies it (e enters
 // state want), or restores saved on failure.
-func (s *Store) finishRetry(ctx context.Context, tx *store.Txn, events []Event, e *entry, saved entry, want entryState) error {
+func (s *Store) finishRetry(ctx context.Context, tx Txn, events []Event, e *entry, saved entry, want entryState) error {
 	err := s.commit(ctx, tx, events)
 	s.mu.Lock()
 	defer s.mu.Unlock()

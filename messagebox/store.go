@@ -13,7 +13,6 @@ import (
 	"github.com/biztier/biztier/internal/keys"
 	"github.com/biztier/biztier/internal/predicate"
 	"github.com/biztier/biztier/internal/store"
-	"github.com/biztier/biztier/wal"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 )
@@ -76,7 +75,7 @@ type hostQueue struct {
 	leased int
 	parked int // its stParked entries
 	// held is set while no host instance of the host runs (see
-	// SetHostHeldTxn): its queue keeps what it has and delivers nothing.
+	// SetHostHeldTx): its queue keeps what it has and delivers nothing.
 	held bool
 }
 
@@ -102,8 +101,8 @@ const seqBlock = 1 << 16
 // commit succeeds. Leases live in memory only: after a crash or reopen
 // every leased entry is deliverable again.
 type Store struct {
-	set  *store.Set
-	db   *store.DB
+	db   Database
+	r    pebble.Reader // db.Reader()
 	opts Options
 	done chan struct{}
 	// schemas types subscriptions' text values; built at Open, then only
@@ -144,15 +143,18 @@ type Store struct {
 	}
 }
 
-// Open opens the MessageBox in set and rebuilds its in-memory state (hosts,
-// the subscription index, the host queues) from the store. The Set is the
-// caller's: Close does not close it.
-func Open(set *store.Set, opts *Options) (*Store, error) {
+// Open opens the MessageBox in db and rebuilds its in-memory state (hosts,
+// the subscription index, the host queues) from it. The database is the
+// caller's (the group's): Close does not close it.
+func Open(db Database, opts *Options) (*Store, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{set: set, db: set.DB(store.MessageBox), opts: o, done: make(chan struct{}), schemas: new(predicate.Schemas)}
+	if err := checkDatabase(db); err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, r: db.Reader(), opts: o, done: make(chan struct{}), schemas: new(predicate.Schemas)}
 	s.schemas.Register(o.PropertySchemas...)
 	s.mu.hosts = make(map[string]*hostQueue)
 	s.mu.subs = make(map[uuid.UUID]*subState)
@@ -175,7 +177,7 @@ func Open(set *store.Set, opts *Options) (*Store, error) {
 // scan calls fn for every key under prefix.
 func (s *Store) scan(prefix []byte, fn func(k, v []byte) error) (err error) {
 	lo, hi := keys.PrefixBounds(prefix)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	it, err := s.r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return err
 	}
@@ -203,10 +205,10 @@ const formatVersion = 1
 // checkFormat reads the stored format version, recording the current one
 // in a new store.
 func (s *Store) checkFormat() error {
-	v, c, err := s.db.Get(formatKey())
+	v, c, err := s.r.Get(formatKey())
 	if errors.Is(err, pebble.ErrNotFound) {
-		tx := s.set.NewTxn()
-		if err := tx.Batch(store.MessageBox).Set(formatKey(), keys.AppendUint64(nil, formatVersion), nil); err != nil {
+		tx, b := s.begin()
+		if err := b.Set(formatKey(), keys.AppendUint64(nil, formatVersion), nil); err != nil {
 			tx.Abort()
 			return err
 		}
@@ -262,7 +264,7 @@ func (s *Store) load() error {
 	if err := s.loadDedup(); err != nil {
 		return err
 	}
-	if v, c, err := s.db.Get(seqKey()); err == nil {
+	if v, c, err := s.r.Get(seqKey()); err == nil {
 		n, _, derr := keys.DecodeUint64(v)
 		_ = c.Close()
 		if derr != nil {
@@ -460,7 +462,7 @@ func (s *Store) nextIDLocked(b *pebble.Batch) EntryID {
 // must reach the log in the order it was prepared against other commits
 // of the same message, or fail the store. A log failure fails the store
 // (ErrFailed); the caller then rolls back its in-memory reservations.
-func (s *Store) commit(ctx context.Context, tx *store.Txn, events []Event) error {
+func (s *Store) commit(ctx context.Context, tx Txn, events []Event) error {
 	if err := ctx.Err(); err != nil {
 		tx.Abort()
 		return err
@@ -475,7 +477,7 @@ func (s *Store) commit(ctx context.Context, tx *store.Txn, events []Event) error
 	if err == nil {
 		return nil
 	}
-	if !errors.Is(err, wal.ErrFrameTooLarge) {
+	if !errors.Is(err, store.ErrFrameTooLarge) {
 		s.mu.Lock()
 		if s.mu.failed == nil {
 			s.mu.failed = fmt.Errorf("%w: %w", ErrFailed, err)
@@ -505,8 +507,8 @@ func (s *Store) CreateHost(ctx context.Context, name string) error {
 	if ok {
 		return nil
 	}
-	tx := s.set.NewTxn()
-	if err := tx.Batch(store.MessageBox).Set(hostKey(name), encodeHost(name, false), nil); err != nil {
+	tx, b := s.begin()
+	if err := b.Set(hostKey(name), encodeHost(name, false), nil); err != nil {
 		tx.Abort()
 		return err
 	}
@@ -565,8 +567,8 @@ func (s *Store) Subscribe(ctx context.Context, sub Subscription) (Subscription, 
 	if err != nil {
 		return Subscription{}, err
 	}
-	tx := s.set.NewTxn()
-	if err := tx.Batch(store.MessageBox).Set(subKey(sub.ID), encodeSubscription(&sub), nil); err != nil {
+	tx, b := s.begin()
+	if err := b.Set(subKey(sub.ID), encodeSubscription(&sub), nil); err != nil {
 		tx.Abort()
 		return Subscription{}, err
 	}
@@ -594,13 +596,11 @@ func (s *Store) Unsubscribe(ctx context.Context, id uuid.UUID) error {
 	if err != nil {
 		return err
 	}
-	tx := s.set.NewTxn()
-	apply, err := s.UnsubscribeTxn(tx, id)
-	if err != nil {
+	tx := s.db.Begin()
+	if err := s.UnsubscribeTx(tx, id); err != nil {
 		tx.Abort()
 		return err
 	}
-	tx.OnCommit(apply)
 	return s.commit(ctx, tx, nil)
 }
 
@@ -651,7 +651,7 @@ func (s *Store) GetMessage(ctx context.Context, id uuid.UUID) (*Message, error) 
 }
 
 func (s *Store) readMessage(id uuid.UUID) (*Message, error) {
-	v, c, err := s.db.Get(msgKey(id))
+	v, c, err := s.r.Get(msgKey(id))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, fmt.Errorf("%w: message %s", ErrNotFound, id)
 	}
@@ -669,7 +669,7 @@ func (s *Store) readMessage(id uuid.UUID) (*Message, error) {
 		}
 		var stored []byte
 		for fi := 0; fi < h.nfrag; fi++ {
-			v, c, err := s.db.Get(fragKey(id, pi, fi))
+			v, c, err := s.r.Get(fragKey(id, pi, fi))
 			if err != nil {
 				return nil, corruption(fmt.Sprintf("message %s part %d fragment %d", id, pi, fi), err)
 			}

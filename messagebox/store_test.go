@@ -508,14 +508,14 @@ func TestStore_DequeueWait(t *testing.T) {
 func TestStore_FormatTooNew(t *testing.T) {
 	e := newEnv(t, nil)
 	tx := e.set.NewTxn()
-	require.NoError(t, tx.Batch(store.MessageBox).Set(formatKey(), keys.AppendUint64(nil, formatVersion+1), nil))
+	require.NoError(t, tx.BatchOf(store.MessageBox).Set(formatKey(), keys.AppendUint64(nil, formatVersion+1), nil))
 	_, err := tx.Commit(ctx)
 	require.NoError(t, err)
-	_, err = Open(e.set, &e.opts)
+	_, err = Open(dbOf(e.set), &e.opts)
 	require.ErrorIs(t, err, ErrFormatTooNew)
 	// Put it back for the cleanup's consistency check.
 	tx = e.set.NewTxn()
-	require.NoError(t, tx.Batch(store.MessageBox).Set(formatKey(), keys.AppendUint64(nil, formatVersion), nil))
+	require.NoError(t, tx.BatchOf(store.MessageBox).Set(formatKey(), keys.AppendUint64(nil, formatVersion), nil))
 	_, err = tx.Commit(ctx)
 	require.NoError(t, err)
 }
@@ -529,7 +529,7 @@ func TestOpen_BadOptions(t *testing.T) {
 		{Retry: &RetryPolicy{Count: -1}},
 		{Compression: 9},
 	} {
-		_, err := Open(e.set, &o)
+		_, err := Open(dbOf(e.set), &o)
 		require.Error(t, err, "%+v", o)
 	}
 }

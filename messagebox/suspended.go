@@ -184,7 +184,7 @@ func (s *Store) GetSuspended(ctx context.Context, id EntryID) (SuspendedEntry, e
 }
 
 func (s *Store) readSuspended(id EntryID) (SuspendedEntry, error) {
-	v, c, err := s.db.Get(suspKey(id))
+	v, c, err := s.r.Get(suspKey(id))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return SuspendedEntry{}, fmt.Errorf("%w: suspended entry %d", ErrNotFound, id)
 	}
@@ -316,8 +316,7 @@ func (s *Store) bulkBatch(ctx context.Context, ids []EntryID, resume bool) (int,
 		s.mu.Unlock()
 		return 0, err
 	}
-	tx := s.set.NewTxn()
-	b := tx.Batch(store.MessageBox)
+	tx, b := s.begin()
 	type change struct {
 		e     *entry
 		saved entry

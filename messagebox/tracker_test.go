@@ -23,11 +23,11 @@ type fakeTracker struct {
 
 var errTrackerDown = errors.New("tracker down")
 
-func (f *fakeTracker) Track(tx *store.Txn, events []Event) error {
+func (f *fakeTracker) Track(tx Tx, events []Event) error {
 	if f.fail.Load() {
 		return errTrackerDown
 	}
-	b := tx.Batch(store.Tracking)
+	b := tx.(*store.Txn).BatchOf(store.Tracking)
 	for _, e := range events {
 		k := keys.AppendTable(nil, keys.TableMessageEvents)
 		k = keys.AppendUint64(k, uint64(e.Entry))

@@ -3,38 +3,39 @@ package messagebox
 import (
 	"fmt"
 
-	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 )
 
-// The Txn variants below let another store (Management, through the root
-// package) change hosts and subscriptions inside its own transaction, so
-// the configuration change and the MessageBox change commit in one log
-// frame. Each adds its writes to tx and returns apply, which the caller
-// must call once tx has committed successfully (and never otherwise): the
-// in-memory routing index changes only then. A subscription is visible to
-// Publish from the moment apply returns.
+// The Tx methods below let a caller's transaction (Management's, through
+// the root package, or an application's Group.Update) change hosts and
+// subscriptions, so the configuration change and the MessageBox change
+// commit in one log frame. Each adds its writes to tx and applies its
+// in-memory change when tx commits (tx.OnCommit), never otherwise: a
+// subscription routes Publish from the moment tx's Commit returns.
 
-// CreateHostTxn adds the creation of host name to tx. Creating an
-// existing host writes nothing. The host's (empty) queue exists in memory
-// from this call on, so that SubscribeTxn in the same transaction can
-// target it; if tx does not commit, it is removed again. apply does
-// nothing more and may be called or not.
-func (s *Store) CreateHostTxn(tx *store.Txn, name string) (apply func(), err error) {
+// CreateHostTx adds the creation of host name to tx. Creating an existing
+// host writes nothing. The host's (empty) queue exists in memory from this
+// call on, so that SubscribeTx in the same transaction can target it; if
+// tx does not commit, it is removed again.
+func (s *Store) CreateHostTx(tx Tx, name string) error {
 	if name == "" {
-		return nil, fmt.Errorf("%w: empty host name", ErrInvalidSubscription)
+		return fmt.Errorf("%w: empty host name", ErrInvalidSubscription)
+	}
+	b, err := s.batch(tx)
+	if err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.checkLocked(); err != nil {
-		return nil, err
+		return err
 	}
 	if s.mu.hosts[name] != nil {
-		return func() {}, nil
+		return nil
 	}
-	if err := tx.Batch(store.MessageBox).Set(hostKey(name), encodeHost(name, false), nil); err != nil {
-		return nil, err
+	if err := b.Set(hostKey(name), encodeHost(name, false), nil); err != nil {
+		return err
 	}
 	h := newHostQueue(name)
 	s.mu.hosts[name] = h
@@ -47,24 +48,28 @@ func (s *Store) CreateHostTxn(tx *store.Txn, name string) (apply func(), err err
 			delete(s.mu.hosts, name)
 		}
 	})
-	return func() {}, nil
+	return nil
 }
 
-// SetHostHeldTxn adds to tx that host's queue is held (no running host
+// SetHostHeldTx adds to tx that host's queue is held (no running host
 // instance: it keeps its entries and delivers none) or released, creating
-// the host if need be, and returns the function that applies it in memory
-// for tx.OnCommit. Releasing wakes the host's waiting DequeueWait calls.
-func (s *Store) SetHostHeldTxn(tx *store.Txn, host string, held bool) (apply func(), err error) {
+// the host if need be. Releasing wakes the host's waiting DequeueWait
+// calls when tx commits.
+func (s *Store) SetHostHeldTx(tx Tx, host string, held bool) error {
 	if host == "" {
-		return nil, fmt.Errorf("%w: empty host name", ErrInvalidSubscription)
+		return fmt.Errorf("%w: empty host name", ErrInvalidSubscription)
 	}
-	if _, err := s.CreateHostTxn(tx, host); err != nil {
-		return nil, err
+	if err := s.CreateHostTx(tx, host); err != nil {
+		return err
 	}
-	if err := tx.Batch(store.MessageBox).Set(hostKey(host), encodeHost(host, held), nil); err != nil {
-		return nil, err
+	b, err := s.batch(tx)
+	if err != nil {
+		return err
 	}
-	return func() {
+	if err := b.Set(hostKey(host), encodeHost(host, held), nil); err != nil {
+		return err
+	}
+	tx.OnCommit(func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if h := s.mu.hosts[host]; h != nil {
@@ -73,24 +78,30 @@ func (s *Store) SetHostHeldTxn(tx *store.Txn, host string, held bool) (apply fun
 				h.wakeLocked()
 			}
 		}
-	}, nil
+	})
+	return nil
 }
 
-// SubscribeTxn adds sub to tx, replacing the subscription with the same ID
-// if there is one (entries already queued keep their host and priority).
-// Its host must exist (ErrUnknownHost): create it first with CreateHost,
-// or with CreateHostTxn in the same transaction. Errors as Subscribe,
-// except that an existing ID is not ErrDuplicate.
-func (s *Store) SubscribeTxn(tx *store.Txn, sub Subscription) (Subscription, func(), error) {
+// SubscribeTx adds sub to tx, replacing the subscription with the same ID
+// if there is one (entries already queued keep their host and priority),
+// and returns it with its ID set. Its host must exist (ErrUnknownHost):
+// create it first with CreateHost, or with CreateHostTx in the same
+// transaction. Errors as Subscribe, except that an existing ID is not
+// ErrDuplicate.
+func (s *Store) SubscribeTx(tx Tx, sub Subscription) (Subscription, error) {
 	sub = sub.clone()
 	if err := sub.validate(*s.opts.Retry, s.schemas); err != nil {
-		return Subscription{}, nil, err
+		return Subscription{}, err
+	}
+	b, err := s.batch(tx)
+	if err != nil {
+		return Subscription{}, err
 	}
 	if sub.ID == uuid.Nil {
 		sub.ID = uuid.Must(uuid.NewV7())
 	}
 	s.mu.Lock()
-	err := s.checkLocked()
+	err = s.checkLocked()
 	switch {
 	case err != nil:
 	case s.mu.hosts[sub.Host] == nil:
@@ -100,13 +111,13 @@ func (s *Store) SubscribeTxn(tx *store.Txn, sub Subscription) (Subscription, fun
 	}
 	s.mu.Unlock()
 	if err != nil {
-		return Subscription{}, nil, err
+		return Subscription{}, err
 	}
-	if err := tx.Batch(store.MessageBox).Set(subKey(sub.ID), encodeSubscription(&sub), nil); err != nil {
-		return Subscription{}, nil, err
+	if err := b.Set(subKey(sub.ID), encodeSubscription(&sub), nil); err != nil {
+		return Subscription{}, err
 	}
 	st := &subState{Subscription: sub.clone()}
-	return sub, func() {
+	tx.OnCommit(func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if old := s.mu.subs[st.ID]; old != nil {
@@ -116,11 +127,11 @@ func (s *Store) SubscribeTxn(tx *store.Txn, sub Subscription) (Subscription, fun
 		}
 		s.mu.subs[st.ID] = st
 		s.mu.idx.add(st)
-	}, nil
+	})
+	return sub, nil
 }
 
-// UnsubscribeTxn adds the deletion of subscription id to tx and returns
-// the function that applies it in memory, for tx.OnCommit. The messages
+// UnsubscribeTx adds the deletion of subscription id to tx. The messages
 // still queued for it (ready, waiting to retry, or held back by ordered
 // delivery) are suspended, resumable, with UnsubscribedReason in the same
 // transaction, as BizTalk does when a port is unenlisted with messages
@@ -129,17 +140,20 @@ func (s *Store) SubscribeTxn(tx *store.Txn, sub Subscription) (Subscription, fun
 // back (abandon, fail, lease expiry) it is suspended the same way. Once a
 // subscription with the same ID exists again (the port is enlisted again),
 // resuming delivers them.
-func (s *Store) UnsubscribeTxn(tx *store.Txn, id uuid.UUID) (func(), error) {
+func (s *Store) UnsubscribeTx(tx Tx, id uuid.UUID) error {
+	b, err := s.batch(tx)
+	if err != nil {
+		return err
+	}
 	now := s.now().UnixNano()
 	s.mu.Lock()
 	if err := s.checkLocked(); err != nil {
 		s.mu.Unlock()
-		return nil, err
+		return err
 	}
-	b := tx.Batch(store.MessageBox)
 	if err := b.Delete(subKey(id), nil); err != nil {
 		s.mu.Unlock()
-		return nil, err
+		return err
 	}
 	held, events := s.holdQueuedLocked(b, id, now)
 	// The subscription stops routing now, not at the commit: a message
@@ -163,11 +177,11 @@ func (s *Store) UnsubscribeTxn(tx *store.Txn, id uuid.UUID) (func(), error) {
 	if s.opts.Tracker != nil && len(events) > 0 {
 		if err := s.opts.Tracker.Track(tx, events); err != nil {
 			undo()
-			return nil, fmt.Errorf("messagebox: tracker: %w", err)
+			return fmt.Errorf("messagebox: tracker: %w", err)
 		}
 	}
 	tx.OnAbort(undo)
-	return func() {
+	tx.OnCommit(func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for _, h := range held {
@@ -175,23 +189,26 @@ func (s *Store) UnsubscribeTxn(tx *store.Txn, id uuid.UUID) (func(), error) {
 			s.mu.suspended[h.e.id] = h.e
 		}
 		s.reliefLocked()
-	}, nil
+	})
+	return nil
 }
 
-// ResumePausedTxn adds to tx the resumption of the entries subscription
-// id's pause suspended (resumable, PausedReason) and returns the function
-// that queues them in memory, for tx.OnCommit: starting a port resumes
-// what it held in the same commit as its new state. Until tx commits the
-// entries are held (neither suspended nor queued); if it does not commit
-// they are suspended again as they were.
-func (s *Store) ResumePausedTxn(tx *store.Txn, id uuid.UUID) (func(), error) {
+// ResumePausedTx adds to tx the resumption of the entries subscription
+// id's pause suspended (resumable, PausedReason), queued when tx commits:
+// starting a port resumes what it held in the same commit as its new
+// state. Until tx commits the entries are held (neither suspended nor
+// queued); if it does not commit they are suspended again as they were.
+func (s *Store) ResumePausedTx(tx Tx, id uuid.UUID) error {
+	b, err := s.batch(tx)
+	if err != nil {
+		return err
+	}
 	now := s.now().UnixNano()
 	s.mu.Lock()
 	if err := s.checkLocked(); err != nil {
 		s.mu.Unlock()
-		return nil, err
+		return err
 	}
-	b := tx.Batch(store.MessageBox)
 	var (
 		held   []heldEntry
 		events []Event
@@ -218,11 +235,11 @@ func (s *Store) ResumePausedTxn(tx *store.Txn, id uuid.UUID) (func(), error) {
 	if s.opts.Tracker != nil && len(events) > 0 {
 		if err := s.opts.Tracker.Track(tx, events); err != nil {
 			undo()
-			return nil, fmt.Errorf("messagebox: tracker: %w", err)
+			return fmt.Errorf("messagebox: tracker: %w", err)
 		}
 	}
 	tx.OnAbort(undo)
-	return func() {
+	tx.OnCommit(func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for _, h := range held {
@@ -230,7 +247,8 @@ func (s *Store) ResumePausedTxn(tx *store.Txn, id uuid.UUID) (func(), error) {
 			h.e.host.ready.push(h.e)
 			h.e.host.wakeLocked()
 		}
-	}, nil
+	})
+	return nil
 }
 
 // heldEntry is a queued entry taken off its queue while the suspension

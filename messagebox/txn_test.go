@@ -7,20 +7,17 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestStore_TxnVariants(t *testing.T) {
+func TestStore_TxVariants(t *testing.T) {
 	e := newEnv(t, nil)
 	// A host and a subscription created inside another store's
 	// transaction, committed with a Management write.
 	tx := e.set.NewTxn()
-	apply, err := e.s.CreateHostTxn(tx, "h")
+	require.NoError(t, e.s.CreateHostTx(tx, "h"))
+	sub, err := e.s.SubscribeTx(tx, orderSub("h", "x"))
 	require.NoError(t, err)
-	apply()
-	sub, applySub, err := e.s.SubscribeTxn(tx, orderSub("h", "x"))
-	require.NoError(t, err)
-	require.NoError(t, tx.Batch(store.Management).Set([]byte{0x30, 1}, []byte("port"), nil))
+	require.NoError(t, tx.BatchOf(store.Management).Set([]byte{0x30, 1}, []byte("port"), nil))
 	_, err = tx.Commit(ctx)
 	require.NoError(t, err)
-	applySub()
 	ids := e.publish(msg("", Promoted(typeProp, String("x"))))
 	require.Equal(t, 1, e.s.Queued(sub.ID))
 
@@ -28,20 +25,18 @@ func TestStore_TxnVariants(t *testing.T) {
 	tx = e.set.NewTxn()
 	repl := sub
 	repl.Predicate = Or(And(Eq(typeProp, String("y"))))
-	_, applySub, err = e.s.SubscribeTxn(tx, repl)
+	_, err = e.s.SubscribeTx(tx, repl)
 	require.NoError(t, err)
 	_, err = tx.Commit(ctx)
 	require.NoError(t, err)
-	applySub()
 	_, _, err = e.s.Publish(ctx, msg("", Promoted(typeProp, String("x"))))
 	require.ErrorIs(t, err, ErrNoSubscribers)
 	e.publish(msg("", Promoted(typeProp, String("y"))))
 	require.Equal(t, 2, e.s.Queued(sub.ID))
 
-	// An aborted transaction whose apply is never called changes nothing.
+	// An aborted transaction changes nothing.
 	tx = e.set.NewTxn()
-	_, err = e.s.UnsubscribeTxn(tx, sub.ID)
-	require.NoError(t, err)
+	require.NoError(t, e.s.UnsubscribeTx(tx, sub.ID))
 	tx.Abort()
 	require.Equal(t, 2, e.s.Stats().Hosts["h"].Ready, "the held entries are back in their queue")
 	e.publish(msg("", Promoted(typeProp, String("y"))))
@@ -51,11 +46,9 @@ func TestStore_TxnVariants(t *testing.T) {
 	require.Equal(t, repl.Predicate, e.s.Subscriptions()[0].Predicate)
 
 	tx = e.set.NewTxn()
-	apply, err = e.s.UnsubscribeTxn(tx, sub.ID)
-	require.NoError(t, err)
+	require.NoError(t, e.s.UnsubscribeTx(tx, sub.ID))
 	_, err = tx.Commit(ctx)
 	require.NoError(t, err)
-	apply()
 	require.Empty(t, e.s.Subscriptions())
 	require.Equal(t, 3, e.s.Queued(sub.ID), "queued entries stay, suspended")
 	require.Zero(t, e.s.Stats().Hosts["h"].Ready)
@@ -63,18 +56,31 @@ func TestStore_TxnVariants(t *testing.T) {
 
 	tx = e.set.NewTxn()
 	defer tx.Abort()
-	_, _, err = e.s.SubscribeTxn(tx, orderSub("nope", "x"))
+	_, err = e.s.SubscribeTx(tx, orderSub("nope", "x"))
 	require.ErrorIs(t, err, ErrUnknownHost)
+
+	// A transaction that has ended, or is nil, is refused.
+	_, err = e.s.SubscribeTx(tx, orderSub("h", "x"))
+	require.NoError(t, err)
+	tx.Abort()
+	_, err = e.s.SubscribeTx(tx, orderSub("h", "x"))
+	require.ErrorIs(t, err, ErrInvalidTx)
+	require.ErrorIs(t, e.s.CreateHostTx(nil, "h2"), ErrInvalidTx)
+
+	// So is a transaction of another group.
+	other := newEnv(t, nil)
+	foreign := other.set.NewTxn()
+	defer foreign.Abort()
+	require.ErrorIs(t, e.s.UnsubscribeTx(foreign, sub.ID), ErrInvalidTx)
 }
 
-// TestStore_CreateHostTxnAborted: a host created in a transaction that
+// TestStore_CreateHostTxAborted: a host created in a transaction that
 // does not commit is gone again, in memory as on disk.
-func TestStore_CreateHostTxnAborted(t *testing.T) {
+func TestStore_CreateHostTxAborted(t *testing.T) {
 	e := newEnv(t, nil)
 	tx := e.set.NewTxn()
-	_, err := e.s.CreateHostTxn(tx, "h")
-	require.NoError(t, err)
-	_, _, err = e.s.SubscribeTxn(tx, orderSub("h", "x"))
+	require.NoError(t, e.s.CreateHostTx(tx, "h"))
+	_, err := e.s.SubscribeTx(tx, orderSub("h", "x"))
 	require.NoError(t, err, "the host is usable inside its own transaction")
 	tx.Abort()
 	require.NotContains(t, e.s.Hosts(), "h")
@@ -82,10 +88,10 @@ func TestStore_CreateHostTxnAborted(t *testing.T) {
 	require.NotContains(t, e.s.Hosts(), "h")
 }
 
-// TestStore_ResumePausedTxn: the entries a paused subscription suspended
+// TestStore_ResumePausedTx: the entries a paused subscription suspended
 // are queued when the transaction that starts the port commits, and stay
 // suspended if it aborts.
-func TestStore_ResumePausedTxn(t *testing.T) {
+func TestStore_ResumePausedTx(t *testing.T) {
 	e := newEnv(t, nil)
 	e.host("h")
 	sub := orderSub("h", "x")
@@ -100,12 +106,9 @@ func TestStore_ResumePausedTxn(t *testing.T) {
 		tx := e.set.NewTxn()
 		active := s
 		active.Paused = false
-		_, apply, err := e.s.SubscribeTxn(tx, active)
+		_, err := e.s.SubscribeTx(tx, active)
 		require.NoError(t, err)
-		tx.OnCommit(apply)
-		resume, err := e.s.ResumePausedTxn(tx, s.ID)
-		require.NoError(t, err)
-		tx.OnCommit(resume)
+		require.NoError(t, e.s.ResumePausedTx(tx, s.ID))
 		return tx
 	}
 	start().Abort()

@@ -93,7 +93,7 @@ func TestImport_RealFilesReopen(t *testing.T) {
 	require.NotEmpty(t, before.SendPorts)
 	require.NoError(t, a.set.Close())
 	set2 := reopenSet(t, a)
-	s2, err := mgmt.Open(set2, newFakeSubs(set2), nil)
+	s2, err := mgmt.Open(dbOf(set2), newFakeSubs(set2), nil)
 	require.NoError(t, err)
 	require.Equal(t, before, snap(s2))
 }

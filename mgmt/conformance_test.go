@@ -22,7 +22,7 @@ func TestFakeSubs_Conformance(t *testing.T) {
 		t.Cleanup(func() { _ = set.Close() })
 		f := newFakeSubs(set)
 		return &mgmttest.Harness{
-			Set:  set,
+			DB:   dbOf(set),
 			Subs: f,
 			Route: func(props map[string]string) (active, inactive []uuid.UUID) {
 				for id, v := range storedSubs(t, set) {

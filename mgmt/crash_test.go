@@ -21,7 +21,7 @@ type crashingSubs struct {
 	hook func()
 }
 
-func (c *crashingSubs) Subscribe(tx *store.Txn, sub mgmt.Subscription) error {
+func (c *crashingSubs) Subscribe(tx mgmt.GroupTx, sub mgmt.Subscription) error {
 	if c.hook != nil {
 		c.hook()
 	}
@@ -37,7 +37,7 @@ func checkConsistent(t *testing.T, fs vfs.FS) int {
 	set, err := store.Open(setOptions(fs, "g"))
 	require.NoError(t, err)
 	defer set.Close()
-	s, err := mgmt.Open(set, newFakeSubs(set), nil)
+	s, err := mgmt.Open(dbOf(set), newFakeSubs(set), nil)
 	require.NoError(t, err)
 	enlisted := 0
 	for _, p := range s.SendPorts("") {
@@ -85,7 +85,7 @@ func TestEnlist_CrashInsideTheTransaction(t *testing.T) {
 	defer set.Close()
 	var crashed *vfs.MemFS
 	subs := &crashingSubs{fakeSubs: newFakeSubs(set)}
-	s, err := mgmt.Open(set, subs, nil)
+	s, err := mgmt.Open(dbOf(set), subs, nil)
 	require.NoError(t, err)
 	ctx := context.Background()
 	_, err = s.Import(ctx, strings.NewReader(routingBinding(3)), nil)
@@ -115,7 +115,7 @@ func TestEnlist_CrashAnywhere(t *testing.T) {
 	set, err := store.Open(setOptions(mem, "g"))
 	require.NoError(t, err)
 	defer set.Close()
-	s, err := mgmt.Open(set, newFakeSubs(set), nil)
+	s, err := mgmt.Open(dbOf(set), newFakeSubs(set), nil)
 	require.NoError(t, err)
 	ctx := context.Background()
 	const ports = 8

@@ -61,7 +61,7 @@
 //
 // mgmt does not import the MessageBox. It declares what it needs,
 // [Subscriptions], and every configuration change and the subscription
-// changes it causes are written into one store.Txn and committed as one
+// changes it causes are written into one group transaction and committed as one
 // group-log frame by [Store.Update]: after a crash both are there or
 // neither is. mgmt also records each owner's subscriptions in its own
 // store, so unenlisting removes exactly what enlisting created.

@@ -16,12 +16,12 @@ import (
 // printSubs stands in for the MessageBox: it prints what mgmt asks of it.
 type printSubs struct{ queued int }
 
-func (printSubs) Subscribe(_ *store.Txn, sub mgmt.Subscription) error {
+func (printSubs) Subscribe(_ mgmt.GroupTx, sub mgmt.Subscription) error {
 	fmt.Printf("subscribe %s on %s, active %t: %s\n", sub.Name, sub.Host, sub.Active, sub.Filter)
 	return nil
 }
 
-func (printSubs) Unsubscribe(_ *store.Txn, id uuid.UUID) error {
+func (printSubs) Unsubscribe(_ mgmt.GroupTx, id uuid.UUID) error {
 	fmt.Println("unsubscribe", id)
 	return nil
 }
@@ -47,7 +47,7 @@ func openExample() *store.Set {
 func Example() {
 	set := openExample()
 	defer set.Close()
-	s, err := mgmt.Open(set, printSubs{}, nil)
+	s, err := mgmt.Open(dbOf(set), printSubs{}, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func Example() {
 func ExampleStore_Import() {
 	set := openExample()
 	defer set.Close()
-	s, err := mgmt.Open(set, printSubs{}, nil)
+	s, err := mgmt.Open(dbOf(set), printSubs{}, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func ExampleStore_Import() {
 func ExampleStore_Unenlist() {
 	set := openExample()
 	defer set.Close()
-	s, err := mgmt.Open(set, printSubs{queued: 2}, nil)
+	s, err := mgmt.Open(dbOf(set), printSubs{queued: 2}, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -89,12 +89,21 @@ func route(t testing.TB, set *store.Set, props map[string]string) (delivered, su
 	return delivered, suspended
 }
 
-func (f *fakeSubs) Subscribe(tx *store.Txn, sub mgmt.Subscription) error {
-	return tx.Batch(store.MessageBox).Set(fakeKey(sub.ID), fakeValue(sub), nil)
+// mb is the MessageBox's part of tx.
+func (f *fakeSubs) mb(tx mgmt.GroupTx) *pebble.Batch {
+	b, err := tx.Batch(f.set.DB(store.MessageBox).Reader())
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
-func (f *fakeSubs) Unsubscribe(tx *store.Txn, id uuid.UUID) error {
-	return tx.Batch(store.MessageBox).Delete(fakeKey(id), nil)
+func (f *fakeSubs) Subscribe(tx mgmt.GroupTx, sub mgmt.Subscription) error {
+	return f.mb(tx).Set(fakeKey(sub.ID), fakeValue(sub), nil)
+}
+
+func (f *fakeSubs) Unsubscribe(tx mgmt.GroupTx, id uuid.UUID) error {
+	return f.mb(tx).Delete(fakeKey(id), nil)
 }
 
 func (f *fakeSubs) Queued(id uuid.UUID) (int, error) {
@@ -146,7 +155,7 @@ func openEnv(t testing.TB, fs vfs.FS) *env {
 	set, err := store.Open(setOptions(fs, "g"))
 	require.NoError(t, err)
 	subs := newFakeSubs(set)
-	s, err := mgmt.Open(set, subs, &mgmt.Options{Now: fixedNow})
+	s, err := mgmt.Open(dbOf(set), subs, &mgmt.Options{Now: fixedNow})
 	require.NoError(t, err)
 	e := &env{fs: fs, set: set, subs: subs, s: s}
 	t.Cleanup(func() {
@@ -214,3 +223,12 @@ func stringContext(props map[string]string) []predicate.Property {
 	}
 	return context
 }
+
+// testDB is a store set's Management database as mgmt.Open takes it.
+type testDB struct{ set *store.Set }
+
+func (d testDB) Reader() pebble.Reader { return d.set.DB(store.Management).Reader() }
+func (d testDB) Begin() mgmt.GroupTxn  { return d.set.NewTxn() }
+
+// dbOf is set's Management database.
+func dbOf(set *store.Set) mgmt.Database { return testDB{set} }

@@ -274,10 +274,10 @@ func TestOpen_Corruption(t *testing.T) {
 	// Damage the stored value of one send port.
 	tx := e.set.NewTxn()
 	key := keys.AppendString(keys.AppendTable(nil, keys.TableMgmtSendPorts), "Orders.Mail")
-	require.NoError(t, tx.Batch(store.Management).Set(key, []byte{1, 0xFF, 0xFF}, nil))
+	require.NoError(t, tx.BatchOf(store.Management).Set(key, []byte{1, 0xFF, 0xFF}, nil))
 	_, err = tx.Commit(context.Background())
 	require.NoError(t, err)
-	_, err = mgmt.Open(e.set, e.subs, nil)
+	_, err = mgmt.Open(dbOf(e.set), e.subs, nil)
 	require.True(t, mgmt.IsCorruption(err), "%v", err)
 	require.ErrorIs(t, err, codec.ErrCorrupt)
 }

@@ -85,7 +85,7 @@ func TestStore_TransitionsModel(t *testing.T) {
 		require.NoError(rt, err)
 		defer func() { _ = set.Close() }()
 		subs := newFakeSubs(set)
-		s, err := mgmt.Open(set, subs, nil)
+		s, err := mgmt.Open(dbOf(set), subs, nil)
 		require.NoError(rt, err)
 		_, err = s.Import(ctx, strings.NewReader(fixture), nil)
 		require.NoError(rt, err)
@@ -228,7 +228,7 @@ func TestStore_TransitionsModel(t *testing.T) {
 				old := subs
 				subs = newFakeSubs(set)
 				subs.queued = old.queued
-				s, err = mgmt.Open(set, subs, nil)
+				s, err = mgmt.Open(dbOf(set), subs, nil)
 				require.NoError(rt, err)
 			},
 			"queue": func(rt *rapid.T) {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"html"
 	"regexp"
-
-	"github.com/biztier/biztier/internal/store"
 )
 
 // Secrets keeps the sensitive settings of adapters (the passwords in a
@@ -23,7 +21,7 @@ type Secrets interface {
 	// owner: "primary" or "backup" for a send port, the receive location's
 	// name for a receive port. ctx carries the caller (its identity, for
 	// the SSO access check).
-	Keep(ctx context.Context, tx *store.Txn, owner Ref, transport string, values map[string]string) error
+	Keep(ctx context.Context, tx GroupTx, owner Ref, transport string, values map[string]string) error
 }
 
 // passwordProp matches a CustomProps property whose name says it holds a

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/internal/keys"
-	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -48,7 +47,7 @@ func (o *Options) withDefaults() Options {
 // use. Reads are served from the cache and never wait for a commit; writes
 // are serialised and each commits one group transaction.
 type Store struct {
-	set    *store.Set
+	db     Database
 	subs   Subscriptions
 	opts   Options
 	closed atomic.Bool
@@ -102,18 +101,17 @@ func (m *model) clone() *model {
 	}
 }
 
-// Open loads the configuration from set's Management store. Open one Store
-// per Set: a Store assumes it is the Management store's only writer. subs
-// is the
-// MessageBox side of enlistment; it may be nil for a Store that will never
+// Open loads the configuration from the Management database db. Open one
+// Store per group: a Store assumes it is the database's only writer. subs
+// is the MessageBox side of enlistment; it may be nil for a Store that will never
 // enlist anything (every transition that creates or removes subscriptions
 // then fails with ErrInvalid).
-func Open(set *store.Set, subs Subscriptions, opts *Options) (*Store, error) {
-	if set == nil {
-		return nil, fmt.Errorf("%w: nil store set", ErrInvalid)
+func Open(db Database, subs Subscriptions, opts *Options) (*Store, error) {
+	if err := checkDatabase(db); err != nil {
+		return nil, err
 	}
-	s := &Store{set: set, subs: subs, opts: opts.withDefaults()}
-	m, err := load(set.DB(store.Management))
+	s := &Store{db: db, subs: subs, opts: opts.withDefaults()}
+	m, err := load(db.Reader())
 	if err != nil {
 		return nil, err
 	}
@@ -121,14 +119,14 @@ func Open(set *store.Set, subs Subscriptions, opts *Options) (*Store, error) {
 	return s, nil
 }
 
-// Close marks the Store closed. It does not close the Set, which the caller
-// owns. Close is safe to call twice.
+// Close marks the Store closed. It does not close the Database, which the
+// caller owns. Close is safe to call twice.
 func (s *Store) Close() error {
 	s.closed.Store(true)
 	return nil
 }
 
-func scan(db *store.DB, t keys.Table, fn func(k, v []byte) error) error {
+func scan(db pebble.Reader, t keys.Table, fn func(k, v []byte) error) error {
 	lower := keys.AppendTable(nil, t)
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: keys.PrefixSuccessor(lower)})
 	if err != nil {
@@ -151,7 +149,7 @@ func scan(db *store.DB, t keys.Table, fn func(k, v []byte) error) error {
 	return it.Close()
 }
 
-func load(db *store.DB) (*model, error) {
+func load(db pebble.Reader) (*model, error) {
 	m := newModel()
 	type loader struct {
 		t  keys.Table

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/biztier/biztier/internal/store"
 	"github.com/google/uuid"
 )
 
@@ -21,12 +20,12 @@ import (
 type Subscriptions interface {
 	// Subscribe adds sub, or replaces the subscription with the same ID
 	// (its filter, host, priority or Active flag changed), inside tx.
-	Subscribe(tx *store.Txn, sub Subscription) error
+	Subscribe(tx GroupTx, sub Subscription) error
 	// Unsubscribe removes the subscription id inside tx. Removing one that
 	// does not exist is not an error. Messages already queued for it are
 	// the MessageBox's to handle (mgmt refuses an unforced unenlist while
 	// there are any; see Queued).
-	Unsubscribe(tx *store.Txn, id uuid.UUID) error
+	Unsubscribe(tx GroupTx, id uuid.UUID) error
 	// Queued reports how many messages are queued or suspended for the
 	// subscription id (for orchestrations: its live service instances).
 	// It reads committed state.

@@ -19,7 +19,7 @@ type Tx struct {
 	ctx  context.Context // Update's, for the Secrets keeper
 	orig *model
 	m    *model
-	txn  *store.Txn
+	txn  GroupTxn
 	// dirty lists the artifacts to write (or delete, when gone from m).
 	dirty map[Ref]struct{}
 }
@@ -37,7 +37,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	orig := s.model()
-	tx := &Tx{s: s, ctx: ctx, orig: orig, m: orig.clone(), txn: s.set.NewTxn(), dirty: map[Ref]struct{}{}}
+	tx := &Tx{s: s, ctx: ctx, orig: orig, m: orig.clone(), txn: s.db.Begin(), dirty: map[Ref]struct{}{}}
 	defer tx.txn.Abort()
 	if err := fn(tx); err != nil {
 		return err
@@ -57,7 +57,10 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 // finish reconciles the MessageBox subscriptions with the new model and
 // writes every changed artifact into the transaction.
 func (tx *Tx) finish() error {
-	b := tx.txn.Batch(store.Management)
+	b, err := tx.txn.Batch(tx.s.db.Reader())
+	if err != nil {
+		return fmt.Errorf("mgmt: %w", err)
+	}
 	want := tx.m.desired()
 	owners := map[Ref]struct{}{}
 	for o := range want {
@@ -122,7 +125,7 @@ func (tx *Tx) finish() error {
 // running" (released). Hosts with no host instance configured are never
 // held, so a program that dequeues by itself needs none.
 type HostGate interface {
-	GateHost(tx *store.Txn, host string, held bool) error
+	GateHost(tx GroupTx, host string, held bool) error
 }
 
 // heldHosts maps each host that has host instances to whether none of

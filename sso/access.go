@@ -85,29 +85,34 @@ func (c *call) fail(ctx context.Context, err error) error {
 // done commits the granted audit record: in tx, with the call's own
 // writes, or alone if tx is nil. If it cannot be written the call fails
 // with ErrAudit and, for a lookup, nothing is returned.
-func (c *call) done(ctx context.Context, tx Txn) error {
+func (c *call) done(ctx context.Context, tx Tx) error {
 	c.rec.Granted = true
 	return c.commit(ctx, tx)
 }
 
 // commit writes the audit record into tx (nil: a transaction of its own,
 // committed here).
-func (c *call) commit(ctx context.Context, tx Txn) error {
+func (c *call) commit(ctx context.Context, tx Tx) error {
 	s := c.s
 	c.rec.At = s.opts.Now()
 	c.rec.Seq = s.auditSeq.Add(1)
-	own := tx == nil
-	if own {
-		tx = s.db.NewTxn()
-		defer tx.Abort()
+	var own Txn
+	if tx == nil {
+		own = s.db.Begin()
+		defer own.Abort()
+		tx = own
 	}
-	if err := tx.Batch().Set(auditKey(c.rec.Seq), encodeAudit(&c.rec), nil); err != nil {
+	b, err := s.batch(tx)
+	if err != nil {
 		return fmt.Errorf("%w: %w", ErrAudit, err)
 	}
-	if !own {
+	if err := b.Set(auditKey(c.rec.Seq), encodeAudit(&c.rec), nil); err != nil {
+		return fmt.Errorf("%w: %w", ErrAudit, err)
+	}
+	if own == nil {
 		return nil
 	}
-	if _, err := tx.Commit(ctx); err != nil {
+	if _, err := own.Commit(ctx); err != nil {
 		return fmt.Errorf("%w: %w", ErrAudit, err)
 	}
 	return nil

@@ -53,9 +53,9 @@ func (s *Store) CreateApplication(ctx context.Context, app Application) error {
 	if s.app(a.Name) != nil {
 		return c.fail(ctx, fmt.Errorf("%w: application %q", ErrExists, a.Name))
 	}
-	tx := s.db.NewTxn()
+	tx, b := s.begin()
 	defer tx.Abort()
-	if err := tx.Batch().Set(appKey(a.Name), encodeApp(a), nil); err != nil {
+	if err := b.Set(appKey(a.Name), encodeApp(a), nil); err != nil {
 		return c.fail(ctx, err)
 	}
 	if err := c.done(ctx, tx); err != nil {
@@ -97,9 +97,9 @@ func (s *Store) UpdateApplication(ctx context.Context, app Application) error {
 		a.Flags&FlagAdminAccountSame != old.Flags&FlagAdminAccountSame {
 		return c.fail(ctx, fmt.Errorf("%w: application %q: name, type, fields and the admin-account-same flag are fixed", ErrImmutable, a.Name))
 	}
-	tx := s.db.NewTxn()
+	tx, b := s.begin()
 	defer tx.Abort()
-	if err := tx.Batch().Set(appKey(a.Name), encodeApp(a), nil); err != nil {
+	if err := b.Set(appKey(a.Name), encodeApp(a), nil); err != nil {
 		return c.fail(ctx, err)
 	}
 	if err := c.done(ctx, tx); err != nil {
@@ -127,9 +127,8 @@ func (s *Store) DeleteApplication(ctx context.Context, name string) error {
 	if s.app(name) == nil {
 		return c.fail(ctx, fmt.Errorf("%w: application %q", ErrNotFound, name))
 	}
-	tx := s.db.NewTxn()
+	tx, b := s.begin()
 	defer tx.Abort()
-	b := tx.Batch()
 	err = b.Delete(appKey(name), nil)
 	for _, t := range []keys.Table{keys.TableSSOMappings, keys.TableSSOConfig} {
 		p := appPrefix(t, name)
@@ -221,9 +220,9 @@ func (s *Store) SetSettings(ctx context.Context, set Settings) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	set.withDefaults()
-	tx := s.db.NewTxn()
+	tx, b := s.begin()
 	defer tx.Abort()
-	if err := tx.Batch().Set(settingsKey, encodeSettings(&set), nil); err != nil {
+	if err := b.Set(settingsKey, encodeSettings(&set), nil); err != nil {
 		return c.fail(ctx, err)
 	}
 	if err := c.done(ctx, tx); err != nil {

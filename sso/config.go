@@ -32,7 +32,7 @@ func (s *Store) SetConfigInfo(ctx context.Context, app, identifier string, info 
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	tx := s.db.NewTxn()
+	tx := s.db.Begin()
 	defer tx.Abort()
 	if err := s.setConfigInto(ctx, c, tx, app, identifier, info); err != nil {
 		return err
@@ -43,7 +43,7 @@ func (s *Store) SetConfigInfo(ctx context.Context, app, identifier string, info 
 	return nil
 }
 
-// SetConfigInfoTxn is SetConfigInfo inside tx, a transaction the caller
+// SetConfigInfoTx is SetConfigInfo inside tx, a transaction the caller
 // commits: the secret and the configuration change it belongs to (a send
 // port and its password) commit together or not at all, and so does the
 // audit record. Nothing is visible until tx commits. The same rights and
@@ -52,7 +52,7 @@ func (s *Store) SetConfigInfo(ctx context.Context, app, identifier string, info 
 // Commit tx promptly: the record is sealed now, with the current secret,
 // and opens as long as that secret is current or previous, that is,
 // unless two regenerates complete before tx commits.
-func (s *Store) SetConfigInfoTxn(ctx context.Context, tx Txn, app, identifier string, info ConfigInfo) error {
+func (s *Store) SetConfigInfoTx(ctx context.Context, tx Tx, app, identifier string, info ConfigInfo) error {
 	c, err := s.start(ctx, "SetConfigInfo", app, identifier)
 	if err != nil {
 		return err
@@ -65,7 +65,7 @@ func (s *Store) SetConfigInfoTxn(ctx context.Context, tx Txn, app, identifier st
 
 // setConfigInto checks, seals and writes a config entry and its audit
 // record into tx.
-func (s *Store) setConfigInto(ctx context.Context, c *call, tx Txn, app, identifier string, info ConfigInfo) error {
+func (s *Store) setConfigInto(ctx context.Context, c *call, tx Tx, app, identifier string, info ConfigInfo) error {
 	if _, err := s.configApp(ctx, c, app, RoleAppAdmin); err != nil {
 		return err
 	}
@@ -82,7 +82,11 @@ func (s *Store) setConfigInto(ctx context.Context, c *call, tx Txn, app, identif
 	if err != nil {
 		return c.fail(ctx, err)
 	}
-	if err := tx.Batch().Set(key, sealed, nil); err != nil {
+	b, err := s.batch(tx)
+	if err != nil {
+		return c.fail(ctx, err)
+	}
+	if err := b.Set(key, sealed, nil); err != nil {
 		return c.fail(ctx, err)
 	}
 	return c.done(ctx, tx)
@@ -133,9 +137,9 @@ func (s *Store) DeleteConfigInfo(ctx context.Context, app, identifier string) er
 	} else {
 		closer.Close()
 	}
-	tx := s.db.NewTxn()
+	tx, b := s.begin()
 	defer tx.Abort()
-	if err := tx.Batch().Delete(key, nil); err != nil {
+	if err := b.Delete(key, nil); err != nil {
 		return c.fail(ctx, err)
 	}
 	if err := c.done(ctx, tx); err != nil {

@@ -62,7 +62,7 @@
 // Windows-initiated lookup, [Store.GetHostCredentials] the host-initiated
 // one. [Store.SetConfigInfo], [Store.GetConfigInfo] and
 // [Store.DeleteConfigInfo] are ISSOConfigStore's calls;
-// [Store.SetConfigInfoTxn] writes into a group transaction the caller
+// [Store.SetConfigInfoTx] writes into a group transaction the caller
 // commits, so a secret commits with the configuration change it belongs
 // to.
 //

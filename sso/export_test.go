@@ -39,9 +39,9 @@ func RawGet(s *Store, key []byte) ([]byte, error) {
 
 // RawSet writes value at key, bypassing every check, to simulate tampering.
 func RawSet(s *Store, key, value []byte) error {
-	tx := s.db.NewTxn()
+	tx, b := s.begin()
 	defer tx.Abort()
-	if err := tx.Batch().Set(key, value, nil); err != nil {
+	if err := b.Set(key, value, nil); err != nil {
 		return err
 	}
 	_, err := tx.Commit(context.Background())
@@ -68,14 +68,14 @@ func RawScan(s *Store, fn func(k, v []byte)) error {
 // with no audit: a fast seed for benchmarks.
 func BulkMappings(s *Store, app string, n int) error {
 	for i := 0; i < n; {
-		tx := s.db.NewTxn()
+		tx, b := s.begin()
 		for j := 0; j < 1000 && i < n; j, i = j+1, i+1 {
 			user := fmt.Sprintf("u%06d", i)
 			plain := encodeMapping(&mapping{windows: user, external: "X" + user, fields: [][]byte{fmt.Appendf(nil, "pw-%06d", i)}})
 			key := mappingKey(app, user)
 			sealed, err := s.sealRecord(key, plain)
 			if err == nil {
-				err = tx.Batch().Set(key, sealed, nil)
+				err = b.Set(key, sealed, nil)
 			}
 			if err != nil {
 				tx.Abort()

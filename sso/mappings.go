@@ -69,9 +69,9 @@ func (s *Store) SetMapping(ctx context.Context, app string, m Mapping, fields []
 	if err != nil {
 		return c.fail(ctx, err)
 	}
-	tx := s.db.NewTxn()
+	tx, b := s.begin()
 	defer tx.Abort()
-	if err := tx.Batch().Set(key, sealed, nil); err != nil {
+	if err := b.Set(key, sealed, nil); err != nil {
 		return c.fail(ctx, err)
 	}
 	if err := c.done(ctx, tx); err != nil {
@@ -113,9 +113,9 @@ func (s *Store) DeleteMapping(ctx context.Context, app string, m Mapping) error 
 	} else {
 		closer.Close()
 	}
-	tx := s.db.NewTxn()
+	tx, b := s.begin()
 	defer tx.Abort()
-	if err := tx.Batch().Delete(key, nil); err != nil {
+	if err := b.Delete(key, nil); err != nil {
 		return c.fail(ctx, err)
 	}
 	if err := c.done(ctx, tx); err != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/biztier/biztier"
+	"github.com/biztier/biztier/internal/clusterhooks"
 	"github.com/biztier/biztier/sso"
 )
 
@@ -37,13 +38,14 @@ func TestCheckSSOSecret_passive(t *testing.T) {
 	other := newEnv(t, nil)
 	writeAll(t, e.fs, "/passive-keys/other", readAll(t, other.fs, "/keys/group.sso-key"))
 
-	p, err := biztier.OpenReplica("/passive/group", &biztier.Options{FS: e.fs, Durability: biztier.NoSync,
+	opened, err := clusterhooks.OpenReplica("/passive/group", &biztier.Options{FS: e.fs, Durability: biztier.NoSync,
 		MemTableSize: 4 << 20, CheckpointInterval: -1, DisableTracking: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	p := opened.(*biztier.Group)
 	defer p.Close()
-	if err := p.Replay(); err != nil {
+	if err := clusterhooks.Of(p).Replay(); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {

@@ -31,9 +31,8 @@ func (s *Store) Purge(ctx context.Context, auditBefore time.Time) (PurgeResult, 
 		return PurgeResult{}, err
 	}
 	var res PurgeResult
-	tx := s.db.NewTxn()
+	tx, b := s.begin()
 	defer tx.Abort()
-	b := tx.Batch()
 	// Audit records are numbered in commit order and stamped when written,
 	// so those before auditBefore are a prefix of the table (up to clock
 	// steps, which leave a few records for the next purge).

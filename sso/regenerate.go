@@ -130,9 +130,9 @@ func (s *Store) regenerateLocked(ctx context.Context, c *call) error {
 // commitState commits the secret state, with c's granted audit record if
 // c is not nil.
 func (s *Store) commitState(ctx context.Context, st *secretState, c *call) error {
-	tx := s.db.NewTxn()
+	tx, b := s.begin()
 	defer tx.Abort()
-	if err := tx.Batch().Set(secretKey, encodeSecretState(st), nil); err != nil {
+	if err := b.Set(secretKey, encodeSecretState(st), nil); err != nil {
 		return err
 	}
 	if c != nil {
@@ -169,8 +169,7 @@ func (s *Store) reencrypt(ctx context.Context, st *secretState, ring *keyring) e
 				return err
 			}
 			if len(batch) > 0 {
-				tx := s.db.NewTxn()
-				b := tx.Batch()
+				tx, b := s.begin()
 				for _, r := range batch {
 					err := s.resealInto(b, r.key, r.value, next)
 					if err != nil {

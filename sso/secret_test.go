@@ -206,7 +206,7 @@ type failingDB struct{ sso.Database }
 
 type failingTxn struct{ sso.Txn }
 
-func (d failingDB) NewTxn() sso.Txn { return failingTxn{d.Database.NewTxn()} }
+func (d failingDB) Begin() sso.Txn { return failingTxn{d.Database.Begin()} }
 
 func (failingTxn) Commit(context.Context) (uint64, error) { return 0, errors.New("disk full") }
 

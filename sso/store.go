@@ -119,8 +119,8 @@ func Open(ctx context.Context, db Database, opts *Options) (*Store, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if db == nil {
-		return nil, fmt.Errorf("%w: nil database", ErrInvalid)
+	if err := checkDatabase(db); err != nil {
+		return nil, err
 	}
 	o, err := opts.withDefaults()
 	if err != nil {
@@ -221,9 +221,8 @@ func (s *Store) create(ctx context.Context) error {
 	cur := ring.keys[0]
 	st := &secretState{gen: cur.gen, kcv: cur.kcv}
 	set := s.opts.Settings
-	tx := s.db.NewTxn()
+	tx, b := s.begin()
 	defer tx.Abort()
-	b := tx.Batch()
 	if err := errors.Join(b.Set(formatKey, []byte{formatVersion}, nil),
 		b.Set(secretKey, encodeSecretState(st), nil),
 		b.Set(settingsKey, encodeSettings(&set), nil)); err != nil {

@@ -126,12 +126,12 @@ func (s *Store) redeem(ctx context.Context, op, app, tkt, sender string, validat
 	} else if !errors.Is(err, pebble.ErrNotFound) {
 		return Credentials{}, c.fail(ctx, err)
 	}
-	tx := s.db.NewTxn()
+	tx, b := s.begin()
 	defer tx.Abort()
 	e := codec.NewEncoder(nil)
 	e.Version(valueVersion)
 	e.Time(t.expires)
-	if err := tx.Batch().Set(key, e.Encoded(), nil); err != nil {
+	if err := b.Set(key, e.Encoded(), nil); err != nil {
 		return Credentials{}, c.fail(ctx, err)
 	}
 	if err := c.done(ctx, tx); err != nil {

@@ -8,9 +8,9 @@ import (
 	"github.com/biztier/biztier/sso"
 )
 
-// TestStore_SetConfigInfoTxn: a config entry and the configuration change
+// TestStore_SetConfigInfoTx: a config entry and the configuration change
 // it belongs to commit in one group transaction, or neither does.
-func TestStore_SetConfigInfoTxn(t *testing.T) {
+func TestStore_SetConfigInfoTx(t *testing.T) {
 	e := newEnv(t, nil)
 	mustCreate(t, e.s, sso.Application{Name: "SendPorts", Type: sso.ConfigStore, UserAccounts: []string{"BizTalk Application Users"}})
 	info := sso.ConfigInfo{"Password": sso.NewSecret("p@ss")}
@@ -19,8 +19,8 @@ func TestStore_SetConfigInfoTxn(t *testing.T) {
 	// The application's configuration change fails after the secret was
 	// added: neither is written.
 	boom := errors.New("port definition rejected")
-	_, err := e.g.Update(as(admin), func(tx *biztier.Txn) error {
-		if err := e.s.SetConfigInfoTxn(as(admin), tx.SSO(), "SendPorts", "SendToPartner", info); err != nil {
+	_, err := e.g.Update(as(admin), func(tx *biztier.Tx) error {
+		if err := e.s.SetConfigInfoTx(as(admin), tx, "SendPorts", "SendToPartner", info); err != nil {
 			return err
 		}
 		return boom
@@ -32,11 +32,11 @@ func TestStore_SetConfigInfoTxn(t *testing.T) {
 		t.Fatalf("secret of an aborted transaction: %v", err)
 	}
 	// Both in one commit.
-	_, err = e.g.Update(as(admin), func(tx *biztier.Txn) error {
+	_, err = e.g.Update(as(admin), func(tx *biztier.Tx) error {
 		if err := tx.Set(biztier.Management, port, []byte("https://partner.example")); err != nil {
 			return err
 		}
-		return e.s.SetConfigInfoTxn(as(admin), tx.SSO(), "SendPorts", "SendToPartner", info)
+		return e.s.SetConfigInfoTx(as(admin), tx, "SendPorts", "SendToPartner", info)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -49,8 +49,8 @@ func TestStore_SetConfigInfoTxn(t *testing.T) {
 		t.Fatalf("config: %v", err)
 	}
 	// Refused callers never reach the transaction.
-	_, err = e.g.Update(as(host), func(tx *biztier.Txn) error {
-		return e.s.SetConfigInfoTxn(as(host), tx.SSO(), "SendPorts", "SendToPartner", info)
+	_, err = e.g.Update(as(host), func(tx *biztier.Tx) error {
+		return e.s.SetConfigInfoTx(as(host), tx, "SendPorts", "SendToPartner", info)
 	})
 	if !errors.Is(err, sso.ErrAccessDenied) {
 		t.Fatalf("user writes config in a transaction: %v", err)

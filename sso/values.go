@@ -237,7 +237,7 @@ type secretState struct {
 	// prevGen and back, after a regenerate: the previous secret sealed
 	// under the current one. It only opens records of the previous
 	// generation that a transaction sealed before the regenerate finished
-	// and committed after (see SetConfigInfoTxn); the next regenerate
+	// and committed after (see SetConfigInfoTx); the next regenerate
 	// re-encrypts them. It gives a holder of the current secret nothing a
 	// holder of the previous one lacks: the link already leads from it.
 	prevGen uint64

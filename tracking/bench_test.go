@@ -31,7 +31,7 @@ func BenchmarkRecord(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			set := openSet(b, vfs.NewMem())
 			defer set.Close()
-			s, err := Open(set, &Options{PurgeInterval: -1, Profile: &Profile{Default: Settings{
+			s, err := Open(dbOf(set), &Options{PurgeInterval: -1, Profile: &Profile{Default: Settings{
 				Instances: true, Messages: true, Bodies: bodies, Properties: []string{propOrderID},
 			}}})
 			if err != nil {
@@ -96,7 +96,7 @@ func BenchmarkCommit(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer set.Close()
-				s, err := Open(set, &Options{PurgeInterval: -1, Profile: &Profile{Default: Settings{
+				s, err := Open(dbOf(set), &Options{PurgeInterval: -1, Profile: &Profile{Default: Settings{
 					Instances: true, Messages: true, Bodies: mode == "bodies", Properties: []string{propOrderID},
 				}}})
 				if err != nil {
@@ -117,7 +117,7 @@ func BenchmarkCommit(b *testing.B) {
 						msg := uuid.New()
 						key = append(key[:0], 0x10)
 						key = append(key, msg[:]...)
-						if err := tx.Batch(store.MessageBox).Set(key, payload, nil); err != nil {
+						if err := tx.BatchOf(store.MessageBox).Set(key, payload, nil); err != nil {
 							b.Fatal(err)
 						}
 						events = append(events,

@@ -10,7 +10,7 @@
 // (TDDS) moves it to the tracking database later, so tracking lags and can
 // be lost with the MessageBox. Here there is no mover: [Store.Record] adds
 // the tracking writes to the transaction of the operation they describe
-// (a *store.Txn), so they commit in the same group log frame or not at
+// (a Tx), so they commit in the same group log frame or not at
 // all. The MessageBox declares a small Tracker interface; the root
 // package adapts it to Record. Record never commits; its only reads are of
 // an instance's row, for lifecycle events after InstanceStarted.

@@ -19,6 +19,9 @@ var (
 	// unknown kind, or a message event without a message ID. Nothing of the
 	// call is added to the transaction.
 	ErrInvalidEvent = errors.New("tracking: invalid event")
+	// ErrInvalidTx is returned by Record for a transaction that is nil, has
+	// ended, or belongs to another group.
+	ErrInvalidTx = errors.New("tracking: transaction not usable")
 	// ErrFormatTooNew is returned by Open for a tracking database or
 	// archive written by a newer version of biztier.
 	ErrFormatTooNew = errors.New("tracking: format version newer than this build")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/tracking"
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/google/uuid"
 )
@@ -27,6 +28,15 @@ func openGroupStores(fs vfs.FS) *store.Set {
 	return set
 }
 
+// groupTracking is the group's tracking database as tracking.Open takes
+// it; biztier.Group provides this for a real group.
+type groupTracking struct{ set *store.Set }
+
+func (d groupTracking) Reader() pebble.Reader         { return d.set.DB(store.Tracking).Reader() }
+func (d groupTracking) NewSnapshot() *pebble.Snapshot { return d.set.DB(store.Tracking).NewSnapshot() }
+func (d groupTracking) Metrics() *pebble.Metrics      { return d.set.DB(store.Tracking).Metrics() }
+func (d groupTracking) Begin() tracking.Txn           { return d.set.NewTxn() }
+
 // Example records the events of an orchestration in the transactions of
 // the operations they describe, queries them, then lets purge archive them
 // and queries the archive.
@@ -38,7 +48,7 @@ func Example() {
 
 	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	tr, err := tracking.Open(set, &tracking.Options{
+	tr, err := tracking.Open(groupTracking{set}, &tracking.Options{
 		Clock:         clock,
 		LiveWindow:    time.Hour,
 		ArchiveDir:    "group/tracking-archive",

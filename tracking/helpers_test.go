@@ -8,6 +8,7 @@ import (
 
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/wal"
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -89,7 +90,7 @@ func newEnv(t testing.TB, fs vfs.FS, o *Options) *testEnv {
 		e.opts.FS = fs
 	}
 	e.set = openSet(t, fs)
-	s, err := Open(e.set, &e.opts)
+	s, err := Open(dbOf(e.set), &e.opts)
 	require.NoError(t, err)
 	e.s = s
 	t.Cleanup(func() {
@@ -159,3 +160,14 @@ func id(n byte) uuid.UUID {
 	u[0], u[15] = 0xAA, n
 	return u
 }
+
+// testDB is a store set's tracking database as Open takes it.
+type testDB struct{ set *store.Set }
+
+func (d testDB) Reader() pebble.Reader         { return d.set.DB(store.Tracking).Reader() }
+func (d testDB) NewSnapshot() *pebble.Snapshot { return d.set.DB(store.Tracking).NewSnapshot() }
+func (d testDB) Metrics() *pebble.Metrics      { return d.set.DB(store.Tracking).Metrics() }
+func (d testDB) Begin() Txn                    { return d.set.NewTxn() }
+
+// dbOf is set's tracking database.
+func dbOf(set *store.Set) Database { return testDB{set} }

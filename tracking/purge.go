@@ -430,9 +430,8 @@ func (s *Store) commitBatch(ctx context.Context, b *batch, now uint64) (string, 
 	if h := s.hooks.afterArchive; h != nil {
 		h(n)
 	}
-	tx := s.set.NewTxn()
+	tx, w := s.begin()
 	defer tx.Abort()
-	w := tx.Batch(store.Tracking)
 	for _, u := range b.units {
 		for _, r := range u.ranges {
 			if err := w.DeleteRange(r[0], r[1], nil); err != nil {
@@ -470,7 +469,7 @@ func (s *Store) commitBatch(ctx context.Context, b *batch, now uint64) (string, 
 
 // progress reads the purge progress; a missing key is a fresh start.
 func (s *Store) progress() (progress, error) {
-	v, closer, err := s.db.Get(progressKey)
+	v, closer, err := s.r.Get(progressKey)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return progress{}, nil
 	}

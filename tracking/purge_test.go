@@ -169,7 +169,7 @@ func TestStore_PurgeCrashResumes(t *testing.T) {
 				opts := Options{Clock: clock.Now, PurgeInterval: -1, ArchiveDir: "archive", FS: mem,
 					LiveWindow: time.Hour, PurgeBatchRows: 8}
 				set := openSet(t, mem)
-				s, err := Open(set, &opts)
+				s, err := Open(dbOf(set), &opts)
 				require.NoError(t, err)
 				ids := make([]uuid.UUID, n)
 				for i := range ids {
@@ -214,7 +214,7 @@ func TestStore_PurgeCrashResumes(t *testing.T) {
 				set = openSet(t, crashed)
 				defer set.Close()
 				opts.FS = crashed
-				s, err = Open(set, &opts)
+				s, err = Open(dbOf(set), &opts)
 				require.NoError(t, err)
 				defer s.Close()
 				a, err := OpenArchive("archive", &ArchiveOptions{FS: crashed})

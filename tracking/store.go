@@ -11,7 +11,6 @@ import (
 
 	"github.com/biztier/biztier/internal/codec"
 	"github.com/biztier/biztier/internal/keys"
-	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 )
@@ -20,10 +19,10 @@ import (
 // tracking writes to a caller's transaction; queries read committed data;
 // a background purge archives and deletes what has aged out.
 //
-// A Store is safe for concurrent use. It does not own the store.Set.
+// A Store is safe for concurrent use. It does not own its Database.
 type Store struct {
-	set  *store.Set
-	db   *store.DB
+	db   Database
+	r    pebble.Reader // db.Reader()
 	opts Options
 
 	profile atomic.Pointer[Profile]
@@ -62,21 +61,24 @@ type testHooks struct {
 
 var _ Querier = (*Store)(nil)
 
-// Open opens the tracking database of set. It starts the background purge
+// Open opens the tracking database db. It starts the background purge
 // unless Options.PurgeInterval is negative; Close stops it. Open returns
 // ErrFormatTooNew for a database written by a newer biztier and
 // ErrInvalidOptions for bad options.
-func Open(set *store.Set, opts *Options) (*Store, error) {
+func Open(db Database, opts *Options) (*Store, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{set: set, db: set.DB(store.Tracking), opts: o}
+	if err := checkDatabase(db); err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, r: db.Reader(), opts: o}
 	s.profile.Store(o.Profile)
 	if err := s.checkFormat(); err != nil {
 		return nil, err
 	}
-	last, err := newestStamp(s.db.Reader())
+	last, err := newestStamp(s.r)
 	if err != nil {
 		return nil, fmt.Errorf("tracking: open: %w", err)
 	}
@@ -95,7 +97,7 @@ func (s *Store) startPurge() {
 }
 
 func (s *Store) checkFormat() error {
-	v, closer, err := s.db.Get(formatKey)
+	v, closer, err := s.r.Get(formatKey)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil
 	}
@@ -213,7 +215,7 @@ func (s *Store) SetProfile(p *Profile) {
 func (s *Store) Profile() *Profile { return s.profile.Load() }
 
 // Close stops the background purge and waits for a running pass to end.
-// It does not close the store.Set. Close is safe to call twice.
+// It does not close the Database. Close is safe to call twice.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
@@ -237,12 +239,19 @@ func (s *Store) Close() error {
 // Record returns ErrInvalidEvent, wrapped, for an event it cannot store,
 // and then adds nothing. It must not be called with a tx another goroutine
 // uses, and does not commit tx. Record copies what it keeps of events.
-func (s *Store) Record(tx *store.Txn, events []Event) error {
+func (s *Store) Record(tx Tx, events []Event) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
 	if len(events) == 0 {
 		return nil
+	}
+	if tx == nil {
+		return fmt.Errorf("%w: nil", ErrInvalidTx)
+	}
+	b, err := tx.Batch(s.r)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidTx, err)
 	}
 	for i := range events {
 		if err := validate(&events[i]); err != nil {
@@ -250,7 +259,7 @@ func (s *Store) Record(tx *store.Txn, events []Event) error {
 		}
 	}
 	w := recorderPool.Get().(*recorder)
-	*w = recorder{s: s, b: tx.Batch(store.Tracking), prof: s.profile.Load(), enc: w.enc, key: w.key[:0], insts: w.insts[:0]}
+	*w = recorder{s: s, b: b, prof: s.profile.Load(), enc: w.enc, key: w.key[:0], insts: w.insts[:0]}
 	defer func() {
 		w.s, w.b, w.prof = nil, nil, nil
 		clear(w.insts)
@@ -431,7 +440,7 @@ func (w *recorder) instance(id uuid.UUID) (*pendingInstance, error) {
 		return p, nil
 	}
 	p := &pendingInstance{id: id}
-	v, closer, err := w.s.db.Get(instKey(nil, id))
+	v, closer, err := w.s.r.Get(instKey(nil, id))
 	switch {
 	case errors.Is(err, pebble.ErrNotFound):
 	case err != nil:

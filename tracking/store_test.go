@@ -331,7 +331,7 @@ func TestStore_AbortedTxnNotRecorded(t *testing.T) {
 
 	// A commit that fails (the group is closed) records nothing either.
 	set2 := openSet(t, vfs.NewMem())
-	s2, err := Open(set2, &Options{PurgeInterval: -1})
+	s2, err := Open(dbOf(set2), &Options{PurgeInterval: -1})
 	require.NoError(t, err)
 	tx = set2.NewTxn()
 	require.NoError(t, s2.Record(tx, []Event{{Kind: MessageSent, MessageID: m1}}))
@@ -349,7 +349,7 @@ func TestStore_ReopenKeepsDataAndStamps(t *testing.T) {
 	fs := vfs.NewMem()
 	clock := newTestClock()
 	set := openSet(t, fs)
-	s, err := Open(set, &Options{Clock: clock.Now, PurgeInterval: -1})
+	s, err := Open(dbOf(set), &Options{Clock: clock.Now, PurgeInterval: -1})
 	require.NoError(t, err)
 	tx := set.NewTxn()
 	require.NoError(t, s.Record(tx, []Event{{Kind: MessageSent, MessageID: m1}, {Kind: MessageSent, MessageID: m1}}))
@@ -362,7 +362,7 @@ func TestStore_ReopenKeepsDataAndStamps(t *testing.T) {
 	// The clock did not move: stamps must still not collide.
 	set = openSet(t, fs)
 	defer set.Close()
-	s, err = Open(set, &Options{Clock: clock.Now, PurgeInterval: -1})
+	s, err = Open(dbOf(set), &Options{Clock: clock.Now, PurgeInterval: -1})
 	require.NoError(t, err)
 	defer s.Close()
 	tx = set.NewTxn()
@@ -380,7 +380,7 @@ func TestOpen_InvalidOptions(t *testing.T) {
 		{LiveWindow: time.Hour, HardDeleteAge: time.Hour},
 		{PurgeBatchRows: -1},
 	} {
-		_, err := Open(set, &o)
+		_, err := Open(dbOf(set), &o)
 		require.ErrorIs(t, err, ErrInvalidOptions, "%+v", o)
 	}
 }
@@ -421,17 +421,17 @@ func TestOpen_FormatTooNew(t *testing.T) {
 	set := openSet(t, fs)
 	defer set.Close()
 	tx := set.NewTxn()
-	require.NoError(t, tx.Batch(store.Tracking).Set(formatKey, []byte{formatVersion + 1}, nil))
+	require.NoError(t, tx.BatchOf(store.Tracking).Set(formatKey, []byte{formatVersion + 1}, nil))
 	_, err := tx.Commit(context.Background())
 	require.NoError(t, err)
-	_, err = Open(set, &Options{PurgeInterval: -1})
+	_, err = Open(dbOf(set), &Options{PurgeInterval: -1})
 	require.ErrorIs(t, err, ErrFormatTooNew)
 
 	tx = set.NewTxn()
-	require.NoError(t, tx.Batch(store.Tracking).Set(formatKey, []byte{0x80}, nil))
+	require.NoError(t, tx.BatchOf(store.Tracking).Set(formatKey, []byte{0x80}, nil))
 	_, err = tx.Commit(context.Background())
 	require.NoError(t, err)
-	_, err = Open(set, &Options{PurgeInterval: -1})
+	_, err = Open(dbOf(set), &Options{PurgeInterval: -1})
 	require.True(t, IsCorruption(err), "%v", err)
 }
 

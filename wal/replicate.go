@@ -135,7 +135,7 @@ func (r *Reader) limit() uint64 {
 // ship a group to the passive while the local fsync is still running, so
 // that the two fsyncs overlap. Such a frame may yet be lost here if the
 // process dies before the sync; it was not acknowledged to anyone, so the
-// passive may keep it or not. For package cluster.
+// passive may keep it or not.
 func (l *Log) NewUnsyncedReader(from uint64) (*Reader, error) {
 	r, err := l.NewReader(from)
 	if err != nil {
@@ -151,7 +151,7 @@ func (l *Log) NewUnsyncedReader(from uint64) (*Reader, error) {
 // tail. (Close ends a follower's log as it does a leader's, with a sync mark
 // of its own, not a frame.) A nil err makes the log a leader
 // again: local commits are accepted and Append is refused. Commits already
-// queued are not affected. For package cluster.
+// queued are not affected. Replication (package cluster) is its user.
 func (l *Log) SetFollower(err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -167,7 +167,7 @@ func (l *Log) SetFollower(err error) {
 // passive's acknowledgement). If fn fails, the group's commits fail with
 // its error, nothing of the group is applied, and every later group fails
 // the same way until TruncateAfter cuts the unapplied frames off. A nil fn
-// removes the gate. For package cluster.
+// removes the gate.
 func (l *Log) SetGate(fn func(last uint64) error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -249,7 +249,7 @@ func (l *Log) WaitProgress(ctx context.Context, durable, applied uint64) error {
 // otherwise nothing is written and Append returns an error wrapping
 // ErrDiverged or ErrStaleEpoch. The log must be in follower mode and its
 // tail settled by TruncateAfter (ErrNotFollowing). Append takes ownership
-// of the frames and their payloads. For package cluster.
+// of the frames and their payloads.
 func (l *Log) Append(ctx context.Context, frames []*Frame) error {
 	if len(frames) == 0 {
 		return nil

@@ -86,7 +86,7 @@ func run(ctx context.Context, dir string, orders int, out io.Writer) error {
 			defer wg.Done()
 			for i := w; i < orders; i += writers {
 				key := fmt.Appendf(nil, "order-%06d", i)
-				_, err := g.Update(ctx, func(tx *biztier.Txn) error {
+				_, err := g.Update(ctx, func(tx *biztier.Tx) error {
 					if err := tx.Set(biztier.MessageBox, key, fmt.Appendf(nil, "<Order><Id>%d</Id></Order>", i)); err != nil {
 						return err
 					}

@@ -197,7 +197,7 @@ func run(ctx context.Context, dir string, w io.Writer) error {
 func update(ctx context.Context, nodes []*cluster.Node, key string, v uint64) (uint64, error) {
 	for _, n := range nodes {
 		if n.Role() == cluster.Active {
-			return n.Update(ctx, func(tx *biztier.Txn) error {
+			return n.Update(ctx, func(tx *biztier.Tx) error {
 				return tx.Set(biztier.MessageBox, []byte(key), binary.BigEndian.AppendUint64(nil, v))
 			})
 		}

@@ -272,11 +272,11 @@ func benchCommit(b *testing.B, cross bool, committers int) {
 	}()
 	ours := &benchSystem{name: "biztier", commit: func(i uint64) error {
 		tx := set.NewTxn()
-		if err := tx.Batch(MessageBox).Set(benchKey(i), body(i), nil); err != nil {
+		if err := tx.BatchOf(MessageBox).Set(benchKey(i), body(i), nil); err != nil {
 			return err
 		}
 		if cross {
-			if err := tx.Batch(Tracking).Set(benchKey(i), extra(i), nil); err != nil {
+			if err := tx.BatchOf(Tracking).Set(benchKey(i), extra(i), nil); err != nil {
 				return err
 			}
 		}

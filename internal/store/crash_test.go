@@ -80,7 +80,7 @@ func commitCrashTxn(ctx context.Context, s *Set, id crashtest.TxnID, mask uint8,
 		if rng.IntN(40) == 0 {
 			pad = 8<<10 + rng.IntN(24<<10)
 		}
-		b := tx.Batch(sid)
+		b := tx.BatchOf(sid)
 		if err := b.Set(txKey(id), txValue(id, mask, sid, pad), nil); err != nil {
 			return err
 		}

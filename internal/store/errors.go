@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/biztier/biztier/internal/sentinel"
+	"github.com/biztier/biztier/wal"
 )
 
 var (
@@ -21,6 +22,19 @@ var (
 	// longer holds, or is ahead of the log (a NoSync crash): its contents
 	// cannot be reconciled with the log.
 	ErrBehindLog = errors.New("store: store and log disagree")
+	// ErrFrameTooLarge is returned by Commit for a transaction bigger than
+	// one log frame; nothing was written.
+	ErrFrameTooLarge = wal.ErrFrameTooLarge
+	// ErrForeignDatabase is returned by Txn.Batch for a reader that is not
+	// one of the Txn's Set's stores: a transaction of one group handed to
+	// another group's database.
+	ErrForeignDatabase = errors.New("store: database of another group")
+	// ErrTxnDone is returned by Txn.Batch after the Txn committed or
+	// aborted.
+	ErrTxnDone = errors.New("store: transaction has ended")
+	// ErrBatchKind is returned by Txn.IndexedBatch when the Txn already
+	// writes that store through a plain batch.
+	ErrBatchKind = errors.New("store: indexed batch asked after a plain one")
 	// ErrWrongDatabase is returned by Open for a store directory that holds
 	// another database (directories swapped or misconfigured).
 	ErrWrongDatabase = errors.New("store: directory holds another database")

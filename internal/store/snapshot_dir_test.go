@@ -22,9 +22,9 @@ func TestSet_CheckpointToThenRestoreReplays(t *testing.T) {
 	ctx := context.Background()
 	commit := func(i int) {
 		tx := s.NewTxn()
-		require.NoError(t, tx.Batch(MessageBox).Set(fmt.Appendf(nil, "m%03d", i%40), fmt.Appendf(nil, "v%d", i), nil))
+		require.NoError(t, tx.BatchOf(MessageBox).Set(fmt.Appendf(nil, "m%03d", i%40), fmt.Appendf(nil, "v%d", i), nil))
 		if i%3 == 0 {
-			require.NoError(t, tx.Batch(Tracking).Set(fmt.Appendf(nil, "t%03d", i), []byte("e"), nil))
+			require.NoError(t, tx.BatchOf(Tracking).Set(fmt.Appendf(nil, "t%03d", i), []byte("e"), nil))
 		}
 		_, err := tx.Commit(ctx)
 		require.NoError(t, err)

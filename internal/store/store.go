@@ -58,8 +58,29 @@ func (d *DB) Dir() string { return d.dir }
 // AppliedLSN is the LSN of the last frame this store has applied.
 func (d *DB) AppliedLSN() uint64 { return d.applied.Load() }
 
-// Reader returns the store's read interface. Writes go through a Txn only.
-func (d *DB) Reader() pebble.Reader { return d.pdb }
+// Reader returns the store's committed state for reading. After the set
+// closes, its reads fail with ErrClosed instead of reaching a closed Pebble
+// DB. It is also the store's name in a transaction: Txn.Batch(d.Reader())
+// is this store's part of the Txn, so a database package holding the
+// reader a group gave it can write its own store and no other.
+func (d *DB) Reader() pebble.Reader { return reader{d} }
+
+// reader is a DB as pebble.Reader. It never closes the DB: the Set owns it.
+type reader struct{ d *DB }
+
+func (r reader) Get(key []byte) ([]byte, io.Closer, error) { return r.d.Get(key) }
+
+func (r reader) NewIter(o *pebble.IterOptions) (*pebble.Iterator, error) { return r.d.NewIter(o) }
+
+func (r reader) NewIterWithContext(ctx context.Context, o *pebble.IterOptions) (*pebble.Iterator, error) {
+	if r.d.closed.Load() {
+		return nil, fmt.Errorf("store: iterate %s: %w", r.d.id, ErrClosed)
+	}
+	return r.d.pdb.NewIterWithContext(ctx, o)
+}
+
+// Close does nothing: the reader is a view of a store the Set closes.
+func (reader) Close() error { return nil }
 
 // Get returns the value of key. The value is valid until the closer is
 // closed; pebble.ErrNotFound reports a missing key.

@@ -54,8 +54,8 @@ func TestSet_CommitAcrossStoresAndReopen(t *testing.T) {
 	ctx := context.Background()
 	for i := range 100 {
 		tx := s.NewTxn()
-		require.NoError(t, tx.Batch(MessageBox).Set([]byte(fmt.Sprintf("m%03d", i)), []byte("body"), nil))
-		require.NoError(t, tx.Batch(Tracking).Set([]byte(fmt.Sprintf("t%03d", i)), []byte("event"), nil))
+		require.NoError(t, tx.BatchOf(MessageBox).Set([]byte(fmt.Sprintf("m%03d", i)), []byte("body"), nil))
+		require.NoError(t, tx.BatchOf(Tracking).Set([]byte(fmt.Sprintf("t%03d", i)), []byte("event"), nil))
 		lsn, err := tx.Commit(ctx)
 		require.NoError(t, err)
 		require.Equal(t, uint64(i+1), lsn)
@@ -84,7 +84,7 @@ func TestSet_ReplayAfterCrash(t *testing.T) {
 	ctx := context.Background()
 	for i := range 50 {
 		tx := s.NewTxn()
-		require.NoError(t, tx.Batch(Management).Set([]byte(fmt.Sprintf("k%03d", i)), []byte("v"), nil))
+		require.NoError(t, tx.BatchOf(Management).Set([]byte(fmt.Sprintf("k%03d", i)), []byte("v"), nil))
 		_, err := tx.Commit(ctx)
 		require.NoError(t, err)
 	}
@@ -110,7 +110,7 @@ func TestSet_CheckpointTruncatesLogButNotPins(t *testing.T) {
 	val := make([]byte, 500)
 	for i := range 100 {
 		tx := s.NewTxn()
-		require.NoError(t, tx.Batch(MessageBox).Set([]byte(fmt.Sprintf("m%03d", i)), val, nil))
+		require.NoError(t, tx.BatchOf(MessageBox).Set([]byte(fmt.Sprintf("m%03d", i)), val, nil))
 		_, err := tx.Commit(ctx)
 		require.NoError(t, err)
 	}
@@ -131,7 +131,7 @@ func TestTxn_RefusesSingleDelete(t *testing.T) {
 	s := openSet(t, testOptions(vfs.NewMem(), "g"))
 	defer s.Close()
 	tx := s.NewTxn()
-	require.NoError(t, tx.Batch(SSO).SingleDelete([]byte("k"), nil))
+	require.NoError(t, tx.BatchOf(SSO).SingleDelete([]byte("k"), nil))
 	_, err := tx.Commit(context.Background())
 	require.ErrorIs(t, err, ErrForbiddenRecord)
 	require.Equal(t, uint64(0), s.Log().DurableLSN())
@@ -141,7 +141,7 @@ func TestTxn_NotVisibleBeforeCommit(t *testing.T) {
 	s := openSet(t, testOptions(vfs.NewMem(), "g"))
 	defer s.Close()
 	tx := s.NewTxn()
-	require.NoError(t, tx.Batch(BAM).Set([]byte("k"), []byte("v"), nil))
+	require.NoError(t, tx.BatchOf(BAM).Set([]byte("k"), []byte("v"), nil))
 	_, ok := get(t, s.DB(BAM), "k")
 	require.False(t, ok)
 	tx.Abort()
@@ -164,7 +164,7 @@ func TestSet_MiddleCorruptionFailsOpen(t *testing.T) {
 	s := openSet(t, o)
 	for i := range 10 {
 		tx := s.NewTxn()
-		require.NoError(t, tx.Batch(MessageBox).Set([]byte(fmt.Sprintf("m%d", i)), []byte("v"), nil))
+		require.NoError(t, tx.BatchOf(MessageBox).Set([]byte(fmt.Sprintf("m%d", i)), []byte("v"), nil))
 		_, err := tx.Commit(context.Background())
 		require.NoError(t, err)
 	}
@@ -192,7 +192,7 @@ func TestTxn_OnCommitRunsOnlyAfterCommit(t *testing.T) {
 	defer s.Close()
 	ran := 0
 	tx := s.NewTxn()
-	require.NoError(t, tx.Batch(MessageBox).Set([]byte("k"), []byte("v"), nil))
+	require.NoError(t, tx.BatchOf(MessageBox).Set([]byte("k"), []byte("v"), nil))
 	tx.OnCommit(func() {
 		_, ok := get(t, s.DB(MessageBox), "k")
 		require.True(t, ok, "OnCommit must see the committed write")
@@ -203,7 +203,7 @@ func TestTxn_OnCommitRunsOnlyAfterCommit(t *testing.T) {
 	require.Equal(t, 1, ran)
 
 	tx = s.NewTxn()
-	require.NoError(t, tx.Batch(MessageBox).SingleDelete([]byte("k"), nil))
+	require.NoError(t, tx.BatchOf(MessageBox).SingleDelete([]byte("k"), nil))
 	tx.OnCommit(func() { ran++ })
 	_, err = tx.Commit(context.Background())
 	require.Error(t, err)

@@ -41,26 +41,65 @@ func (t *Txn) OnAbort(fn func()) { t.onAbort = append(t.onAbort, fn) }
 // NewTxn starts a transaction.
 func (s *Set) NewTxn() *Txn { return &Txn{s: s} }
 
-// Batch returns the write batch for store id, creating it on first use.
+// BatchOf returns the write batch for store id, creating it on first use.
 // Use Set, Delete and DeleteRange on it; SingleDelete is refused at Commit.
 // The batch belongs to the Txn: do not commit or close it.
-func (t *Txn) Batch(id ID) *pebble.Batch {
+func (t *Txn) BatchOf(id ID) *pebble.Batch {
 	if t.batches[id] == nil {
 		t.batches[id] = t.s.dbs[id].pdb.NewBatch()
 	}
 	return t.batches[id]
 }
 
-// IndexedBatch is Batch, but the batch can also be read (merged with the
-// store's committed state through its NewIter and Get). It must be the
+// IndexedBatchOf is BatchOf, but the batch can also be read (merged with
+// the store's committed state through its NewIter and Get). It must be the
 // first use of id in this Txn.
-func (t *Txn) IndexedBatch(id ID) *pebble.Batch {
+func (t *Txn) IndexedBatchOf(id ID) *pebble.Batch {
 	if t.batches[id] == nil {
 		t.batches[id] = t.s.dbs[id].pdb.NewIndexedBatch()
 	} else if !t.batches[id].Indexed() {
 		panic(fmt.Sprintf("store: IndexedBatch(%s) after Batch(%s) in one Txn", id, id))
 	}
 	return t.batches[id]
+}
+
+// Batch is the database packages' way to BatchOf: the write batch of the
+// store that r (a DB.Reader of this Set) reads. It fails with
+// ErrForeignDatabase for any other reader and ErrTxnDone once the Txn has
+// committed or aborted.
+func (t *Txn) Batch(r pebble.Reader) (*pebble.Batch, error) {
+	id, err := t.storeOf(r)
+	if err != nil {
+		return nil, err
+	}
+	return t.BatchOf(id), nil
+}
+
+// IndexedBatch is Batch for IndexedBatchOf. It fails with ErrBatchKind if
+// the Txn already holds a plain batch for that store.
+func (t *Txn) IndexedBatch(r pebble.Reader) (*pebble.Batch, error) {
+	id, err := t.storeOf(r)
+	if err != nil {
+		return nil, err
+	}
+	if b := t.batches[id]; b != nil && !b.Indexed() {
+		return nil, fmt.Errorf("%w: %s", ErrBatchKind, id)
+	}
+	return t.IndexedBatchOf(id), nil
+}
+
+// Reader is store id's reader, the key to its batch in Batch.
+func (t *Txn) Reader(id ID) pebble.Reader { return t.s.dbs[id].Reader() }
+
+func (t *Txn) storeOf(r pebble.Reader) (ID, error) {
+	if t.done {
+		return 0, ErrTxnDone
+	}
+	rd, ok := r.(reader)
+	if !ok || rd.d == nil || !rd.d.id.Valid() || t.s.dbs[rd.d.id] != rd.d {
+		return 0, ErrForeignDatabase
+	}
+	return rd.d.id, nil
 }
 
 // Empty reports whether the Txn has written nothing.

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/mgmt"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -21,8 +20,9 @@ import (
 
 // Harness is one implementation under test, on a fresh group.
 type Harness struct {
-	// Set is the group's stores; Subs writes into its transactions.
-	Set  *store.Set
+	// DB is the group's Management database; Subs writes into its
+	// transactions.
+	DB   mgmt.Database
 	Subs mgmt.Subscriptions
 	// Route evaluates a message with the given promoted properties (as
 	// text, keyed as filter statements name them) against the committed
@@ -55,9 +55,9 @@ func sorted(ids []uuid.UUID) []uuid.UUID {
 // Run runs the suite. open returns a new Harness for each subtest.
 func Run(t *testing.T, open func(t *testing.T) *Harness) {
 	ctx := context.Background()
-	commit := func(t *testing.T, h *Harness, fn func(tx *store.Txn) error) {
+	commit := func(t *testing.T, h *Harness, fn func(tx mgmt.GroupTx) error) {
 		t.Helper()
-		tx := h.Set.NewTxn()
+		tx := h.DB.Begin()
 		require.NoError(t, fn(tx))
 		_, err := tx.Commit(ctx)
 		require.NoError(t, err)
@@ -66,7 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) *Harness) {
 	t.Run("SubscribeCommitted", func(t *testing.T) {
 		h := open(t)
 		a := sub("A", true, eq("Orders.Region", "north"))
-		commit(t, h, func(tx *store.Txn) error { return h.Subs.Subscribe(tx, a) })
+		commit(t, h, func(tx mgmt.GroupTx) error { return h.Subs.Subscribe(tx, a) })
 		active, inactive := h.Route(map[string]string{"Orders.Region": "north"})
 		require.Equal(t, []uuid.UUID{a.ID}, active)
 		require.Empty(t, inactive)
@@ -76,7 +76,7 @@ func Run(t *testing.T, open func(t *testing.T) *Harness) {
 
 	t.Run("AbortedTxnLeavesNothing", func(t *testing.T) {
 		h := open(t)
-		tx := h.Set.NewTxn()
+		tx := h.DB.Begin()
 		require.NoError(t, h.Subs.Subscribe(tx, sub("A", true, eq("P", "1"))))
 		tx.Abort()
 		active, inactive := h.Route(map[string]string{"P": "1"})
@@ -87,10 +87,10 @@ func Run(t *testing.T, open func(t *testing.T) *Harness) {
 	t.Run("SubscribeReplaces", func(t *testing.T) {
 		h := open(t)
 		a := sub("A", true, eq("P", "1"))
-		commit(t, h, func(tx *store.Txn) error { return h.Subs.Subscribe(tx, a) })
+		commit(t, h, func(tx mgmt.GroupTx) error { return h.Subs.Subscribe(tx, a) })
 		b := a
 		b.Filter, b.Active = eq("P", "2"), false
-		commit(t, h, func(tx *store.Txn) error { return h.Subs.Subscribe(tx, b) })
+		commit(t, h, func(tx mgmt.GroupTx) error { return h.Subs.Subscribe(tx, b) })
 		active, inactive := h.Route(map[string]string{"P": "1"})
 		require.Empty(t, active)
 		require.Empty(t, inactive)
@@ -106,7 +106,7 @@ func Run(t *testing.T, open func(t *testing.T) *Harness) {
 			{{Property: "C", Op: mgmt.OpNotEqual, Value: mgmt.Text("y")}},
 		}
 		a := sub("A", true, f)
-		commit(t, h, func(tx *store.Txn) error { return h.Subs.Subscribe(tx, a) })
+		commit(t, h, func(tx mgmt.GroupTx) error { return h.Subs.Subscribe(tx, a) })
 		for _, tc := range []struct {
 			props map[string]string
 			match bool
@@ -125,7 +125,7 @@ func Run(t *testing.T, open func(t *testing.T) *Harness) {
 	t.Run("Unsubscribe", func(t *testing.T) {
 		h := open(t)
 		a, b := sub("A", true, eq("P", "1")), sub("B", true, eq("P", "1"))
-		commit(t, h, func(tx *store.Txn) error {
+		commit(t, h, func(tx mgmt.GroupTx) error {
 			if err := h.Subs.Subscribe(tx, a); err != nil {
 				return err
 			}
@@ -133,15 +133,15 @@ func Run(t *testing.T, open func(t *testing.T) *Harness) {
 		})
 		active, _ := h.Route(map[string]string{"P": "1"})
 		require.Equal(t, sorted([]uuid.UUID{a.ID, b.ID}), sorted(active))
-		commit(t, h, func(tx *store.Txn) error { return h.Subs.Unsubscribe(tx, a.ID) })
+		commit(t, h, func(tx mgmt.GroupTx) error { return h.Subs.Unsubscribe(tx, a.ID) })
 		active, _ = h.Route(map[string]string{"P": "1"})
 		require.Equal(t, []uuid.UUID{b.ID}, active)
-		commit(t, h, func(tx *store.Txn) error { return h.Subs.Unsubscribe(tx, uuid.New()) })
+		commit(t, h, func(tx mgmt.GroupTx) error { return h.Subs.Unsubscribe(tx, uuid.New()) })
 	})
 
 	t.Run("ThroughMgmt", func(t *testing.T) {
 		h := open(t)
-		s, err := mgmt.Open(h.Set, h.Subs, nil)
+		s, err := mgmt.Open(h.DB, h.Subs, nil)
 		require.NoError(t, err)
 		port := mgmt.Ref{Kind: mgmt.KindSendPort, Name: "Out"}
 		require.NoError(t, s.Update(ctx, func(tx *mgmt.Tx) error {
