@@ -24,13 +24,13 @@
 //	internal/keys      order-preserving tuple keys and table prefixes
 //	internal/codec     versioned binary values
 //	internal/backup    backup sets, manifests, restore, the DR standby
-//	internal/predicate the one filter vocabulary: typed values, canonical
-//	                   property names, conditions and their evaluation
-//	                   (messagebox.Predicate and mgmt.Filter are its type)
 //	internal/sentinel  the module-wide closed and corruption roots
 //	internal/mutants   the on-demand mutation check of the pair's tests
 //	messagebox         messages, subscriptions, host queues, leases,
 //	                   retries, suspend/resume, explain
+//	messagebox/predicate the one filter vocabulary: typed values, canonical
+//	                   property names, conditions and their evaluation
+//	                   (messagebox.Predicate and mgmt.Filter are its type)
 //	tracking           the DTA: tracked events, queries, message flow,
 //	                   purge and archive
 //	mgmt               the Management database and binding files
@@ -44,7 +44,7 @@
 // Dependencies point one way: examples, bench and cluster → biztier → the
 // database packages (messagebox, tracking, mgmt, sso, rules) →
 // internal/store → wal. Database packages never import each other: what
-// two of them share lives in a leaf under internal (internal/predicate),
+// two of them share lives in a leaf package (messagebox/predicate),
 // and a store that needs another declares a small interface that the
 // Group wires (mgmt's Subscriptions is the MessageBox; the MessageBox's
 // Tracker is Tracking). cluster also uses wal directly for replication.

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/biztier/biztier/internal/predicate"
+	"github.com/biztier/biztier/messagebox/predicate"
 	"github.com/biztier/biztier/internal/sentinel"
 	"github.com/google/uuid"
 )

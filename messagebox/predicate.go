@@ -3,7 +3,7 @@ package messagebox
 import (
 	"time"
 
-	"github.com/biztier/biztier/internal/predicate"
+	"github.com/biztier/biztier/messagebox/predicate"
 )
 
 // Type is the type of a context property value. Comparisons are typed: a

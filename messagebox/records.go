@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/internal/codec"
-	"github.com/biztier/biztier/internal/predicate"
+	"github.com/biztier/biztier/messagebox/predicate"
 	"github.com/google/uuid"
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"

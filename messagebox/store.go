@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/internal/keys"
-	"github.com/biztier/biztier/internal/predicate"
+	"github.com/biztier/biztier/messagebox/predicate"
 	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"

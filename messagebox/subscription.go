@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/biztier/biztier/internal/predicate"
+	"github.com/biztier/biztier/messagebox/predicate"
 	"github.com/google/uuid"
 )
 

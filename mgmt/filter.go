@@ -3,7 +3,7 @@ package mgmt
 import (
 	"fmt"
 
-	"github.com/biztier/biztier/internal/predicate"
+	"github.com/biztier/biztier/messagebox/predicate"
 )
 
 // Operator is a filter statement's operator, with the codes binding files

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/internal/keys"
-	"github.com/biztier/biztier/internal/predicate"
+	"github.com/biztier/biztier/messagebox/predicate"
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/mgmt"
 	"github.com/cockroachdb/pebble/v2"

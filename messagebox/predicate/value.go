@@ -4,7 +4,8 @@
 // canonical names, conditions grouped in disjunctive normal form, and their
 // evaluation. Package messagebox and mgmt re-export its types under their
 // own names (messagebox.Predicate and mgmt.Filter are the same type), so
-// nothing translates between two copies.
+// nothing translates between two copies. It imports nothing of the group:
+// Management depends on it without depending on the MessageBox.
 package predicate
 
 import (
