@@ -1,0 +1,91 @@
+package bam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Database is the group's BAM Primary Import database as Open takes it: its
+// committed state and the group's transactions. biztier.Group provides it
+// (see the root's bam_wiring.go); tests adapt a store set to it.
+// Implementations must be safe for concurrent use.
+type Database interface {
+	// Reader reads the database's committed state. It is also the
+	// database's key into a transaction: Tx.Batch(Reader()) is BAM's part
+	// of it.
+	Reader() pebble.Reader
+	// Begin starts a transaction of the group.
+	Begin() Txn
+}
+
+// Tx is a transaction of the group (a *biztier.Tx, or the transaction of a
+// MessageBox persistence point or publish) that BAM events can join: they
+// commit with everything else in it, as one frame of the group's log, or
+// not at all. A Tx is not safe for concurrent use.
+type Tx interface {
+	// Batch is the transaction's writes to the database r reads; an error
+	// if r is not a database of the transaction's group or the
+	// transaction has ended.
+	Batch(r pebble.Reader) (*pebble.Batch, error)
+	// IndexedBatch is Batch, readable; it must be the first use of that
+	// database in the transaction.
+	IndexedBatch(r pebble.Reader) (*pebble.Batch, error)
+	// OnCommit registers fn to run once the transaction has committed.
+	OnCommit(fn func())
+	// OnAbort registers fn to run if the transaction ends without
+	// committing.
+	OnAbort(fn func())
+}
+
+// Txn is a Tx that its owner commits: what Database.Begin returns.
+type Txn interface {
+	Tx
+	// Commit writes the transaction as one frame of the group's log and
+	// returns its LSN once it is durable and applied. ctx bounds the wait
+	// to enter the log.
+	Commit(ctx context.Context) (uint64, error)
+	// Abort drops the transaction; it is safe after Commit.
+	Abort()
+}
+
+// checkDatabase makes sure db's transactions take its reader, so begin
+// never fails later.
+func checkDatabase(db Database) error {
+	if db == nil {
+		return fmt.Errorf("%w: nil Database", ErrInvalid)
+	}
+	tx := db.Begin()
+	defer tx.Abort()
+	if _, err := tx.Batch(db.Reader()); err != nil {
+		return fmt.Errorf("%w: the Database's transactions refuse its reader: %w", ErrInvalid, err)
+	}
+	return nil
+}
+
+// begin starts a transaction of BAM's own and returns it with its batch.
+func (s *Store) begin() (Txn, *pebble.Batch) {
+	tx := s.db.Begin()
+	b, err := tx.Batch(s.r)
+	if err != nil {
+		// Open checked that the Database's transactions take its reader.
+		panic(fmt.Sprintf("bam: Database broke its contract: %v", err))
+	}
+	return tx, b
+}
+
+// batch is BAM's part of a caller's transaction.
+func (s *Store) batch(tx Tx) (*pebble.Batch, error) {
+	if tx == nil {
+		return nil, fmt.Errorf("%w: nil", ErrInvalidTx)
+	}
+	b, err := tx.Batch(s.r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidTx, err)
+	}
+	return b, nil
+}
+
+var errNotFound = errors.New("bam: internal: not found")

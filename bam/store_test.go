@@ -1,0 +1,85 @@
+package bam
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+var bg = context.Background()
+
+func TestStore_deployShared(t *testing.T) {
+	e := newEnv(t, nil)
+	files := sharedFiles(t, "BAMDefinition")
+	for name, b := range files {
+		d, err := ParseDefinitionBytes(b)
+		require.NoError(t, err, name)
+		require.NoError(t, e.s.Deploy(bg, d, "test"), name)
+	}
+	e.reopen()
+	got := e.s.Definition()
+	// Everything deployed comes back, by name, and exports and re-reads
+	// equal.
+	n := 0
+	for _, b := range files {
+		d, _ := ParseDefinitionBytes(b)
+		for _, a := range d.Activities {
+			require.Equal(t, uint32(1), e.s.Version("Activity", a.Name))
+			n++
+		}
+	}
+	require.Len(t, got.Activities, n)
+	var out bytes.Buffer
+	require.NoError(t, got.Export(&out))
+	again, err := ParseDefinition(&out)
+	require.NoError(t, err)
+	require.Equal(t, got, again)
+	// Deploying again is refused; removing then redeploying works.
+	for name, b := range files {
+		d, _ := ParseDefinitionBytes(b)
+		require.ErrorIs(t, e.s.Deploy(bg, d, "test"), ErrExists, name)
+		require.NoError(t, e.s.Remove(bg, d, "test"), name)
+		require.NoError(t, e.s.Deploy(bg, d, "test"), name)
+	}
+	h, err := e.s.Deployments(bg)
+	require.NoError(t, err)
+	require.Len(t, h, 3*len(files))
+}
+
+func TestStore_updateAddsCheckpoints(t *testing.T) {
+	e := newEnv(t, nil)
+	d := e.deploy(orderDef)
+	es := e.s.DirectStream(1)
+	require.NoError(t, es.BeginActivity(bg, "Order", "1"))
+	require.NoError(t, es.UpdateActivity(bg, "Order", "1", "Region", "North"))
+
+	// Remove a checkpoint: refused.
+	bad := *d
+	bad.Activities = []Activity{d.Activities[0]}
+	bad.Activities[0].Checkpoints = bad.Activities[0].Checkpoints[1:]
+	require.ErrorIs(t, e.s.Update(bg, &Definition{Activities: bad.Activities}, "test"), ErrIncompatible)
+
+	up := *d
+	up.Activities = []Activity{d.Activities[0]}
+	up.Activities[0].Checkpoints = append(append([]Checkpoint{}, d.Activities[0].Checkpoints...), Checkpoint{Name: "Priority", ID: "C_Priority", Type: Int})
+	require.NoError(t, e.s.Update(bg, &Definition{Activities: up.Activities}, "test"))
+	require.Equal(t, uint32(2), e.s.Version("Activity", "Order"))
+	require.NoError(t, es.UpdateActivity(bg, "Order", "1", "Priority", 3))
+	in := e.instance("Order", "1")
+	require.Equal(t, "North", in.Values["Region"].String())
+	require.Equal(t, int64(3), in.Values["Priority"].Int())
+	e.reopen()
+	require.Equal(t, uint32(2), e.s.Version("Activity", "Order"))
+	require.NotNil(t, e.s.Definition().Activities[0].Checkpoints[8])
+}
+
+func TestStore_removeInUse(t *testing.T) {
+	e := newEnv(t, nil)
+	d := e.deploy(orderDef)
+	require.ErrorIs(t, e.s.Remove(bg, &Definition{Activities: d.Activities}, "test"), ErrInUse)
+	require.ErrorIs(t, e.s.Remove(bg, &Definition{Views: d.Views}, "test"), ErrInUse)
+	require.NoError(t, e.s.Remove(bg, d, "test"))
+	require.Empty(t, e.s.Definition().Activities)
+}
