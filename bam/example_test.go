@@ -1,0 +1,119 @@
+package bam_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/biztier/biztier/bam"
+	"github.com/biztier/biztier/internal/store"
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// groupDB is a store set's BAM database: what biztier.Group provides.
+type groupDB struct{ set *store.Set }
+
+func (d groupDB) Reader() pebble.Reader { return d.set.DB(store.BAM).Reader() }
+func (d groupDB) Begin() bam.Txn        { return d.set.NewTxn() }
+
+func openSet() *store.Set {
+	fs := vfs.NewMem()
+	dirs := map[store.ID]string{}
+	for _, id := range store.All {
+		dirs[id] = "g/" + id.String()
+	}
+	set, err := store.Open(&store.Options{FS: fs, WALDir: "g/wal", Dirs: dirs, MemTableSize: 4 << 20, CheckpointInterval: -1})
+	if err != nil {
+		panic(err)
+	}
+	return set
+}
+
+const orders = `<BAMDefinition xmlns="http://schemas.microsoft.com/BizTalkServer/2004/10/BAM">
+	<Activity Name="Order" ID="A">
+		<Checkpoint Name="Received" ID="R" DataType="DATETIME"/>
+		<Checkpoint Name="Approved" ID="P" DataType="DATETIME"/>
+		<Checkpoint Name="Shipped" ID="S" DataType="DATETIME"/>
+		<Checkpoint Name="Amount" ID="M" DataType="FLOAT"/>
+	</Activity>
+	<View Name="Sales" ID="V">
+		<ActivityView Name="Orders" ID="AV" ActivityRef="A">
+			<Alias Name="Received" ID="aR"><CheckpointRef>R</CheckpointRef></Alias>
+			<Alias Name="Approved" ID="aP"><CheckpointRef>P</CheckpointRef></Alias>
+			<Alias Name="Shipped" ID="aS"><CheckpointRef>S</CheckpointRef></Alias>
+			<Alias Name="Amount" ID="aM"><CheckpointRef>M</CheckpointRef></Alias>
+		</ActivityView>
+	</View>
+	<Cube Name="OrderCube" ID="C" ActivityViewRef="AV" CreateOlapCube="false">
+		<Measure Name="Orders" ID="mN" AliasRef="aR" AggregationFunction="Count"/>
+		<Measure Name="Value" ID="mV" AliasRef="aM" AggregationFunction="Sum"/>
+		<ProgressDimension Name="Stage" ID="st">
+			<ProgressStage Name="Received" ID="s1" TimeStampAliasRef="aR">
+				<ProgressStage Name="Approved" ID="s2" TimeStampAliasRef="aP"/>
+				<ProgressStage Name="Shipped" ID="s3" TimeStampAliasRef="aS"/>
+			</ProgressStage>
+		</ProgressDimension>
+		<RealTimeAggregation Name="ByStage" ID="rta"><MeasureRef>mN</MeasureRef><MeasureRef>mV</MeasureRef><DimensionRef>st</DimensionRef></RealTimeAggregation>
+	</Cube>
+</BAMDefinition>`
+
+// Example follows order 4711 across two applications: the order desk
+// begins the activity and hands it to the warehouse under the warehouse's
+// own ID (a continuation); the warehouse ships it. The real-time
+// aggregation by stage is current after each commit.
+func Example() {
+	ctx := context.Background()
+	set := openSet()
+	defer set.Close()
+	clock := time.Date(2026, 3, 2, 9, 2, 0, 0, time.UTC)
+	s, err := bam.Open(ctx, groupDB{set}, &bam.Options{Now: func() time.Time { return clock }})
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+	def, err := bam.ParseDefinition(strings.NewReader(orders))
+	if err != nil {
+		panic(err)
+	}
+	if err := s.Deploy(ctx, def, "admin"); err != nil {
+		panic(err)
+	}
+	byStage := func() {
+		a, _ := s.Aggregation(ctx, "ByStage")
+		for _, r := range a.Rows {
+			fmt.Printf("  %s/%s: %v orders, %v\n", r.Members[0], r.Members[1], r.Values[0], r.Values[1])
+		}
+	}
+
+	desk := s.DirectStream(1)
+	desk.BeginActivity(ctx, "Order", "4711")
+	desk.UpdateActivity(ctx, "Order", "4711", "Received", clock, "Amount", 250.0)
+	desk.EnableContinuation(ctx, "Order", "4711", "WH-88")
+	desk.BeginActivity(ctx, "Order", "4712")
+	desk.UpdateActivity(ctx, "Order", "4712", "Received", clock, "Amount", 40.0)
+	clock = clock.Add(38 * time.Minute)
+	desk.UpdateActivity(ctx, "Order", "4711", "Approved", clock)
+	desk.EndActivity(ctx, "Order", "4711")
+	fmt.Println("approved:")
+	byStage()
+
+	warehouse := s.DirectStream(1)
+	clock = clock.Add(95 * time.Minute)
+	warehouse.UpdateActivity(ctx, "Order", "WH-88", "Shipped", clock)
+	warehouse.EndActivity(ctx, "Order", "WH-88")
+	fmt.Println("shipped:")
+	byStage()
+
+	in, _ := s.Instance(ctx, "Order", "WH-88")
+	fmt.Println(in.ID, in.State, in.Values["Received"].Time().Format("15:04"), in.Values["Approved"].Time().Format("15:04"), in.Values["Shipped"].Time().Format("15:04"))
+	// Output:
+	// approved:
+	//   Received/: 1 orders, 40
+	//   Received/Approved: 1 orders, 250
+	// shipped:
+	//   Received/: 1 orders, 40
+	//   Received/Shipped: 1 orders, 250
+	// 4711 Completed 09:02 09:40 11:15
+}
