@@ -88,9 +88,9 @@ func (f *folder) apply(ev *event) error {
 			in.set(fl.name, fl.v)
 		}
 	case evReference:
-		if !slices.Contains(in.refs, ev.ref) {
-			in.refs = append(in.refs, ev.ref)
-		}
+		// One row per AddReference, as BAM's relationship tables: a
+		// reference added twice is there twice.
+		in.refs = append(in.refs, ev.ref)
 	case evEnableContinuation:
 		if err := f.enable(act, sl, ev); err != nil {
 			return err
@@ -152,11 +152,7 @@ func (f *folder) enable(act *actInfo, sl *slot, ev *event) error {
 			in.set(fl.name, fl.v)
 		}
 	}
-	for _, r := range o.refs {
-		if !slices.Contains(in.refs, r) {
-			in.refs = append(in.refs, r)
-		}
-	}
+	in.refs = append(in.refs, o.refs...)
 	if o.ended {
 		f.conts[k].ended = true
 		in.pending = slices.DeleteFunc(in.pending, func(t string) bool { return t == ev.token })

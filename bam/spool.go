@@ -212,6 +212,12 @@ func (s *Store) decodeOnce(ctx context.Context) (int, error) {
 			return errStop
 		}
 		n++
+		// Point deletes, not a range delete: the scan starts past them,
+		// and a range tombstone per pass would make every read of the
+		// memtable re-fragment all of them.
+		if err := b.Delete(k, nil); err != nil {
+			return err
+		}
 		ev, err := decodeEvent(v)
 		if err != nil {
 			return fmt.Errorf("spool entry %d: %w", seq, err)
@@ -230,9 +236,6 @@ func (s *Store) decodeOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	if err := f.write(b); err != nil {
-		return 0, err
-	}
-	if err := b.DeleteRange(spoolKey(applied+1), spoolKey(upTo+1), nil); err != nil {
 		return 0, err
 	}
 	if err := b.Set(decoderKey, keys.AppendUint64(nil, upTo), nil); err != nil {
