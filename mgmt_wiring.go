@@ -22,8 +22,7 @@ const DefaultHost = "BizTalkServerApplication"
 // its property names ("BTS.ReceivePortName" is the system property, in
 // either spelling) and types its text values from the property schemas.
 type mgmtSubscriptions struct {
-	mb      *messagebox.Store
-	targets *subscriptionTargets
+	mb *messagebox.Store
 }
 
 var _ mgmt.Subscriptions = mgmtSubscriptions{}
@@ -52,6 +51,10 @@ func (a mgmtSubscriptions) Subscribe(tx mgmt.GroupTx, sub mgmt.Subscription) err
 		Predicate: sub.Filter,
 		Service:   sub.Service,
 	}
+	if sub.Target.Kind == mgmt.KindSendPort {
+		// Tracking names the port's deliveries after it.
+		ms.Port = sub.Target.Name
+	}
 	if err := applyDelivery(&ms, sub.Delivery, func(h string) error {
 		return a.mb.CreateHostTx(tx, h)
 	}); err != nil {
@@ -59,10 +62,6 @@ func (a mgmtSubscriptions) Subscribe(tx mgmt.GroupTx, sub mgmt.Subscription) err
 	}
 	if _, err := a.mb.SubscribeTx(tx, ms); err != nil {
 		return fmt.Errorf("biztier: subscription %s: %w", sub.Name, err)
-	}
-	if a.targets != nil {
-		id, target := sub.ID, sub.Target
-		tx.OnCommit(func() { a.targets.set(id, target) })
 	}
 	if sub.Active && wasPaused && sub.Service != "" {
 		service := sub.Service

@@ -28,12 +28,12 @@ type typedStores struct {
 	sso *sso.Store
 	// ru is opened by Group.Rules (rules_wiring.go); also guarded by mu.
 	ru *rules.Store
-	// targets names the artifact behind each Management subscription for
-	// tracking; it has its own lock.
-	targets subscriptionTargets
 	// mgOpen is mg once it is open, for the MessageBox's callbacks, which
 	// must not take mu (they run inside MessageBox calls).
 	mgOpen atomic.Pointer[mgmt.Store]
+	// trOpen is tr once it is open, for the MessageBox's question of what
+	// to record, which must not take mu.
+	trOpen atomic.Pointer[tracking.Store]
 }
 
 // Management returns the group's Management database (BizTalkMgmtDb),
@@ -63,12 +63,9 @@ func (g *Group) Management() (*mgmt.Store, error) {
 	if mo.Now == nil {
 		mo.Now = g.opts.Now
 	}
-	mg, err := mgmt.Open(managementDatabase{database{set: g.set, id: store.Management}}, mgmtSubscriptions{mb: mb, targets: &g.typed.targets}, &mo)
+	mg, err := mgmt.Open(managementDatabase{database{set: g.set, id: store.Management}}, mgmtSubscriptions{mb: mb}, &mo)
 	if err != nil {
 		return nil, fmt.Errorf("biztier: open management: %w", err)
-	}
-	for _, s := range mg.AllSubscriptions() {
-		g.typed.targets.set(s.ID, s.Target)
 	}
 	g.typed.mg = mg
 	g.typed.mgOpen.Store(mg)
@@ -97,12 +94,15 @@ func (g *Group) messageBoxLocked() (*messagebox.Store, error) {
 	if g.opts.MessageBox != nil {
 		o = *g.opts.MessageBox
 	}
-	if !g.opts.DisableTracking && o.Tracker == nil {
-		tr, err := g.trackingLocked()
-		if err != nil {
-			return nil, err
-		}
-		o.Tracker = newMessageBoxTracker(tr, &g.typed.targets)
+	if !g.opts.DisableTracking && o.Tracking == nil {
+		// What a published message's record keeps follows the tracking
+		// profile, which tracking (opened just below) owns.
+		o.Tracking = &messagebox.TrackingOptions{Detail: func() (bool, bool) {
+			if tr := g.typed.trOpen.Load(); tr != nil {
+				return tr.Wants()
+			}
+			return false, false
+		}}
 	}
 	if o.RouteFailed == nil {
 		o.RouteFailed = g.routeFailed
@@ -115,6 +115,11 @@ func (g *Group) messageBoxLocked() (*messagebox.Store, error) {
 		return nil, fmt.Errorf("biztier: open messagebox: %w", err)
 	}
 	g.typed.mb = mb
+	if !g.opts.DisableTracking {
+		if _, err := g.trackingLocked(); err != nil {
+			return nil, err
+		}
+	}
 	return mb, nil
 }
 
@@ -147,17 +152,30 @@ func (g *Group) trackingLocked() (*tracking.Store, error) {
 	if o.Clock == nil {
 		o.Clock = g.opts.Now
 	}
+	if !g.opts.DisableTracking && o.Source == nil {
+		// The decoder takes in what the MessageBox stages.
+		mb, err := g.messageBoxLocked()
+		if err != nil {
+			return nil, err
+		}
+		if g.typed.tr != nil { // messageBoxLocked opened it
+			return g.typed.tr, nil
+		}
+		o.Source = trackingSource{mb: mb}
+	}
 	tr, err := tracking.Open(trackingDatabase{database{set: g.set, id: store.Tracking}}, &o)
 	if err != nil {
 		return nil, fmt.Errorf("biztier: open tracking: %w", err)
 	}
 	g.typed.tr = tr
+	g.typed.trOpen.Store(tr)
 	return tr, nil
 }
 
 // closeTyped closes the typed stores that were opened, before the log and
-// the Pebble stores under them close: the MessageBox first, since its
-// operations write tracking events.
+// the Pebble stores under them close: tracking before the MessageBox, so
+// its decoder stops taking the MessageBox's records first (what it has not
+// taken stays staged for the next open).
 func (g *Group) closeTyped() error {
 	g.typed.mu.Lock()
 	defer g.typed.mu.Unlock()
@@ -169,17 +187,18 @@ func (g *Group) closeTyped() error {
 	}
 	err = errors.Join(err, g.closeSSOLocked())
 	err = errors.Join(err, g.closeRulesLocked())
+	if g.typed.tr != nil {
+		g.typed.trOpen.Store(nil)
+		if cerr := g.typed.tr.Close(); err == nil {
+			err = cerr
+		}
+		g.typed.tr = nil
+	}
 	if g.typed.mb != nil {
 		if cerr := g.typed.mb.Close(); err == nil {
 			err = cerr
 		}
 		g.typed.mb = nil
-	}
-	if g.typed.tr != nil {
-		if cerr := g.typed.tr.Close(); err == nil {
-			err = cerr
-		}
-		g.typed.tr = nil
 	}
 	return err
 }
@@ -192,6 +211,6 @@ func (g *Group) routeFailed(m *messagebox.Message) bool {
 	if mg == nil {
 		return false
 	}
-	p, ok := m.Property(propReceivePortName)
+	p, ok := m.Property("BTS.ReceivePortName")
 	return ok && mg.RoutesFailedMessages(p.Value.Str())
 }

@@ -105,8 +105,13 @@
 // with BizTalk's codes. [Options.Dedup] rejects repeated messages within a
 // window.
 //
-// # Other stores
+// # Other databases
 //
-// A [Tracker] in the options adds its writes (the tracking database) to
-// the same transaction as the MessageBox change it records.
+// Methods ending in Tx (such as [Store.PublishTx] and [Store.SubscribeTx])
+// add their writes to a transaction of the group ([Tx], a *biztier.Tx from
+// Group.Update) that the caller commits with writes of other databases or
+// of the application itself. With [Options.Tracking] set, every operation
+// stages a tracking record in its own commit (BizTalk's TrackingData);
+// the tracking database takes the records in, in order, with
+// [Store.TakeTracking] (BizTalk's TDDS).
 package messagebox

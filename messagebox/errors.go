@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/biztier/biztier/messagebox/predicate"
 	"github.com/biztier/biztier/internal/sentinel"
+	"github.com/biztier/biztier/messagebox/predicate"
 	"github.com/google/uuid"
 )
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/biztier/biztier/internal/event"
+
 	"github.com/biztier/biztier/internal/codec"
 	"github.com/biztier/biztier/internal/keys"
 	"github.com/biztier/biztier/internal/store"
@@ -418,7 +420,7 @@ func (s *Store) TerminateInstance(ctx context.Context, id uuid.UUID) error {
 		return err
 	}
 	tx, b := s.begin()
-	var events []Event
+	var events []trackEvent
 	s.dropInstanceLocked(b, inst)
 	var dead []*msgState
 	drop := make([]*entry, 0, len(inst.entries))
@@ -434,7 +436,7 @@ func (s *Store) TerminateInstance(ctx context.Context, id uuid.UUID) error {
 		}
 		drop = append(drop, e)
 		if s.tracking() {
-			events = append(events, Event{Kind: EventTerminated, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub})
+			events = append(events, trackEvent{Kind: event.Terminated, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub})
 		}
 	}
 	_ = b.Delete(instKey(id), nil)
@@ -515,7 +517,7 @@ func (s *Store) forgetSetsLocked(inst *instState) {
 
 // commitFatal commits tx; any failure fails the store, since the caller
 // keeps no undo of its in-memory preparation.
-func (s *Store) commitFatal(ctx context.Context, tx Txn, events []Event) error {
+func (s *Store) commitFatal(ctx context.Context, tx Txn, events []trackEvent) error {
 	err := s.commit(context.WithoutCancel(ctx), tx, events)
 	if err != nil {
 		s.mu.Lock()

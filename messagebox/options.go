@@ -5,8 +5,6 @@ import (
 	"runtime"
 	"sync"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // Defaults, as BizTalk Server ships them where it has a setting.
@@ -61,9 +59,9 @@ type Options struct {
 	// Closest is how many near-miss subscriptions a routing failure report
 	// lists. Defaults to 3.
 	Closest int
-	// Tracker, if set, adds its writes to the transaction of every
-	// operation that changes the MessageBox (see Tracker).
-	Tracker Tracker
+	// Tracking, if set, stages a tracking record in the commit of every
+	// operation that changes the MessageBox (see TrackingOptions).
+	Tracking *TrackingOptions
 	// MessageCountLimit is BizTalk's "message count in database": when the
 	// queue and suspended entries reach it, Publish waits (publishing
 	// throttling state ThrottleDatabase) until some are settled. Defaults
@@ -291,51 +289,12 @@ func (c *ManualClock) Advance(d time.Duration) {
 	c.waiters = kept
 }
 
-// Tracker adds writes of another store (the tracking database) to the
-// MessageBox's transactions, so that a tracking event commits atomically
-// with the operation it records. Track is called once per transaction,
-// before it commits, with the events it carries; it must only add writes
-// to tx (through tx.Batch of its own store) and must not call back into
-// the Store. An error aborts the operation.
-type Tracker interface {
-	Track(tx Tx, events []Event) error
-}
-
-// EventKind is what happened to a message.
-type EventKind uint8
-
-// Event kinds.
-const (
-	EventPublished      EventKind = iota + 1 // a message was published (one per message)
-	EventRouted                              // an entry was queued for a subscription
-	EventRoutingFailure                      // a message matched nothing and was suspended
-	EventDelivered                           // an entry was dequeued
-	EventCompleted                           // an entry was completed
-	EventRetry                               // an entry was abandoned or failed and will be retried
-	EventBackup                              // an entry moved to its backup host
-	EventSuspended                           // an entry was suspended
-	EventResumed                             // a suspended entry was resumed
-	EventTerminated                          // a suspended entry was terminated
-	EventInstanceEnded                       // a service instance completed (Persist with Complete)
-)
-
-// Event is one tracked change, passed to a Tracker.
-type Event struct {
-	Kind         EventKind
-	At           time.Time
-	MessageID    uuid.UUID
-	Entry        EntryID
-	Subscription uuid.UUID
-	Host         string
-	// Reason is the error text of retries and suspensions.
-	Reason string
-	// Instance is the service instance the event belongs to: the one an
-	// entry is routed to (deliveries, completions), the one that published
-	// the message (publishes of a persistence point) or that ended. Zero
-	// for messaging.
-	Instance uuid.UUID
-	// Message is, on EventPublished, the message as published, so that a
-	// Tracker can keep its size, properties and body. It is shared: the
-	// Tracker must not modify it or keep it past Track.
-	Message *Message
+// TrackingOptions make the MessageBox stage a record of every change it
+// makes in its own commit (BizTalk's TrackingData), for the tracking
+// database to take in later and in order (see TakeTracking).
+type TrackingOptions struct {
+	// Detail says, at each publish, whether the record of a message keeps
+	// its promoted properties, and its body and context: what the tracking
+	// profile keeps anywhere. Nil keeps neither.
+	Detail func() (properties, bodies bool)
 }

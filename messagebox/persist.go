@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/biztier/biztier/internal/event"
+
 	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
@@ -158,13 +160,13 @@ func (s *Store) Persist(ctx context.Context, p PersistPoint) (PersistResult, err
 		}
 	}
 	// From here on nothing fails before the commit.
-	var events []Event
+	var events []trackEvent
 	reserved := s.mu.reserved
 	dead := s.completeLocked(b, consumed, nowNanos, &events)
 	published := len(events)
 	pl := s.publishLocked(b, pend, now, &events)
 	for i := published; i < len(events); i++ {
-		if events[i].Kind == EventPublished {
+		if events[i].Kind == event.Published {
 			events[i].Instance = inst.id // the orchestration sent it
 		}
 	}
@@ -237,7 +239,7 @@ func (s *Store) Persist(ctx context.Context, p PersistPoint) (PersistResult, err
 			state = StateCompletedWithDiscardedMessages
 		}
 		if s.tracking() {
-			ev := Event{Kind: EventInstanceEnded, At: now, Instance: inst.id, Host: inst.host}
+			ev := trackEvent{Kind: event.InstanceEnded, At: now, Instance: inst.id, Host: inst.host}
 			if state == StateCompletedWithDiscardedMessages {
 				ev.Reason = zombieReason
 			}
@@ -310,7 +312,7 @@ func (s *Store) Persist(ctx context.Context, p PersistPoint) (PersistResult, err
 
 // zombieLocked adds the move of detached entry e to the suspended queue
 // as a zombie to b.
-func (s *Store) zombieLocked(b *pebble.Batch, e *entry, now int64) []Event {
+func (s *Store) zombieLocked(b *pebble.Batch, e *entry, now int64) []trackEvent {
 	_ = b.Delete(s.entryKey(e), nil)
 	e.kind = Instance
 	e.flags &^= flagResumable
@@ -320,7 +322,7 @@ func (s *Store) zombieLocked(b *pebble.Batch, e *entry, now int64) []Event {
 		at: now, reason: e.reason, host: e.host.name, prio: e.prio, kind: uint8(e.kind), inst: e.inst.id}
 	_ = b.Set(suspKey(e.id), encodeSuspended(&r), nil)
 	if s.tracking() {
-		return []Event{{Kind: EventSuspended, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: e.host.name, Reason: e.reason}}
+		return []trackEvent{{Kind: event.Suspended, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: e.host.name, Reason: e.reason}}
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/biztier/biztier/internal/event"
+
 	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
@@ -229,9 +231,9 @@ func (s *Store) PublishTx(ctx context.Context, tx Tx, msgs ...*Message) ([]Publi
 	if err == nil {
 		err = into.Apply(b, nil)
 	}
-	if err == nil && s.opts.Tracker != nil && len(events) > 0 {
-		if err = s.opts.Tracker.Track(tx, events); err != nil {
-			err = fmt.Errorf("messagebox: tracker: %w", err)
+	if err == nil {
+		if err = s.stage(tx, events); err != nil {
+			err = fmt.Errorf("messagebox: stage tracking data: %w", err)
 		}
 	}
 	if err != nil {
@@ -247,11 +249,11 @@ func (s *Store) PublishTx(ctx context.Context, tx Tx, msgs ...*Message) ([]Publi
 // transaction, registering the entries in memory as busy. The caller
 // commits it and then calls finishPublish, or undoes the plan with
 // unpublishLocked.
-func (s *Store) planPublish(ctx context.Context, pend []pendingMsg) (Txn, *publishPlan, []Event, time.Time, error) {
+func (s *Store) planPublish(ctx context.Context, pend []pendingMsg) (Txn, *publishPlan, []trackEvent, time.Time, error) {
 	if err := s.throttle(ctx); err != nil {
 		return nil, nil, nil, time.Time{}, err
 	}
-	var events []Event
+	var events []trackEvent
 	for {
 		now := s.now()
 		tx, b := s.begin()
@@ -331,7 +333,7 @@ type publishPlan struct {
 // registered in memory as busy; new instances and convoy sets are
 // registered at once, so a concurrent publish of the same convoy routes to
 // the same instance.
-func (s *Store) publishLocked(b *pebble.Batch, pend []pendingMsg, now time.Time, events *[]Event) *publishPlan {
+func (s *Store) publishLocked(b *pebble.Batch, pend []pendingMsg, now time.Time, events *[]trackEvent) *publishPlan {
 	nowNanos := now.UnixNano()
 	pl := &publishPlan{res: make([]Published, len(pend))}
 	res := pl.res
@@ -354,7 +356,7 @@ func (s *Store) publishLocked(b *pebble.Batch, pend []pendingMsg, now time.Time,
 		}
 		res[i] = Published{MessageID: m.ID, Routed: len(subs) > 0}
 		if s.tracking() {
-			*events = append(*events, Event{Kind: EventPublished, At: now, MessageID: m.ID, Message: m})
+			*events = append(*events, trackEvent{Kind: event.Published, At: now, MessageID: m.ID, Message: m})
 		}
 		if len(subs) == 0 {
 			e := &entry{id: s.nextIDLocked(b), msg: ms, state: stBusy, flags: flags, at: nowNanos,
@@ -366,7 +368,7 @@ func (s *Store) publishLocked(b *pebble.Batch, pend []pendingMsg, now time.Time,
 			res[i].Entries = []EntryID{e.id}
 			pl.failures = append(pl.failures, &RoutingError{MessageID: m.ID, Entry: e.id, Closest: near})
 			if s.tracking() {
-				*events = append(*events, Event{Kind: EventRoutingFailure, At: now, MessageID: m.ID, Entry: e.id, Reason: e.reason})
+				*events = append(*events, trackEvent{Kind: event.RoutingFailure, At: now, MessageID: m.ID, Entry: e.id, Reason: e.reason})
 			}
 		} else {
 			res[i].Entries = make([]EntryID, 0, len(subs))
@@ -394,8 +396,8 @@ func (s *Store) publishLocked(b *pebble.Batch, pend []pendingMsg, now time.Time,
 					pl.added = append(pl.added, e)
 					res[i].Entries = append(res[i].Entries, e.id)
 					if s.tracking() {
-						*events = append(*events, Event{Kind: EventRouted, At: now, MessageID: m.ID, Entry: e.id, Subscription: sub.ID, Host: hq.name},
-							Event{Kind: EventSuspended, At: now, MessageID: m.ID, Entry: e.id, Subscription: sub.ID, Host: hq.name, Reason: PausedReason})
+						*events = append(*events, trackEvent{Kind: event.Routed, At: now, MessageID: m.ID, Entry: e.id, Subscription: sub.ID, Host: hq.name},
+							trackEvent{Kind: event.Suspended, At: now, MessageID: m.ID, Entry: e.id, Subscription: sub.ID, Host: hq.name, Reason: PausedReason})
 					}
 					continue
 				}
@@ -414,7 +416,7 @@ func (s *Store) publishLocked(b *pebble.Batch, pend []pendingMsg, now time.Time,
 				pl.added = append(pl.added, e)
 				res[i].Entries = append(res[i].Entries, e.id)
 				if s.tracking() {
-					*events = append(*events, Event{Kind: EventRouted, At: now, MessageID: m.ID, Entry: e.id, Subscription: sub.ID, Host: hq.name})
+					*events = append(*events, trackEvent{Kind: event.Routed, At: now, MessageID: m.ID, Entry: e.id, Subscription: sub.ID, Host: hq.name})
 				}
 			}
 		}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/biztier/biztier/internal/event"
+
 	"github.com/biztier/biztier/internal/keys"
 	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2"
@@ -139,7 +141,7 @@ func (s *Store) dequeue(ctx context.Context, done []Lease, host string, max int,
 		return nil, err
 	}
 	tx, b := s.begin()
-	var events []Event
+	var events []trackEvent
 	dead := s.completeLocked(b, completed, now, &events)
 	var (
 		taken   []*entry
@@ -178,7 +180,7 @@ func (s *Store) dequeue(ctx context.Context, done []Lease, host string, max int,
 		_ = b.Set(s.mu.buf, encodeEntry(nil, &r), nil)
 		taken = append(taken, e)
 		if s.tracking() {
-			events = append(events, Event{Kind: EventDelivered, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: h.name, Instance: e.instID()})
+			events = append(events, trackEvent{Kind: event.Delivered, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: h.name, Instance: e.instID()})
 		}
 	}
 	s.mu.Unlock()
@@ -382,7 +384,7 @@ func (s *Store) Complete(ctx context.Context, leases ...Lease) error {
 		return err
 	}
 	tx, b := s.begin()
-	var events []Event
+	var events []trackEvent
 	dead := s.completeLocked(b, es, now, &events)
 	s.mu.Unlock()
 	if err := s.commit(ctx, tx, events); err != nil {
@@ -400,7 +402,7 @@ func (s *Store) Complete(ctx context.Context, leases ...Lease) error {
 
 // completeLocked adds the deletion of the taken entries es (and of the
 // messages whose last reference they are, returned) to b.
-func (s *Store) completeLocked(b *pebble.Batch, es []*entry, now int64, events *[]Event) []*msgState {
+func (s *Store) completeLocked(b *pebble.Batch, es []*entry, now int64, events *[]trackEvent) []*msgState {
 	var dead []*msgState
 	for _, e := range es {
 		s.mu.buf = queueKey(s.mu.buf[:0], e.host.name, e.prio, e.id)
@@ -409,7 +411,7 @@ func (s *Store) completeLocked(b *pebble.Batch, es []*entry, now int64, events *
 			dead = append(dead, e.msg)
 		}
 		if s.tracking() {
-			*events = append(*events, Event{Kind: EventCompleted, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: e.host.name, Instance: e.instID()})
+			*events = append(*events, trackEvent{Kind: event.Completed, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: e.host.name, Instance: e.instID()})
 		}
 	}
 	return dead
@@ -526,7 +528,7 @@ func (s *Store) retry(ctx context.Context, l Lease, delay time.Duration, useInte
 	}
 	e.attempts++
 	e.reason = reason
-	var events []Event
+	var events []trackEvent
 	switch {
 	case sub == nil && e.inst == nil:
 		// Its subscription was removed while it was leased: it has nowhere
@@ -541,7 +543,7 @@ func (s *Store) retry(ctx context.Context, l Lease, delay time.Duration, useInte
 		r := e.rec()
 		_ = b.Set(s.mu.buf, encodeEntry(nil, &r), nil)
 		if s.tracking() {
-			events = append(events, Event{Kind: EventRetry, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: e.host.name, Reason: reason})
+			events = append(events, trackEvent{Kind: event.Retry, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: e.host.name, Reason: reason})
 		}
 		e.state = stBusy
 	case e.flags&flagBackup == 0 && sub != nil && sub.BackupHost != "" && s.mu.hosts[sub.BackupHost] != nil:
@@ -552,7 +554,7 @@ func (s *Store) retry(ctx context.Context, l Lease, delay time.Duration, useInte
 		r := e.rec()
 		_ = b.Set(s.entryKey(e), encodeEntry(nil, &r), nil)
 		if s.tracking() {
-			events = append(events, Event{Kind: EventBackup, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: e.host.name, Reason: reason})
+			events = append(events, trackEvent{Kind: event.Backup, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: e.host.name, Reason: reason})
 		}
 	default:
 		events = s.suspendLocked(b, e, now, reason, sub)
@@ -564,7 +566,7 @@ func (s *Store) retry(ctx context.Context, l Lease, delay time.Duration, useInte
 
 // suspendLocked adds the move of busy entry e to the suspended queue to b
 // and sets e's suspended fields.
-func (s *Store) suspendLocked(b *pebble.Batch, e *entry, now int64, reason string, sub *subState) []Event {
+func (s *Store) suspendLocked(b *pebble.Batch, e *entry, now int64, reason string, sub *subState) []trackEvent {
 	if sub == nil {
 		sub = s.mu.subs[e.sub]
 	}
@@ -590,7 +592,7 @@ func (s *Store) suspendLocked(b *pebble.Batch, e *entry, now int64, reason strin
 	_ = b.Set(suspKey(e.id), encodeSuspended(&r), nil)
 	e.state = stSuspended
 	if s.tracking() {
-		return []Event{{Kind: EventSuspended, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: e.host.name, Reason: reason}}
+		return []trackEvent{{Kind: event.Suspended, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: e.host.name, Reason: reason}}
 	}
 	return nil
 }
@@ -612,7 +614,7 @@ func busyLocked(e *entry) entryState {
 
 // finishRetry commits the change prepared for e and applies it (e enters
 // state want), or restores saved on failure.
-func (s *Store) finishRetry(ctx context.Context, tx Txn, events []Event, e *entry, saved entry, want entryState) error {
+func (s *Store) finishRetry(ctx context.Context, tx Txn, events []trackEvent, e *entry, saved entry, want entryState) error {
 	err := s.commit(ctx, tx, events)
 	s.mu.Lock()
 	defer s.mu.Unlock()

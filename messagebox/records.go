@@ -14,7 +14,7 @@ import (
 // Format versions of the stored values.
 const (
 	messageVersion      = 1
-	subscriptionVersion = 4 // 2 added Service, Correlation, Ordered, Window; 3 Paused; 4 BackupRetry
+	subscriptionVersion = 5 // 2 added Service, Correlation, Ordered, Window; 3 Paused; 4 BackupRetry; 5 Port
 	entryVersion        = 2 // 2 added the service instance
 	suspendedVersion    = 2 // 2 added the service instance
 	fragmentVersion     = 1
@@ -232,6 +232,7 @@ func encodeSubscription(s *Subscription) []byte {
 		e.Uvarint(uint64(s.BackupRetry.Count))
 		e.Varint(int64(s.BackupRetry.Interval))
 	}
+	e.String(s.Port)
 	return e.Encoded()
 }
 
@@ -288,6 +289,9 @@ func decodeSubscription(id uuid.UUID, b []byte) (*Subscription, error) {
 	}
 	if ver >= 4 && d.Bool() {
 		s.BackupRetry = &RetryPolicy{Count: int(d.Uvarint()), Interval: time.Duration(d.Varint())}
+	}
+	if ver >= 5 {
+		s.Port = d.Text()
 	}
 	if err := d.Finish(); err != nil {
 		return nil, corruption("subscription record", err)

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/internal/keys"
-	"github.com/biztier/biztier/messagebox/predicate"
 	"github.com/biztier/biztier/internal/store"
+	"github.com/biztier/biztier/messagebox/predicate"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 )
@@ -108,6 +108,9 @@ type Store struct {
 	// schemas types subscriptions' text values; built at Open, then only
 	// read.
 	schemas *predicate.Schemas
+
+	// trk stages tracking records (trackdata.go).
+	trk trackData
 
 	published atomic.Uint64
 	completed atomic.Uint64
@@ -233,6 +236,9 @@ func (s *Store) load() error {
 	if err := s.checkFormat(); err != nil {
 		return err
 	}
+	if err := s.loadTracking(); err != nil {
+		return err
+	}
 	now := s.now().UnixNano()
 	err := s.scan(hostPrefix(), func(k, v []byte) error {
 		_, rest, err := keys.DecodeTable(k)
@@ -296,6 +302,7 @@ func (s *Store) load() error {
 		st := &subState{Subscription: *sub}
 		s.mu.subs[id] = st
 		s.mu.idx.add(st)
+		s.rememberNames(sub)
 		if inst := s.mu.insts[sub.InstanceID]; inst != nil && sub.Kind == Instance {
 			inst.subs[sub.Name] = st
 		}
@@ -457,21 +464,19 @@ func (s *Store) nextIDLocked(b *pebble.Batch) EntryID {
 	return EntryID(s.mu.seq)
 }
 
-// commit runs the Tracker and commits tx. The commit is not cancelled by
+// commit stages the tracking record of events and commits tx. The commit is not cancelled by
 // ctx once started: a MessageBox commit that decrements reference counts
 // must reach the log in the order it was prepared against other commits
 // of the same message, or fail the store. A log failure fails the store
 // (ErrFailed); the caller then rolls back its in-memory reservations.
-func (s *Store) commit(ctx context.Context, tx Txn, events []Event) error {
+func (s *Store) commit(ctx context.Context, tx Txn, events []trackEvent) error {
 	if err := ctx.Err(); err != nil {
 		tx.Abort()
 		return err
 	}
-	if s.opts.Tracker != nil && len(events) > 0 {
-		if err := s.opts.Tracker.Track(tx, events); err != nil {
-			tx.Abort()
-			return fmt.Errorf("messagebox: tracker: %w", err)
-		}
+	if err := s.stage(tx, events); err != nil {
+		tx.Abort()
+		return fmt.Errorf("messagebox: stage tracking data: %w", err)
 	}
 	_, err := tx.Commit(context.WithoutCancel(ctx))
 	if err == nil {
@@ -486,9 +491,6 @@ func (s *Store) commit(ctx context.Context, tx Txn, events []Event) error {
 	}
 	return fmt.Errorf("messagebox: %w", err)
 }
-
-// tracking reports whether events need to be built.
-func (s *Store) tracking() bool { return s.opts.Tracker != nil }
 
 // CreateHost creates the host name, whose queue subscriptions can then
 // target. Creating an existing host does nothing.
@@ -579,6 +581,7 @@ func (s *Store) Subscribe(ctx context.Context, sub Subscription) (Subscription, 
 	s.mu.Lock()
 	s.mu.subs[sub.ID] = st
 	s.mu.idx.add(st)
+	s.rememberNames(&st.Subscription)
 	s.mu.Unlock()
 	return sub, nil
 }

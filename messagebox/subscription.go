@@ -70,6 +70,10 @@ type Subscription struct {
 	// BackupRetry is the retry policy on BackupHost (a backup transport's
 	// own retry count and interval); nil means Retry's.
 	BackupRetry *RetryPolicy
+	// Port names the send port the subscription delivers to, for
+	// tracking: its deliveries are tracked as that port's service
+	// instances. Management sets it; empty for other subscriptions.
+	Port string
 	// Service, on an Activation subscription, names the service
 	// (orchestration) each matching message starts a new instance of; see
 	// ServiceInstance. Empty for messaging subscriptions (send ports).

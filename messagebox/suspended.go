@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/biztier/biztier/internal/event"
+
 	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
@@ -288,7 +290,7 @@ func (s *Store) bulk(ctx context.Context, ids []EntryID, resume, strict bool) (i
 // requeueLocked adds to b the move of suspended entry e (already out of
 // s.mu.suspended) back to its queue, on its subscription's primary host,
 // with its attempts reset, and returns its tracking event.
-func (s *Store) requeueLocked(b *pebble.Batch, e *entry, now int64) []Event {
+func (s *Store) requeueLocked(b *pebble.Batch, e *entry, now int64) []trackEvent {
 	if sub := s.mu.subs[e.sub]; e.flags&flagBackup != 0 && sub != nil && s.mu.hosts[sub.Host] != nil {
 		e.host = s.mu.hosts[sub.Host]
 	}
@@ -299,7 +301,7 @@ func (s *Store) requeueLocked(b *pebble.Batch, e *entry, now int64) []Event {
 	if !s.tracking() {
 		return nil
 	}
-	return []Event{{Kind: EventResumed, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id,
+	return []trackEvent{{Kind: event.Resumed, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id,
 		Subscription: e.sub, Host: e.host.name, Instance: e.instID()}}
 }
 
@@ -324,7 +326,7 @@ func (s *Store) bulkBatch(ctx context.Context, ids []EntryID, resume bool) (int,
 	}
 	var (
 		cs     []change
-		events []Event
+		events []trackEvent
 	)
 	for _, id := range ids {
 		e := s.mu.suspended[id]
@@ -343,7 +345,7 @@ func (s *Store) bulkBatch(ctx context.Context, ids []EntryID, resume bool) (int,
 		} else {
 			c.dead = dropRefLocked(b, e.msg)
 			if s.tracking() {
-				events = append(events, Event{Kind: EventTerminated, At: time.Unix(0, now), MessageID: e.msg.id, Entry: id, Subscription: e.sub, Host: host})
+				events = append(events, trackEvent{Kind: event.Terminated, At: time.Unix(0, now), MessageID: e.msg.id, Entry: id, Subscription: e.sub, Host: host})
 			}
 		}
 		e.state = stBusy

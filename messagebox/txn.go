@@ -127,6 +127,7 @@ func (s *Store) SubscribeTx(tx Tx, sub Subscription) (Subscription, error) {
 		}
 		s.mu.subs[st.ID] = st
 		s.mu.idx.add(st)
+		s.rememberNames(&st.Subscription)
 	})
 	return sub, nil
 }
@@ -174,11 +175,9 @@ func (s *Store) UnsubscribeTx(tx Tx, id uuid.UUID) error {
 		s.unholdLocked(held)
 	}
 	s.mu.Unlock()
-	if s.opts.Tracker != nil && len(events) > 0 {
-		if err := s.opts.Tracker.Track(tx, events); err != nil {
-			undo()
-			return fmt.Errorf("messagebox: tracker: %w", err)
-		}
+	if err := s.stage(tx, events); err != nil {
+		undo()
+		return fmt.Errorf("messagebox: stage tracking data: %w", err)
 	}
 	tx.OnAbort(undo)
 	tx.OnCommit(func() {
@@ -211,7 +210,7 @@ func (s *Store) ResumePausedTx(tx Tx, id uuid.UUID) error {
 	}
 	var (
 		held   []heldEntry
-		events []Event
+		events []trackEvent
 	)
 	for eid, e := range s.mu.suspended {
 		if e.sub != id || e.reason != PausedReason || e.flags&flagResumable == 0 || e.host == nil {
@@ -232,11 +231,9 @@ func (s *Store) ResumePausedTx(tx Tx, id uuid.UUID) error {
 			s.mu.suspended[h.e.id] = h.e
 		}
 	}
-	if s.opts.Tracker != nil && len(events) > 0 {
-		if err := s.opts.Tracker.Track(tx, events); err != nil {
-			undo()
-			return fmt.Errorf("messagebox: tracker: %w", err)
-		}
+	if err := s.stage(tx, events); err != nil {
+		undo()
+		return fmt.Errorf("messagebox: stage tracking data: %w", err)
 	}
 	tx.OnAbort(undo)
 	tx.OnCommit(func() {
@@ -261,10 +258,10 @@ type heldEntry struct {
 // holdQueuedLocked plans the suspension (UnsubscribedReason) of every
 // activation entry of subscription id that is waiting to be delivered:
 // each leaves its heap and is busy until the plan commits or is undone.
-func (s *Store) holdQueuedLocked(b *pebble.Batch, id uuid.UUID, now int64) ([]heldEntry, []Event) {
+func (s *Store) holdQueuedLocked(b *pebble.Batch, id uuid.UUID, now int64) ([]heldEntry, []trackEvent) {
 	var (
 		held   []heldEntry
-		events []Event
+		events []trackEvent
 	)
 	st := s.mu.subs[id]
 	for _, e := range s.mu.entries {

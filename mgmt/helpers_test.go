@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/internal/keys"
-	"github.com/biztier/biztier/messagebox/predicate"
 	"github.com/biztier/biztier/internal/store"
+	"github.com/biztier/biztier/messagebox/predicate"
 	"github.com/biztier/biztier/mgmt"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"

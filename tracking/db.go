@@ -29,6 +29,8 @@ type Database interface {
 type Tx interface {
 	// Batch is the transaction's writes to the database r reads.
 	Batch(r pebble.Reader) (*pebble.Batch, error)
+	// IndexedBatch is Batch, readable; the first use of that database.
+	IndexedBatch(r pebble.Reader) (*pebble.Batch, error)
 	// OnCommit registers fn to run once the transaction has committed.
 	OnCommit(fn func())
 	// OnAbort registers fn to run if it ends without committing.

@@ -6,14 +6,21 @@
 //
 // # Recording
 //
-// BizTalk stages tracking data in the MessageBox and a separate service
-// (TDDS) moves it to the tracking database later, so tracking lags and can
-// be lost with the MessageBox. Here there is no mover: [Store.Record] adds
-// the tracking writes to the transaction of the operation they describe
-// (a Tx), so they commit in the same group log frame or not at
-// all. The MessageBox declares a small Tracker interface; the root
-// package adapts it to Record. Record never commits; its only reads are of
-// an instance's row, for lifecycle events after InstanceStarted.
+// As in BizTalk, the MessageBox stages a tracking record in the commit of
+// every operation (its TrackingData), so a tracked change commits with the
+// change or not at all and costs the operation one write; the store's
+// decoder (BizTalk's TDDS) takes the records in from its [Source], in
+// order, a batch per commit that also removes them from the MessageBox, so
+// a crash loses none and takes none in twice. The decoder runs in the
+// background as records commit, and every query first takes in what is
+// staged, so a query sees every operation that returned before it
+// ([Store.WaitCaughtUp] waits for the same). Instances of a batch are
+// written once however many of their events it holds.
+//
+// [Store.Record] adds tracking writes to a transaction directly, for events
+// of the application's own (a Tx, such as a *biztier.Tx). Record never
+// commits; its only reads are of an instance's row, for lifecycle events
+// after InstanceStarted.
 //
 // What is recorded is chosen by a [Profile]: [Settings] per subscription,
 // port and orchestration, and a default. Lifecycle and message events are

@@ -114,6 +114,11 @@ type Options struct {
 	ArchiveDir string
 	// FS is used for the archive files. Defaults to vfs.Default.
 	FS vfs.FS
+	// Source, if set, is the MessageBox whose staged tracking records the
+	// store takes in (see Source): in the background as they commit, and
+	// before every query, so a query sees every operation that returned
+	// before it.
+	Source Source
 }
 
 func (o *Options) withDefaults() (Options, error) {

@@ -548,10 +548,14 @@ func (rd reader) trackedMessage(ctx context.Context, msg uuid.UUID) (*TrackedMes
 	return &TrackedMessage{MessageID: msg, InstanceID: bestInst, Recorded: stampTime(bestStamp), Body: body}, nil
 }
 
-// withSnapshot runs fn on a snapshot of the live database.
-func (s *Store) withSnapshot(fn func(rd reader) error) error {
+// withSnapshot runs fn on a snapshot of the live database, once the
+// MessageBox's staged records are in.
+func (s *Store) withSnapshot(ctx context.Context, fn func(rd reader) error) error {
 	if s.closed.Load() {
 		return ErrClosed
+	}
+	if err := s.catchUp(ctx); err != nil {
+		return err
 	}
 	snap := s.db.NewSnapshot()
 	err := fn(reader{r: snap})
@@ -564,41 +568,41 @@ func (s *Store) withSnapshot(fn func(rd reader) error) error {
 // Instance implements Querier.
 func (s *Store) Instance(ctx context.Context, id uuid.UUID) (inst *Instance, err error) {
 	ctx = store.Context(ctx)
-	err = s.withSnapshot(func(rd reader) error { inst, err = rd.instance(ctx, id); return err })
+	err = s.withSnapshot(ctx, func(rd reader) error { inst, err = rd.instance(ctx, id); return err })
 	return inst, err
 }
 
 // Instances implements Querier.
 func (s *Store) Instances(ctx context.Context, q InstanceQuery) (p *InstancePage, err error) {
 	ctx = store.Context(ctx)
-	err = s.withSnapshot(func(rd reader) error { p, err = rd.instances(ctx, q); return err })
+	err = s.withSnapshot(ctx, func(rd reader) error { p, err = rd.instances(ctx, q); return err })
 	return p, err
 }
 
 // MessageEvents implements Querier.
 func (s *Store) MessageEvents(ctx context.Context, q MessageEventQuery) (p *MessageEventPage, err error) {
 	ctx = store.Context(ctx)
-	err = s.withSnapshot(func(rd reader) error { p, err = rd.messageEvents(ctx, q); return err })
+	err = s.withSnapshot(ctx, func(rd reader) error { p, err = rd.messageEvents(ctx, q); return err })
 	return p, err
 }
 
 // MessageFlow implements Querier.
 func (s *Store) MessageFlow(ctx context.Context, messageID uuid.UUID, o *FlowOptions) (f *Flow, err error) {
 	ctx = store.Context(ctx)
-	err = s.withSnapshot(func(rd reader) error { f, err = rd.flow(ctx, messageID, uuid.Nil, o); return err })
+	err = s.withSnapshot(ctx, func(rd reader) error { f, err = rd.flow(ctx, messageID, uuid.Nil, o); return err })
 	return f, err
 }
 
 // InstanceFlow implements Querier.
 func (s *Store) InstanceFlow(ctx context.Context, instanceID uuid.UUID, o *FlowOptions) (f *Flow, err error) {
 	ctx = store.Context(ctx)
-	err = s.withSnapshot(func(rd reader) error { f, err = rd.flow(ctx, uuid.Nil, instanceID, o); return err })
+	err = s.withSnapshot(ctx, func(rd reader) error { f, err = rd.flow(ctx, uuid.Nil, instanceID, o); return err })
 	return f, err
 }
 
 // TrackedMessage implements Querier.
 func (s *Store) TrackedMessage(ctx context.Context, messageID uuid.UUID) (m *TrackedMessage, err error) {
 	ctx = store.Context(ctx)
-	err = s.withSnapshot(func(rd reader) error { m, err = rd.trackedMessage(ctx, messageID); return err })
+	err = s.withSnapshot(ctx, func(rd reader) error { m, err = rd.trackedMessage(ctx, messageID); return err })
 	return m, err
 }

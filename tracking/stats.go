@@ -59,7 +59,7 @@ var statTables = []keys.Table{
 func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	ctx = store.Context(ctx)
 	var st Stats
-	err := s.withSnapshot(func(rd reader) error {
+	err := s.withSnapshot(ctx, func(rd reader) error {
 		for _, t := range statTables {
 			ts := TableStats{Table: t.String()}
 			err := rd.walk(tablePrefix(t), nil, false, func(k []byte) (bool, error) {

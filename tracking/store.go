@@ -46,6 +46,9 @@ type Store struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// tdds takes in the MessageBox's staged records (tdds.go).
+	tdds tdds
+
 	// hooks are test seams; nil in production.
 	hooks testHooks
 }
@@ -86,6 +89,10 @@ func Open(db Database, opts *Options) (*Store, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if o.PurgeInterval > 0 {
 		s.startPurge()
+	}
+	if o.Source != nil {
+		s.tdds.src = o.Source
+		s.startDecoder()
 	}
 	return s, nil
 }
@@ -259,10 +266,11 @@ func (s *Store) Record(tx Tx, events []Event) error {
 		}
 	}
 	w := recorderPool.Get().(*recorder)
-	*w = recorder{s: s, b: b, prof: s.profile.Load(), enc: w.enc, key: w.key[:0], insts: w.insts[:0]}
+	*w = recorder{s: s, b: b, prof: s.profile.Load(), enc: w.enc, key: w.key[:0], insts: w.insts[:0], byID: w.byID}
 	defer func() {
 		w.s, w.b, w.prof = nil, nil, nil
 		clear(w.insts)
+		clear(w.byID)
 		if cap(w.enc.Encoded()) <= 64<<10 {
 			recorderPool.Put(w)
 		}
@@ -313,8 +321,10 @@ type recorder struct {
 	prof *Profile
 	enc  codec.Encoder
 	key  []byte
-	// insts holds the instances changed by this call, in first-touch order.
+	// insts holds the instances changed by this call, in first-touch order;
+	// byID indexes them once there are many (a decoder's batch).
 	insts []*pendingInstance
+	byID  map[uuid.UUID]*pendingInstance
 }
 
 type pendingInstance struct {
@@ -392,7 +402,7 @@ func (w *recorder) lifecycle(e *Event, at time.Time) error {
 	if e.Kind == InstanceStarted {
 		if p = w.pending(e.InstanceID); p == nil {
 			p = &pendingInstance{id: e.InstanceID}
-			w.insts = append(w.insts, p)
+			w.add(p)
 		}
 		p.row, p.exists = instanceRow{}, false
 	} else {
@@ -453,18 +463,39 @@ func (w *recorder) instance(id uuid.UUID) (*pendingInstance, error) {
 		}
 		p.old, p.row, p.exists = &row, row, true
 	}
-	w.insts = append(w.insts, p)
+	w.add(p)
 	return p, nil
 }
 
 // pending returns the pending row of id if this call has touched it.
 func (w *recorder) pending(id uuid.UUID) *pendingInstance {
+	if w.byID != nil {
+		return w.byID[id]
+	}
 	for _, p := range w.insts {
 		if p.id == id {
 			return p
 		}
 	}
 	return nil
+}
+
+// indexAt is how many pending instances a linear search handles before
+// they are indexed by ID.
+const indexAt = 16
+
+// add makes p a pending instance of this call.
+func (w *recorder) add(p *pendingInstance) {
+	w.insts = append(w.insts, p)
+	switch {
+	case w.byID != nil:
+		w.byID[p.id] = p
+	case len(w.insts) > indexAt:
+		w.byID = make(map[uuid.UUID]*pendingInstance, 2*len(w.insts))
+		for _, q := range w.insts {
+			w.byID[q.id] = q
+		}
+	}
 }
 
 // flushInstances writes the changed instance rows and moves their index

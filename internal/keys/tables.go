@@ -59,7 +59,11 @@ const (
 	// TableDedup holds the keys of recently published messages, per
 	// publisher, for duplicate detection.
 	TableDedup Table = 0x1A
-	// 0x1B..0x1F reserved for MessageBox.
+	// TableTrackingData holds the tracking records the MessageBox stages
+	// in its commits until the tracking database takes them in (BizTalk's
+	// TrackingData tables), by sequence number.
+	TableTrackingData Table = 0x1B
+	// 0x1C..0x1F reserved for MessageBox.
 
 	// Tracking (DTA), 0x20..0x2F.
 
