@@ -275,6 +275,12 @@ func (s *Store) TakeTracking(tx Tx, limit int) ([][]byte, error) {
 			break
 		}
 		out = append(out, append([]byte(nil), v...))
+		// Point deletes, not one range tombstone per batch: range
+		// tombstones in the memtable slow every read of the MessageBox
+		// until they are flushed.
+		if err = b.Delete(it.Key(), nil); err != nil {
+			break
+		}
 	}
 	if err == nil {
 		err = it.Error()
@@ -289,11 +295,8 @@ func (s *Store) TakeTracking(tx Tx, limit int) ([][]byte, error) {
 	if len(out) == limit && last < math.MaxUint64 {
 		end = last + 1
 	}
-	// One range tombstone for the whole run: every record below end was
-	// committed (or never will be), so nothing unread is in it.
-	if err := b.DeleteRange(trackKey(from), trackKey(end), nil); err != nil {
-		return nil, err
-	}
+	// Every record below end that was not read was aborted: the next
+	// call starts at end.
 	tx.OnCommit(func() {
 		t.mu.Lock()
 		t.cursor = max(t.cursor, end)
