@@ -32,7 +32,7 @@ func ParseTransportData(data string) (map[string]string, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrTransportData, err)
+			return nil, fmt.Errorf("%w: %w", ErrTransportData, err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
