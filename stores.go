@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/biztier/biztier/bam"
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/messagebox"
 	"github.com/biztier/biztier/mgmt"
@@ -28,6 +29,8 @@ type typedStores struct {
 	sso *sso.Store
 	// ru is opened by Group.Rules (rules_wiring.go); also guarded by mu.
 	ru *rules.Store
+	// bam is opened by Group.BAM (bam_wiring.go); also guarded by mu.
+	bam *bam.Store
 	// mgOpen is mg once it is open, for the MessageBox's callbacks, which
 	// must not take mu (they run inside MessageBox calls).
 	mgOpen atomic.Pointer[mgmt.Store]
@@ -187,6 +190,7 @@ func (g *Group) closeTyped() error {
 	}
 	err = errors.Join(err, g.closeSSOLocked())
 	err = errors.Join(err, g.closeRulesLocked())
+	err = errors.Join(err, g.closeBAMLocked())
 	if g.typed.tr != nil {
 		g.typed.trOpen.Store(nil)
 		if cerr := g.typed.tr.Close(); err == nil {
