@@ -199,6 +199,7 @@ func (ic *Interceptor) Message(ctx context.Context, tx Tx, msgID string, msg Tra
 // fire writes the events of every bound profile's levels that match.
 func (ic *Interceptor) fire(ctx context.Context, tx Tx, run *Run, match func(*DataLevel, *bound) bool, msgs []TrackedMessage, anyMsg bool) error {
 	es := ic.s.OrchestrationStream(tx)
+	docs := docCache{}
 	profs := *ic.s.profiles.Load()
 	for _, name := range slices.Sorted(func(yield func(string) bool) {
 		for n := range profs {
@@ -230,7 +231,7 @@ func (ic *Interceptor) fire(ctx context.Context, tx Tx, run *Run, match func(*Da
 		for _, h := range hits {
 			switch h.d.DataType {
 			case ItemTraceID, ItemContinuationID:
-				v, ok, err := sourceValue(h.lv, msgs, anyMsg)
+				v, ok, err := docs.sourceValue(h.lv, msgs, anyMsg)
 				if err != nil {
 					return err
 				}
@@ -267,7 +268,7 @@ func (ic *Interceptor) fire(ctx context.Context, tx Tx, run *Run, match func(*Da
 			case ItemTraceID, ItemContinuationID:
 				continue
 			case ItemContinuation:
-				v, ok, err := sourceValue(h.lv, msgs, anyMsg)
+				v, ok, err := docs.sourceValue(h.lv, msgs, anyMsg)
 				if err != nil {
 					return err
 				}
@@ -280,7 +281,7 @@ func (ic *Interceptor) fire(ctx context.Context, tx Tx, run *Run, match func(*Da
 				kv = append(kv, h.d.Name, now)
 				continue
 			}
-			v, ok, err := sourceValue(h.lv, msgs, anyMsg)
+			v, ok, err := docs.sourceValue(h.lv, msgs, anyMsg)
 			if err != nil {
 				return err
 			}
@@ -312,10 +313,14 @@ func (b *bound) continues() bool {
 	return slices.ContainsFunc(b.profile.Dimensions, func(d ProfileDimension) bool { return d.DataType == ItemContinuationID })
 }
 
+// docCache keeps the message parts one call has parsed, by message index
+// and part name: a shape's items often read the same part.
+type docCache map[[2]string]*xmlquery.Node
+
 // sourceValue reads a level's value from the messages: an XPath into the
 // named part of the named message, or a context property. ok is false when
 // the message or the value is not there.
-func sourceValue(lv *DataLevel, msgs []TrackedMessage, anyMsg bool) (string, bool, error) {
+func (dc docCache) sourceValue(lv *DataLevel, msgs []TrackedMessage, anyMsg bool) (string, bool, error) {
 	var m *TrackedMessage
 	for i := range msgs {
 		if anyMsg || lv.MessageName == "" || msgs[i].Name == lv.MessageName {
@@ -341,18 +346,24 @@ func sourceValue(lv *DataLevel, msgs []TrackedMessage, anyMsg bool) (string, boo
 		}
 		return fmt.Sprint(v), true, nil
 	case SourcePayload, SourceMessagingPayload:
-		body, ok := m.Parts[lv.MessagePart]
+		part := lv.MessagePart
+		body, ok := m.Parts[part]
 		if !ok && len(m.Parts) == 1 {
-			for _, b := range m.Parts {
-				body, ok = b, true
+			for p, b := range m.Parts {
+				part, body, ok = p, b, true
 			}
 		}
 		if !ok {
 			return "", false, nil
 		}
-		doc, err := xmlquery.Parse(bytes.NewReader(body))
-		if err != nil {
-			return "", false, fmt.Errorf("%w: message %s part %s: %v", ErrInvalidEvent, m.Name, lv.MessagePart, err)
+		key := [2]string{m.Name, part}
+		doc := dc[key]
+		if doc == nil {
+			var err error
+			if doc, err = xmlquery.Parse(bytes.NewReader(body)); err != nil {
+				return "", false, fmt.Errorf("%w: message %s part %s: %v", ErrInvalidEvent, m.Name, part, err)
+			}
+			dc[key] = doc
 		}
 		n, err := xmlquery.Query(doc, lv.XPath)
 		if err != nil {
