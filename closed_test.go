@@ -61,11 +61,16 @@ func handleCalls(mb *messagebox.Store, tr *tracking.Store, mg *mgmt.Store) map[s
 			_, err := mb.Persist(ctx, messagebox.PersistPoint{Instance: uuid.New()})
 			return err
 		},
-		"mb.TerminateInstance": func(ctx context.Context) error { return mb.TerminateInstance(ctx, uuid.New()) },
-		"mb.SuspendInstance":   func(ctx context.Context) error { return mb.SuspendInstance(ctx, uuid.New(), "r") },
-		"mb.ResumeInstance":    func(ctx context.Context) error { return mb.ResumeInstance(ctx, uuid.New()) },
+		"mb.TerminateInstances": func(ctx context.Context) error {
+			_, err := mb.TerminateInstances(ctx, messagebox.InstanceQuery{IDs: []uuid.UUID{uuid.New()}})
+			return err
+		},
+		"mb.SuspendInstances": func(ctx context.Context) error {
+			_, err := mb.SuspendInstances(ctx, messagebox.InstanceQuery{IDs: []uuid.UUID{uuid.New()}}, "r")
+			return err
+		},
 		"mb.ResumeInstances": func(ctx context.Context) error {
-			_, err := mb.ResumeInstances(ctx, messagebox.InstanceQuery{})
+			_, err := mb.ResumeInstances(ctx, messagebox.InstanceQuery{IDs: []uuid.UUID{uuid.New()}})
 			return err
 		},
 		"mb.CountSuspended": func(ctx context.Context) error {
@@ -76,10 +81,16 @@ func handleCalls(mb *messagebox.Store, tr *tracking.Store, mg *mgmt.Store) map[s
 			_, err := mb.ListSuspended(ctx, messagebox.SuspendedQuery{})
 			return err
 		},
-		"mb.Resume":    func(ctx context.Context) error { _, err := mb.Resume(ctx, 1); return err },
-		"mb.Terminate": func(ctx context.Context) error { _, err := mb.Terminate(ctx, 1); return err },
+		"mb.Resume": func(ctx context.Context) error {
+			_, err := mb.Resume(ctx, messagebox.SuspendedQuery{Entries: []messagebox.EntryID{1}})
+			return err
+		},
+		"mb.Terminate": func(ctx context.Context) error {
+			_, err := mb.Terminate(ctx, messagebox.SuspendedQuery{Entries: []messagebox.EntryID{1}})
+			return err
+		},
 		"mb.ResumeQuery": func(ctx context.Context) error {
-			_, err := mb.ResumeQuery(ctx, messagebox.SuspendedQuery{})
+			_, err := mb.Resume(ctx, messagebox.SuspendedQuery{})
 			return err
 		},
 		"tr.Instance": func(ctx context.Context) error { _, err := tr.Instance(ctx, uuid.New()); return err },

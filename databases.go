@@ -7,6 +7,7 @@ import (
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/messagebox"
 	"github.com/biztier/biztier/mgmt"
+	"github.com/biztier/biztier/rules"
 	"github.com/biztier/biztier/sso"
 	"github.com/biztier/biztier/tracking"
 	"github.com/cockroachdb/pebble/v2"
@@ -159,7 +160,12 @@ type ssoDatabase struct{ database }
 
 func (d ssoDatabase) Begin() sso.Txn { return d.set.NewTxn() }
 
+type rulesDatabase struct{ database }
+
+func (d rulesDatabase) Begin() rules.Txn { return d.set.NewTxn() }
+
 var (
+	_ rules.Database      = rulesDatabase{}
 	_ messagebox.Database = messageBoxDatabase{}
 	_ tracking.Database   = trackingDatabase{}
 	_ mgmt.Database       = managementDatabase{}

@@ -209,7 +209,7 @@ func TestDelivery_PortSettingsApplyAtRunTime(t *testing.T) {
 	require.NoError(t, err, "no retry on the backup transport: suspended")
 	require.True(t, se.Resumable)
 	require.Empty(t, dequeue("SendHost"), "stop on failure: the rest wait")
-	_, err = mb.Terminate(ctx, ids[0])
+	_, err = mb.Terminate(ctx, messagebox.SuspendedQuery{Entries: []messagebox.EntryID{ids[0]}})
 	require.NoError(t, err)
 	ds = dequeue("SendHost")
 	require.Len(t, ds, 1)

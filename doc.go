@@ -10,44 +10,66 @@
 // code on an in-memory filesystem with [NoSync] durability, as a test
 // double. Each database may live on its own disk ([Dirs]), as BizTalk's do.
 //
+// # Transactions
+//
+// [Group.Update] gives a [Tx]: one atomic change across every database of
+// the group. The database packages' methods that end in Tx add their
+// writes to it (messagebox.Store.PublishTx and SubscribeTx,
+// tracking.Store.Record, sso.Store.SetConfigInfoTx, ...), and the
+// application adds its own keys with Tx.Set, so an application's state
+// change and the message that announces it commit together or not at all
+// (the transactional outbox; see the Update example).
+//
 // # Package map
 //
-//	biztier            the Group: Open, Close, MessageBox, Tracking,
-//	                   Management, SSO, Rules, Update, Mark, Backup,
-//	                   Restore, log shipping, Stats; ErrClosed and
-//	                   ErrCorruption, which every package's errors wrap
+//	biztier            the Group: Open, Close, the databases (MessageBox,
+//	                   Tracking, Management, SSO, BAM, Rules), Update and
+//	                   Tx, Mark, Backup, Restore, log shipping, Stats;
+//	                   ErrClosed and ErrCorruption, which every package's
+//	                   errors wrap
 //	wal                the group's transaction log: frames, LSNs, group
 //	                   commit, segments, marks, readers that tail it, pins,
-//	                   the replication hooks (gate, follower append)
-//	internal/store     one Pebble DB per database on the log; multi-store
-//	                   transactions, replay, checkpoints
-//	internal/keys      order-preserving tuple keys and table prefixes
-//	internal/codec     versioned binary values
-//	internal/backup    backup sets, manifests, restore, the DR standby
-//	internal/sentinel  the module-wide closed and corruption roots
-//	internal/mutants   the on-demand mutation check of the pair's tests
+//	                   replication (gate, follower append)
 //	messagebox         messages, subscriptions, host queues, leases,
-//	                   retries, suspend/resume, explain
+//	                   retries, suspend/resume, explain, service instances
 //	messagebox/predicate the one filter vocabulary: typed values, canonical
 //	                   property names, conditions and their evaluation
 //	                   (messagebox.Predicate and mgmt.Filter are its type)
-//	tracking           the DTA: tracked events, queries, message flow,
-//	                   purge and archive
+//	tracking           the DTA: the decoder of the MessageBox's tracking
+//	                   records, queries, message flow, purge and archive
 //	mgmt               the Management database and binding files
 //	sso                the SSO database and its master secret
+//	bam                BAM Primary Import: activities, event streams,
+//	                   aggregations, tracking profiles
 //	rules              the Business Rules database and its engine
 //	cluster            the active/passive pair: replication, witness,
 //	                   fencing, failover
+//	internal/store     one Pebble DB per database on the log; multi-store
+//	                   transactions, replay, checkpoints
+//	internal/event     the MessageBox's tracking records, which tracking
+//	                   (and BAM's messaging stream) decode
+//	internal/clusterhooks what cluster needs of a Group that applications
+//	                   must not call (the raw log, replica open, reseed)
+//	internal/backup    backup sets, manifests, restore, the DR standby
+//	internal/keys      order-preserving tuple keys and table prefixes
+//	internal/codec     versioned binary values
+//	internal/sentinel  the module-wide closed and corruption roots
+//	internal/crashtest, internal/mutants  what the crash tests share; the
+//	                   on-demand mutation check of the pair's tests
 //	bench              benchmark scenarios and peers
 //	examples           pipeline, dr, failover
 //
 // Dependencies point one way: examples, bench and cluster → biztier → the
-// database packages (messagebox, tracking, mgmt, sso, rules) →
-// internal/store → wal. Database packages never import each other: what
-// two of them share lives in a leaf package (messagebox/predicate),
-// and a store that needs another declares a small interface that the
-// Group wires (mgmt's Subscriptions is the MessageBox; the MessageBox's
-// Tracker is Tracking). cluster also uses wal directly for replication.
+// database packages (messagebox, tracking, mgmt, sso, bam, rules) →
+// internal/store → wal. No database package imports another or wal: each
+// declares, in its db.go, what it needs of the group (a Database to read
+// its committed state and begin transactions, and a Tx whose methods are
+// the same in every package), and the Group provides it. What two of them
+// share is a leaf: messagebox/predicate (filters), internal/event
+// (tracking records). The Group wires the rest in a few adapters:
+// Management's Subscriptions are the MessageBox's (mgmt_wiring.go),
+// tracking's Source is the MessageBox (tracking_wiring.go). cluster reaches
+// the log through internal/clusterhooks.
 //
 // # Durability
 //

@@ -61,8 +61,8 @@ func Open(dir string, opts *Options) (*Group, error) {
 	return open(dir, opts, false)
 }
 
-// open is Open; deferReplay leaves the log's tail unapplied (see
-// OpenReplica).
+// open is Open; deferReplay leaves the log's tail unapplied, for a node of
+// a pair (clusterhooks.OpenReplica).
 func open(dir string, opts *Options, deferReplay bool) (*Group, error) {
 	o := opts.withDefaults(dir)
 	fs := o.FS

@@ -171,12 +171,12 @@ func TestGroup_ForcedUnenlistSuspendsQueuedMessages(t *testing.T) {
 		require.True(t, se.Resumable)
 		require.Equal(t, messagebox.UnsubscribedReason, se.Error)
 	}
-	_, err = mb.Resume(ctx, queued...)
+	_, err = mb.Resume(ctx, messagebox.SuspendedQuery{Entries: queued})
 	require.ErrorIs(t, err, messagebox.ErrNotResumable, "not before the port is back")
 
 	require.NoError(t, mg.Enlist(ctx, port))
 	require.NoError(t, mg.Start(ctx, port))
-	n, err := mb.ResumeQuery(ctx, messagebox.SuspendedQuery{ErrorContains: "unenlisted"})
+	n, err := mb.Resume(ctx, messagebox.SuspendedQuery{ErrorContains: "unenlisted"})
 	require.NoError(t, err)
 	require.Equal(t, 3, n)
 	ds, err = mb.Dequeue(ctx, "SendHost", 10, time.Minute)

@@ -108,7 +108,8 @@ func TestOrchestration_ConfiguredTheBizTalkWay(t *testing.T) {
 	ds, err = mb.Dequeue(ctx, "Proc", 10, time.Minute)
 	require.NoError(t, err)
 	require.Len(t, ds, 1, "starting resumes the held instance")
-	require.NoError(t, mb.TerminateInstance(ctx, ds[0].Instance.ID))
+	_, err = mb.TerminateInstances(ctx, messagebox.InstanceQuery{IDs: []uuid.UUID{ds[0].Instance.ID}})
+	require.NoError(t, err)
 
 	// An order on the activating port starts an instance.
 	orderID, entries, err := mb.Publish(ctx, msg("Order", "OrdersIn", "PO-1"))

@@ -1,48 +1,14 @@
 package biztier
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/rules"
-	"github.com/cockroachdb/pebble/v2"
 )
 
-// This file is the one seam between the group and package rules:
-// rulesDatabase adapts the group's store set to rules.DB. When the group
-// gets its public transaction, only this file changes.
-
-// rulesDatabase is the group's Rules database as package rules sees it.
-type rulesDatabase struct {
-	set *store.Set
-}
-
-var _ rules.DB = rulesDatabase{}
-
-// NewIter implements rules.DB.
-func (d rulesDatabase) NewIter(o *pebble.IterOptions) (*pebble.Iterator, error) {
-	return d.set.DB(store.Rules).NewIter(o)
-}
-
-// Commit implements rules.DB: the writes go into one group transaction.
-func (d rulesDatabase) Commit(ctx context.Context, writes []rules.Write) (uint64, error) {
-	tx := d.set.NewTxn()
-	b := tx.BatchOf(store.Rules)
-	for _, w := range writes {
-		var err error
-		if w.Delete {
-			err = b.Delete(w.Key, nil)
-		} else {
-			err = b.Set(w.Key, w.Value, nil)
-		}
-		if err != nil {
-			tx.Abort()
-			return 0, err
-		}
-	}
-	return tx.Commit(ctx)
-}
+// This file opens package rules on the group (its Database adapter is in
+// databases.go).
 
 // Rules returns the group's Business Rules database
 // (BizTalkRuleEngineDb), opening it on first use with opts (nil: defaults,
@@ -67,7 +33,7 @@ func (g *Group) Rules(opts *rules.Options) (*rules.Store, error) {
 	if o.Now == nil {
 		o.Now = g.opts.Now
 	}
-	s, err := rules.Open(rulesDatabase{set: g.set}, &o)
+	s, err := rules.Open(rulesDatabase{database{set: g.set, id: store.Rules}}, &o)
 	if err != nil {
 		return nil, fmt.Errorf("biztier: open rules: %w", err)
 	}

@@ -144,7 +144,7 @@
 // passive, already queued in the election, wins at once.
 //
 // Return: a node that comes back opens its group without replaying its
-// log (biztier.OpenReplica), connects to the active and sends its epoch
+// log (internal/clusterhooks.OpenReplica), connects to the active and sends its epoch
 // history. The active computes the fork point (the last LSN both logs
 // agree on, epoch by epoch, as PostgreSQL compares timelines); the
 // returning node cuts its log after it (wal.Log.TruncateAfter) and only

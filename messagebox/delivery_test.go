@@ -59,7 +59,7 @@ func TestOrdered_StopOnFailure(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	require.True(t, list[0].Resumable)
-	_, err = e.s.Resume(ctx, list[0].ID)
+	_, err = e.s.Resume(ctx, SuspendedQuery{Entries: []EntryID{list[0].ID}})
 	require.NoError(t, err)
 	for _, id := range ids {
 		ds := e.dequeue("send", 10)
@@ -73,7 +73,7 @@ func TestOrdered_StopThenTerminate(t *testing.T) {
 	e, ids := orderedEnv(t, OrderedStop, 0)
 	ds := e.dequeue("send", 10)
 	require.NoError(t, e.s.Fail(ctx, ds[0].Lease, "down"))
-	_, err := e.s.TerminateQuery(ctx, SuspendedQuery{})
+	_, err := e.s.Terminate(ctx, SuspendedQuery{})
 	require.NoError(t, err)
 	ds = e.dequeue("send", 10)
 	require.Len(t, ds, 1)

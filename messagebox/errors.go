@@ -38,7 +38,7 @@ var (
 	// ErrNotFound is returned for an unknown message, subscription or
 	// suspended entry.
 	ErrNotFound = errors.New("messagebox: not found")
-	// ErrZombie is returned by Persist and SuspendInstance for an instance that completed while messages were still routed to
+	// ErrZombie is returned by Persist and SuspendInstances for an instance that completed while messages were still routed to
 	// it (state CompletedWithDiscardedMessages, BizTalk's zombie). Those
 	// messages, including one a host instance was holding a lease on when
 	// the instance completed, are already suspended, not resumable, with

@@ -128,7 +128,7 @@ func ExampleStore_Fail() {
 	// The retry is used up: the entry is suspended, resumable.
 	list, _ := mb.ListSuspended(ctx, messagebox.SuspendedQuery{Host: "SendHost"})
 	fmt.Println(len(list), list[0].Resumable, list[0].Error)
-	n, _ := mb.Resume(ctx, list[0].ID)
+	n, _ := mb.Resume(ctx, messagebox.SuspendedQuery{Entries: []messagebox.EntryID{list[0].ID}})
 	fmt.Println("resumed", n)
 	// Output:
 	// 1 true connection refused

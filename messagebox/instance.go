@@ -318,6 +318,11 @@ func (s *Store) Instance(ctx context.Context, id uuid.UUID) (ServiceInstance, er
 
 // InstanceQuery selects service instances. Zero fields select everything.
 type InstanceQuery struct {
+	// IDs, if set, selects exactly these instances and the other fields
+	// are ignored; an instance that cannot be acted on (ErrNotFound,
+	// ErrNotResumable, ErrZombie) then stops a bulk operation with its
+	// error instead of being skipped.
+	IDs     []uuid.UUID
 	Service string
 	Host    string
 	State   InstanceState
@@ -329,6 +334,9 @@ type InstanceQuery struct {
 }
 
 func (q *InstanceQuery) matches(inst *instState) bool {
+	if len(q.IDs) > 0 {
+		return slices.Contains(q.IDs, inst.id)
+	}
 	switch {
 	case q.Service != "" && inst.service != q.Service:
 	case q.Host != "" && inst.host != q.Host:
@@ -409,11 +417,10 @@ func (s *Store) claim(ctx context.Context, id uuid.UUID, ending bool) (*instStat
 	}
 }
 
-// TerminateInstance ends instance id: its correlation sets, convoy sets,
+// terminateInstance ends instance id: its correlation sets, convoy sets,
 // queued and suspended entries (their messages released) and its record
 // are deleted in one commit. Entries leased by a host lose their lease.
-func (s *Store) TerminateInstance(ctx context.Context, id uuid.UUID) error {
-	ctx = store.Context(ctx)
+func (s *Store) terminateInstance(ctx context.Context, id uuid.UUID) error {
 	now := s.now().UnixNano()
 	inst, err := s.claim(ctx, id, true)
 	if err != nil {

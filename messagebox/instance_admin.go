@@ -9,14 +9,12 @@ import (
 	"github.com/google/uuid"
 )
 
-// SuspendInstance suspends instance id (resumable) with reason as its
-// error: its queued messages stay queued but are not delivered until
-// ResumeInstance. A persistence point of a suspended instance (one its
-// host was already running) keeps it suspended. ErrNotFound for an
-// instance that has ended; suspending a suspended instance records the
-// new reason.
-func (s *Store) SuspendInstance(ctx context.Context, id uuid.UUID, reason string) error {
-	ctx = store.Context(ctx)
+// suspendInstance suspends instance id (resumable) with reason as its
+// error: its queued messages stay queued but are not delivered until it
+// is resumed. A persistence point of a suspended instance (one its host
+// was already running) keeps it suspended. ErrNotFound for an instance
+// that has ended; suspending a suspended instance records the new reason.
+func (s *Store) suspendInstance(ctx context.Context, id uuid.UUID, reason string) error {
 	return s.setInstanceState(ctx, id, func(inst *instState) (InstanceState, string, error) {
 		if inst.state == StateCompletedWithDiscardedMessages {
 			return 0, "", fmt.Errorf("%w: instance %s", ErrZombie, id)
@@ -25,11 +23,10 @@ func (s *Store) SuspendInstance(ctx context.Context, id uuid.UUID, reason string
 	})
 }
 
-// ResumeInstance resumes a suspended instance: it is ready to run if
+// resumeInstance resumes a suspended instance: it is ready to run if
 // messages wait for it, dehydrated otherwise. ErrNotResumable for an
 // instance that is not suspended.
-func (s *Store) ResumeInstance(ctx context.Context, id uuid.UUID) error {
-	ctx = store.Context(ctx)
+func (s *Store) resumeInstance(ctx context.Context, id uuid.UUID) error {
 	return s.setInstanceState(ctx, id, func(inst *instState) (InstanceState, string, error) {
 		if inst.state != StateSuspendedResumable {
 			return 0, "", fmt.Errorf("%w: instance %s is %v", ErrNotResumable, id, inst.state)
@@ -95,36 +92,52 @@ func (s *Store) setInstanceState(ctx context.Context, id uuid.UUID, next func(*i
 	return nil
 }
 
-// SuspendInstances suspends every instance matching q, one commit each,
-// and returns how many it suspended. Instances that end meanwhile are
-// skipped.
+// SuspendInstances suspends (resumable) every instance q selects, one
+// commit each, with reason as its error, and returns how many: their
+// queued messages stay queued but are not delivered until they are
+// resumed. A persistence point of a suspended instance (one its host was
+// already running) keeps it suspended; suspending a suspended instance
+// records the new reason. Instances that end meanwhile are skipped.
 func (s *Store) SuspendInstances(ctx context.Context, q InstanceQuery, reason string) (int, error) {
 	ctx = store.Context(ctx)
-	return s.eachInstance(ctx, q, func(id uuid.UUID) error { return s.SuspendInstance(ctx, id, reason) })
+	return s.eachInstance(ctx, q, func(id uuid.UUID) error { return s.suspendInstance(ctx, id, reason) })
 }
 
-// ResumeInstances resumes every suspended instance matching q.
+// ResumeInstances resumes every suspended instance q selects: each is
+// ready to run if messages wait for it, dehydrated otherwise.
 func (s *Store) ResumeInstances(ctx context.Context, q InstanceQuery) (int, error) {
 	ctx = store.Context(ctx)
-	q.State = StateSuspendedResumable
-	return s.eachInstance(ctx, q, func(id uuid.UUID) error { return s.ResumeInstance(ctx, id) })
+	if len(q.IDs) == 0 {
+		q.State = StateSuspendedResumable
+	}
+	return s.eachInstance(ctx, q, func(id uuid.UUID) error { return s.resumeInstance(ctx, id) })
 }
 
-// TerminateInstances terminates every instance matching q.
+// TerminateInstances ends every instance q selects: its correlation sets,
+// convoy sets, queued and suspended entries (their messages released) and
+// its record are deleted in one commit per instance. Entries leased by a
+// host lose their lease.
 func (s *Store) TerminateInstances(ctx context.Context, q InstanceQuery) (int, error) {
 	ctx = store.Context(ctx)
-	return s.eachInstance(ctx, q, func(id uuid.UUID) error { return s.TerminateInstance(ctx, id) })
+	return s.eachInstance(ctx, q, func(id uuid.UUID) error { return s.terminateInstance(ctx, id) })
 }
 
 func (s *Store) eachInstance(ctx context.Context, q InstanceQuery, fn func(uuid.UUID) error) (int, error) {
 	if err := s.closedErr(); err != nil {
 		return 0, err
 	}
+	ids := q.IDs
+	strict := len(ids) > 0
+	if !strict {
+		for _, inst := range s.Instances(q) {
+			ids = append(ids, inst.ID)
+		}
+	}
 	n := 0
-	for _, inst := range s.Instances(q) {
-		err := fn(inst.ID)
+	for _, id := range ids {
+		err := fn(id)
 		switch {
-		case errors.Is(err, ErrNotFound), errors.Is(err, ErrZombie):
+		case !strict && (errors.Is(err, ErrNotFound) || errors.Is(err, ErrZombie)):
 			continue
 		case err != nil:
 			return n, err

@@ -241,7 +241,7 @@ func (r *imRun) terminate(t *rapid.T) {
 		t.Skip("no instance")
 	}
 	inst := rapid.SampledFrom(insts).Draw(t, "inst")
-	require.NoError(t, r.e.s.TerminateInstance(ctx, inst.id))
+	require.NoError(t, r.e.s.terminateInstance(ctx, inst.id))
 	delete(r.insts, inst.id)
 	if r.convoys[inst.convoy] == inst.id {
 		delete(r.convoys, inst.convoy)
@@ -259,7 +259,7 @@ func (r *imRun) suspend(t *rapid.T) {
 		t.Skip("no instance")
 	}
 	inst := rapid.SampledFrom(insts).Draw(t, "inst")
-	err := r.e.s.SuspendInstance(ctx, inst.id, "test")
+	err := r.e.s.suspendInstance(ctx, inst.id, "test")
 	if inst.state == StateCompletedWithDiscardedMessages {
 		require.ErrorIs(t, err, ErrZombie)
 		return
@@ -274,7 +274,7 @@ func (r *imRun) resume(t *rapid.T) {
 		t.Skip("no instance")
 	}
 	inst := rapid.SampledFrom(insts).Draw(t, "inst")
-	err := r.e.s.ResumeInstance(ctx, inst.id)
+	err := r.e.s.resumeInstance(ctx, inst.id)
 	if inst.state != StateSuspendedResumable {
 		require.ErrorIs(t, err, ErrNotResumable)
 		return

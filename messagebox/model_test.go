@@ -547,7 +547,7 @@ func (r *modelRun) resumeEntry(e *mEntry) {
 func (r *modelRun) resume(t *rapid.T) {
 	id := r.pickEntry(t)
 	e := r.m.entries[id]
-	n, err := r.s.Resume(ctx, id)
+	n, err := r.s.Resume(ctx, SuspendedQuery{Entries: []EntryID{id}})
 	switch {
 	case e == nil || e.state != mSuspended:
 		require.ErrorIs(t, err, ErrNotFound)
@@ -563,7 +563,7 @@ func (r *modelRun) resume(t *rapid.T) {
 func (r *modelRun) terminate(t *rapid.T) {
 	id := r.pickEntry(t)
 	e := r.m.entries[id]
-	n, err := r.s.Terminate(ctx, id)
+	n, err := r.s.Terminate(ctx, SuspendedQuery{Entries: []EntryID{id}})
 	if e == nil || e.state != mSuspended {
 		require.ErrorIs(t, err, ErrNotFound)
 		return
@@ -607,7 +607,7 @@ func (r *modelRun) bulk(t *rapid.T) {
 		require.Equal(t, w.deliveries, se.Deliveries)
 	}
 	if rapid.Bool().Draw(t, "resume") {
-		n, err := r.s.ResumeQuery(ctx, q)
+		n, err := r.s.Resume(ctx, q)
 		require.NoError(t, err)
 		k := 0
 		for _, e := range want {
@@ -619,7 +619,7 @@ func (r *modelRun) bulk(t *rapid.T) {
 		require.Equal(t, k, n)
 		return
 	}
-	n, err := r.s.TerminateQuery(ctx, q)
+	n, err := r.s.Terminate(ctx, q)
 	require.NoError(t, err)
 	require.Equal(t, len(want), n)
 	for _, e := range want {

@@ -38,7 +38,7 @@ func TestPausedSubscription(t *testing.T) {
 	require.NoError(t, mb.Unsubscribe(ctx, sub.ID))
 	_, err = mb.Subscribe(ctx, sub)
 	require.NoError(t, err)
-	n, err := mb.ResumeQuery(ctx, messagebox.SuspendedQuery{Subscription: sub.ID, ErrorContains: messagebox.PausedReason})
+	n, err := mb.Resume(ctx, messagebox.SuspendedQuery{Subscription: sub.ID, ErrorContains: messagebox.PausedReason})
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	ds, err = mb.Dequeue(ctx, "SendHost", 10, time.Minute)

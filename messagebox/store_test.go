@@ -127,14 +127,14 @@ func TestStore_RoutingFailure(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []byte("body"), got.Parts[0].Body)
 
-	_, err = e.s.Resume(ctx, re.Entry)
+	_, err = e.s.Resume(ctx, SuspendedQuery{Entries: []EntryID{re.Entry}})
 	require.ErrorIs(t, err, ErrNotResumable)
 	st := e.s.Stats()
 	require.Equal(t, 1, st.RoutingFailures)
 	require.Equal(t, 0, st.SuspendedResumable)
 
 	e.reopen()
-	n, err := e.s.Terminate(ctx, re.Entry)
+	n, err := e.s.Terminate(ctx, SuspendedQuery{Entries: []EntryID{re.Entry}})
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	_, err = e.s.GetMessage(ctx, id)
@@ -181,7 +181,7 @@ func TestStore_BadInput(t *testing.T) {
 	require.ErrorIs(t, e.s.Complete(ctx, Lease{Entry: 12345, Token: 1}), ErrLeaseLost)
 	_, err = e.s.Extend(ctx, Lease{Entry: 12345}, time.Second)
 	require.ErrorIs(t, err, ErrLeaseLost)
-	_, err = e.s.Terminate(ctx, 999)
+	_, err = e.s.Terminate(ctx, SuspendedQuery{Entries: []EntryID{999}})
 	require.ErrorIs(t, err, ErrNotFound)
 
 	// A batch with one bad message stores nothing.
@@ -279,7 +279,7 @@ func TestStore_RetryBackupSuspendResume(t *testing.T) {
 	require.Equal(t, "backup", sus[0].Host)
 
 	e.reopen()
-	n, err := e.s.Resume(ctx, ids[0])
+	n, err := e.s.Resume(ctx, SuspendedQuery{Entries: []EntryID{ids[0]}})
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	d = e.dequeue("primary", 1)
@@ -330,11 +330,11 @@ func TestStore_SuspendedQueries(t *testing.T) {
 	require.Len(t, list, 3)
 	require.Less(t, list[0].ID, list[1].ID)
 
-	k, err := e.s.ResumeQuery(ctx, SuspendedQuery{Host: "a"})
+	k, err := e.s.Resume(ctx, SuspendedQuery{Host: "a"})
 	require.NoError(t, err)
 	require.Equal(t, n, k)
 	require.Equal(t, n, e.s.Stats().Hosts["a"].Ready)
-	k, err = e.s.TerminateQuery(ctx, SuspendedQuery{})
+	k, err = e.s.Terminate(ctx, SuspendedQuery{})
 	require.NoError(t, err)
 	require.Equal(t, n+1, k)
 	require.Equal(t, n, e.s.Stats().Messages, "messages still referenced by host a's entries")
@@ -433,13 +433,13 @@ func TestStore_Unsubscribe(t *testing.T) {
 	require.Len(t, list, 1)
 	require.True(t, list[0].Resumable)
 	require.Equal(t, UnsubscribedReason, list[0].Error)
-	_, err = e.s.Resume(ctx, list[0].ID)
+	_, err = e.s.Resume(ctx, SuspendedQuery{Entries: []EntryID{list[0].ID}})
 	require.ErrorIs(t, err, ErrNotResumable, "not while the subscription is gone")
 	require.ErrorIs(t, e.s.Unsubscribe(ctx, s.ID), ErrNotFound)
 
 	// The port comes back (same subscription ID): resuming delivers.
 	e.subscribe(s)
-	n, err := e.s.Resume(ctx, list[0].ID)
+	n, err := e.s.Resume(ctx, SuspendedQuery{Entries: []EntryID{list[0].ID}})
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	require.Len(t, e.dequeue("h", 5), 1)

@@ -34,6 +34,11 @@ type SuspendedQuery struct {
 	After, Before time.Time
 	// ResumableOnly selects only resumable entries.
 	ResumableOnly bool
+	// Entries, if set, selects exactly these entries and the other fields
+	// are ignored. Resume and Terminate then act on all of them or on none:
+	// each must be suspended (ErrNotFound) and, for Resume, resumable
+	// (ErrNotResumable).
+	Entries []EntryID
 	// Limit caps ListSuspended's result; 0 means no cap.
 	Limit int
 }
@@ -61,6 +66,14 @@ type SuspendedEntry struct {
 // fields, sorted by ID.
 func (s *Store) candidatesLocked(q *SuspendedQuery) []*entry {
 	var out []*entry
+	if len(q.Entries) > 0 {
+		for _, id := range q.Entries {
+			if e := s.mu.suspended[id]; e != nil {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
 	after, before := int64(0), int64(0)
 	if !q.After.IsZero() {
 		after = q.After.UnixNano()
@@ -115,7 +128,7 @@ func (s *Store) query(q *SuspendedQuery) ([]EntryID, error) {
 	slices.SortFunc(cs, func(a, b cand) int { return cmpID(a.id, b.id) })
 	out := make([]EntryID, 0, len(cs))
 	for _, c := range cs {
-		if q.Property != "" {
+		if q.Property != "" && len(q.Entries) == 0 {
 			m, err := s.readMessage(c.msg)
 			if errors.Is(err, ErrNotFound) {
 				continue // terminated meanwhile
@@ -205,29 +218,18 @@ func (s *Store) readSuspended(id EntryID) (SuspendedEntry, error) {
 	}, nil
 }
 
-// Resume puts suspended entries back on their queues (the primary host for
-// an entry that had moved to its backup host) with their attempts reset.
-// Every ID must be a resumable suspended entry (ErrNotFound,
-// ErrNotResumable; nothing is done then). Lists longer than
-// Options.BulkBatchSize go in several commits, each atomic; the count of
-// entries resumed is returned even on error.
-func (s *Store) Resume(ctx context.Context, ids ...EntryID) (int, error) {
+// Resume puts the resumable suspended entries q selects back on their
+// queues (the primary host for an entry that had moved to its backup
+// host) with their attempts reset, and returns how many. It acts on
+// everything q matches, not a page of it (Limit is ignored), in batches
+// of Options.BulkBatchSize, each one commit; the count is returned even on
+// error. Entries suspended by a subscription's removal resume only once a
+// subscription with its ID exists again.
+func (s *Store) Resume(ctx context.Context, q SuspendedQuery) (int, error) {
 	ctx = store.Context(ctx)
-	return s.bulk(ctx, ids, true, true)
-}
-
-// Terminate deletes suspended entries and drops their references; a
-// message whose last entry goes is deleted in the same commit. Every ID
-// must be a suspended entry (ErrNotFound). Batches as Resume.
-func (s *Store) Terminate(ctx context.Context, ids ...EntryID) (int, error) {
-	ctx = store.Context(ctx)
-	return s.bulk(ctx, ids, false, true)
-}
-
-// ResumeQuery resumes every resumable suspended entry matching q, in
-// batches of Options.BulkBatchSize, each one commit. Limit is ignored.
-func (s *Store) ResumeQuery(ctx context.Context, q SuspendedQuery) (int, error) {
-	ctx = store.Context(ctx)
+	if len(q.Entries) > 0 {
+		return s.bulk(ctx, q.Entries, true, true)
+	}
 	q.Limit, q.ResumableOnly = 0, true
 	ids, err := s.query(&q)
 	if err != nil {
@@ -236,10 +238,14 @@ func (s *Store) ResumeQuery(ctx context.Context, q SuspendedQuery) (int, error) 
 	return s.bulk(ctx, ids, true, false)
 }
 
-// TerminateQuery terminates every suspended entry matching q, in batches
-// of Options.BulkBatchSize, each one commit. Limit is ignored.
-func (s *Store) TerminateQuery(ctx context.Context, q SuspendedQuery) (int, error) {
+// Terminate deletes the suspended entries q selects and drops their
+// references (a message whose last entry goes is deleted in the same
+// commit), and returns how many. It batches as Resume.
+func (s *Store) Terminate(ctx context.Context, q SuspendedQuery) (int, error) {
 	ctx = store.Context(ctx)
+	if len(q.Entries) > 0 {
+		return s.bulk(ctx, q.Entries, false, true)
+	}
 	q.Limit = 0
 	ids, err := s.query(&q)
 	if err != nil {

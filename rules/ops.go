@@ -16,7 +16,7 @@ import (
 type change struct {
 	s      *Store
 	m      *model
-	writes []Write
+	writes []write
 	now    time.Time
 	deploy bool
 }
@@ -41,8 +41,8 @@ func (s *Store) update(ctx context.Context, fn func(c *change) error) error {
 	if len(c.writes) == 0 {
 		return nil
 	}
-	c.writes = append(c.writes, Write{Key: metaKey(), Value: formatValue()})
-	if _, err := s.db.Commit(ctx, c.writes); err != nil {
+	c.writes = append(c.writes, write{key: metaKey(), value: formatValue()})
+	if err := s.commit(ctx, c.writes); err != nil {
 		return fmt.Errorf("rules: commit: %w", err)
 	}
 	s.mu.Lock()
@@ -56,8 +56,8 @@ func (s *Store) update(ctx context.Context, fn func(c *change) error) error {
 
 func (c *change) audit(op, kind, name string, v Version) {
 	c.s.seq++
-	c.writes = append(c.writes, Write{Key: timeKey(keys.TableRulesAudit, c.now, c.s.seq),
-		Value: encodeAudit(AuditEntry{Op: op, Kind: kind, Name: name, Version: v})})
+	c.writes = append(c.writes, write{key: timeKey(keys.TableRulesAudit, c.now, c.s.seq),
+		value: encodeAudit(AuditEntry{Op: op, Kind: kind, Name: name, Version: v})})
 }
 
 func (c *change) putPolicy(p *PolicyInfo) error {
@@ -66,7 +66,7 @@ func (c *change) putPolicy(p *PolicyInfo) error {
 		return err
 	}
 	c.m.policies[nameVersion{p.Name, p.Version}] = p
-	c.writes = append(c.writes, Write{Key: versionKey(keys.TableRulesPolicies, p.Name, p.Version), Value: v})
+	c.writes = append(c.writes, write{key: versionKey(keys.TableRulesPolicies, p.Name, p.Version), value: v})
 	return nil
 }
 
@@ -76,7 +76,7 @@ func (c *change) putVocabulary(vi *VocabularyInfo) error {
 		return err
 	}
 	c.m.vocabs[nameVersion{vi.Name, vi.Version}] = vi
-	c.writes = append(c.writes, Write{Key: versionKey(keys.TableRulesVocabularies, vi.Name, vi.Version), Value: v})
+	c.writes = append(c.writes, write{key: versionKey(keys.TableRulesVocabularies, vi.Name, vi.Version), value: v})
 	return nil
 }
 
@@ -243,8 +243,8 @@ func (s *Store) setDeployed(ctx context.Context, name string, v Version, deploy 
 			n.State, n.Deployed = StateDeployed, c.now
 		}
 		c.s.seq++
-		c.writes = append(c.writes, Write{Key: timeKey(keys.TableRulesDeployments, c.now, c.s.seq),
-			Value: encodeDeployment(Deployment{Policy: name, Version: v, Deployed: deploy})})
+		c.writes = append(c.writes, write{key: timeKey(keys.TableRulesDeployments, c.now, c.s.seq),
+			value: encodeDeployment(Deployment{Policy: name, Version: v, Deployed: deploy})})
 		c.audit(op, "policy", name, v)
 		c.deploy = true
 		return c.putPolicy(&n)
@@ -276,7 +276,7 @@ func (s *Store) History() ([]Deployment, error) {
 		return nil, err
 	}
 	var out []Deployment
-	err := scan(s.db, keys.TableRulesDeployments, func(k, v []byte) error {
+	err := scan(s.db.Reader(), keys.TableRulesDeployments, func(k, v []byte) error {
 		d, _, err := decodeDeployment(k, v)
 		out = append(out, d)
 		return err
@@ -290,7 +290,7 @@ func (s *Store) Audit() ([]AuditEntry, error) {
 		return nil, err
 	}
 	var out []AuditEntry
-	err := scan(s.db, keys.TableRulesAudit, func(k, v []byte) error {
+	err := scan(s.db.Reader(), keys.TableRulesAudit, func(k, v []byte) error {
 		a, _, err := decodeAudit(k, v)
 		out = append(out, a)
 		return err
@@ -312,7 +312,7 @@ func (s *Store) Purge(ctx context.Context) (int, error) {
 		}{{keys.TableRulesDeployments, s.opts.HistoryRetention}, {keys.TableRulesAudit, s.opts.AuditRetention}} {
 			cutoff := c.now.Add(-tc.ret)
 			stop := errors.New("stop")
-			err := scan(s.db, tc.t, func(k, _ []byte) error {
+			err := scan(s.db.Reader(), tc.t, func(k, _ []byte) error {
 				at, _, err := decodeTimeKey(k)
 				if err != nil {
 					return err
@@ -320,7 +320,7 @@ func (s *Store) Purge(ctx context.Context) (int, error) {
 				if !at.Before(cutoff) {
 					return stop
 				}
-				c.writes = append(c.writes, Write{Key: append([]byte(nil), k...), Delete: true})
+				c.writes = append(c.writes, write{key: append([]byte(nil), k...), delete: true})
 				n++
 				return nil
 			})
@@ -346,7 +346,7 @@ func (s *Store) DeletePolicy(ctx context.Context, name string, v Version) error 
 			return &StateError{Op: "delete", Name: name, Version: v, State: old.State, Reason: "undeploy it first", Err: ErrState}
 		}
 		delete(c.m.policies, nameVersion{name, v})
-		c.writes = append(c.writes, Write{Key: versionKey(keys.TableRulesPolicies, name, v), Delete: true})
+		c.writes = append(c.writes, write{key: versionKey(keys.TableRulesPolicies, name, v), delete: true})
 		c.audit("delete", "policy", name, v)
 		return nil
 	})
@@ -382,7 +382,7 @@ func (s *Store) DeleteVocabulary(ctx context.Context, name string, v Version) er
 			}
 		}
 		delete(c.m.vocabs, key)
-		c.writes = append(c.writes, Write{Key: versionKey(keys.TableRulesVocabularies, name, v), Delete: true})
+		c.writes = append(c.writes, write{key: versionKey(keys.TableRulesVocabularies, name, v), delete: true})
 		c.audit("delete", "vocabulary", name, v)
 		return nil
 	})

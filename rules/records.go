@@ -223,7 +223,7 @@ func decodeAudit(k, v []byte) (AuditEntry, uint64, error) {
 }
 
 // scan calls fn for every key of table t.
-func scan(db DB, t keys.Table, fn func(k, v []byte) error) error {
+func scan(db pebble.Reader, t keys.Table, fn func(k, v []byte) error) error {
 	lower := keys.AppendTable(nil, t)
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: keys.PrefixSuccessor(lower)})
 	if err != nil {
@@ -247,7 +247,7 @@ func scan(db DB, t keys.Table, fn func(k, v []byte) error) error {
 }
 
 // load reads the whole store, and the highest history or audit sequence.
-func load(db DB) (*model, uint64, error) {
+func load(db pebble.Reader) (*model, uint64, error) {
 	m := &model{policies: map[nameVersion]*PolicyInfo{}, vocabs: map[nameVersion]*VocabularyInfo{}}
 	var seq uint64
 	err := scan(db, keys.TableRulesMeta, func(k, v []byte) error {

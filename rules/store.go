@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -10,30 +9,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/rules/brl"
-	"github.com/cockroachdb/pebble/v2"
 )
-
-// DB is what the rule store needs from the group's Rules database: reads of
-// its committed state and a commit of a set of writes on the group's
-// transaction log, returning once the writes are durable and applied. The
-// root package's Group.Rules adapts the group's store to it; tests may use
-// any implementation.
-type DB interface {
-	// NewIter returns an iterator over committed state. The caller closes
-	// it.
-	NewIter(o *pebble.IterOptions) (*pebble.Iterator, error)
-	// Commit applies writes atomically, in order, and returns the log
-	// sequence number of the commit once it is durable. ctx bounds the
-	// wait to enter the log.
-	Commit(ctx context.Context, writes []Write) (lsn uint64, err error)
-}
-
-// Write is one key change in a commit: a set, or a delete when Delete is
-// true.
-type Write struct {
-	Key, Value []byte
-	Delete     bool
-}
 
 // Options configure a Store. A nil *Options means defaults; Open works on a
 // copy.
@@ -136,7 +112,7 @@ func (m *model) clone() *model {
 // serialised and each is one group commit, so they ride backup, log
 // shipping and the passive node with the rest of the group.
 type Store struct {
-	db     DB
+	db     Database
 	opts   Options
 	closed atomic.Bool
 	// deployGen counts deploys and undeploys; runtimes compare it to learn
@@ -159,12 +135,12 @@ type Store struct {
 
 // Open loads the rule store from db. Open one Store per database: a Store
 // assumes it is the only writer.
-func Open(db DB, opts *Options) (*Store, error) {
-	if db == nil {
-		return nil, fmt.Errorf("%w: nil database", ErrInvalid)
+func Open(db Database, opts *Options) (*Store, error) {
+	if err := checkDatabase(db); err != nil {
+		return nil, err
 	}
 	s := &Store{db: db, opts: opts.withDefaults()}
-	m, seq, err := load(db)
+	m, seq, err := load(db.Reader())
 	if err != nil {
 		return nil, err
 	}

@@ -17,8 +17,8 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
-// memDB is a rules.DB on an in-memory Pebble database: the seam the group
-// fills, tested on its own.
+// memDB is a rules.Database on an in-memory Pebble database: the seam
+// the group fills, tested on its own.
 type memDB struct {
 	db  *pebble.DB
 	lsn uint64
@@ -35,26 +35,50 @@ func newMemDB(t testing.TB) *memDB {
 	return &memDB{db: db}
 }
 
-func (m *memDB) NewIter(o *pebble.IterOptions) (*pebble.Iterator, error) { return m.db.NewIter(o) }
+func (m *memDB) Reader() pebble.Reader { return m.db }
+func (m *memDB) Begin() rules.Txn      { return &memTxn{m: m, b: m.db.NewBatch()} }
 
-func (m *memDB) Commit(_ context.Context, ws []rules.Write) (uint64, error) {
-	if m.failNext {
-		m.failNext = false
+// memTxn is a transaction of memDB: one Pebble batch.
+type memTxn struct {
+	m        *memDB
+	b        *pebble.Batch
+	onCommit []func()
+}
+
+func (t *memTxn) Batch(r pebble.Reader) (*pebble.Batch, error) {
+	if r != pebble.Reader(t.m.db) || t.b == nil {
+		return nil, errors.New("not this database's transaction")
+	}
+	return t.b, nil
+}
+
+func (t *memTxn) IndexedBatch(r pebble.Reader) (*pebble.Batch, error) {
+	return nil, errors.New("memTxn: no indexed batches")
+}
+
+func (t *memTxn) OnCommit(fn func()) { t.onCommit = append(t.onCommit, fn) }
+func (t *memTxn) OnAbort(func())     {}
+
+func (t *memTxn) Commit(context.Context) (uint64, error) {
+	if t.m.failNext {
+		t.m.failNext = false
 		return 0, errors.New("injected commit failure")
 	}
-	b := m.db.NewBatch()
-	for _, w := range ws {
-		if w.Delete {
-			_ = b.Delete(w.Key, nil)
-		} else {
-			_ = b.Set(w.Key, w.Value, nil)
-		}
-	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := t.b.Commit(pebble.Sync); err != nil {
 		return 0, err
 	}
-	m.lsn++
-	return m.lsn, nil
+	t.m.lsn++
+	for _, fn := range t.onCommit {
+		fn()
+	}
+	return t.m.lsn, nil
+}
+
+func (t *memTxn) Abort() {
+	if t.b != nil {
+		_ = t.b.Close()
+		t.b = nil
+	}
 }
 
 // quietLogger drops Pebble's informational messages; Fatalf panics, since
