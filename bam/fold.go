@@ -363,7 +363,7 @@ func (f *folder) write(b *pebble.Batch) error {
 		}
 	}
 	for k, d := range deltas {
-		if d.empty() {
+		if d.zero() {
 			continue
 		}
 		cur := &cell{}

@@ -15,6 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// memFS is a fresh in-memory file system.
+func memFS() vfs.FS { return vfs.NewMem() }
+
 var epoch = time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC)
 
 // testDB is a store set's BAM database as Open takes it.

@@ -358,6 +358,21 @@ func (c *cell) add(o *cell, sign int64) {
 	}
 }
 
+// zero reports whether adding c changes nothing (a delta to skip).
+func (c *cell) zero() bool {
+	if !c.empty() {
+		return false
+	}
+	for _, x := range c.sum {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// empty reports whether the cell counts nothing: no instance, no value
+// (its sums are then zero, up to rounding).
 func (c *cell) empty() bool {
 	if c.count != 0 {
 		return false

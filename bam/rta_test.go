@@ -113,3 +113,14 @@ func TestViewValues(t *testing.T) {
 	require.Equal(t, 90.0, v.value(in, "D_ToShip").Float())
 	require.True(t, math.IsNaN(Value{}.Float()))
 }
+
+// TestAggregation_valueChangeInPlace: a change of a measure's value that
+// leaves the instance in the same cell still changes the cell's sum.
+func TestAggregation_valueChangeInPlace(t *testing.T) {
+	e := newEnv(t, nil)
+	e.deploy(orderDef)
+	es := e.s.DirectStream(1)
+	require.NoError(t, es.UpdateActivity(bg, "Order", "1", "Received", epoch, "Amount", 5.0))
+	require.NoError(t, es.UpdateActivity(bg, "Order", "1", "Amount", 170.0))
+	require.Equal(t, map[string][]float64{"/Received//": {1, 1, 170, 170}}, rows(t, e, "OrdersByStage"))
+}
