@@ -2,6 +2,7 @@ package bam_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -116,4 +117,23 @@ func Example() {
 	//   Received/: 1 orders, 40
 	//   Received/Shipped: 1 orders, 250
 	// 4711 Completed 09:02 09:40 11:15
+}
+
+// ExampleParseDefinition shows an error naming the element and its line:
+// BizTalk's limit of 48 characters for an activity name.
+func ExampleParseDefinition() {
+	doc := `<BAMDefinition xmlns="http://schemas.microsoft.com/BizTalkServer/2004/10/BAM">
+	<Activity Name="PurchaseOrderReceivedFromTheWebShopAndApprovedByFinance" ID="A">
+		<Checkpoint Name="Received" ID="R" DataType="DATETIME"/>
+	</Activity>
+</BAMDefinition>`
+	_, err := bam.ParseDefinition(strings.NewReader(doc))
+	var de *bam.DefinitionError
+	if errors.As(err, &de) {
+		fmt.Println("line", de.Line, errors.Is(err, bam.ErrLimit))
+	}
+	fmt.Println(err)
+	// Output:
+	// line 2 true
+	// bam: BAMDefinition/Activity[PurchaseOrderReceivedFromTheWebShopAndApprovedByFinance] (line 2): bam: limit exceeded: name "PurchaseOrderReceivedFromTheWebShopAndApprovedByFinance" has 55 characters, at most 48 allowed
 }

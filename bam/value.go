@@ -131,7 +131,7 @@ func ratText(r *big.Rat) string {
 func coerce(cp *Checkpoint, x any) (Value, error) {
 	if v, ok := x.(Value); ok {
 		if v.typ != cp.Type {
-			return Value{}, fmt.Errorf("%w: a %s value for a %s checkpoint", ErrType, v.typ, cp.Type)
+			return Value{}, fmt.Errorf("%w: a %s value given for a checkpoint of type %s", ErrType, v.typ, cp.Type)
 		}
 		if cp.Type == NVarChar && utf8.RuneCountInString(v.s) > cp.Length {
 			return Value{}, fmt.Errorf("%w: %d characters, at most %d", ErrType, utf8.RuneCountInString(v.s), cp.Length)
@@ -139,7 +139,7 @@ func coerce(cp *Checkpoint, x any) (Value, error) {
 		return v, nil
 	}
 	wrong := func() (Value, error) {
-		return Value{}, fmt.Errorf("%w: a %T for a %s checkpoint", ErrType, x, cp.Type)
+		return Value{}, fmt.Errorf("%w: %T given for a checkpoint of type %s", ErrType, x, cp.Type)
 	}
 	switch cp.Type {
 	case DateTime:
