@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+
+	"github.com/biztier/biztier"
 
 	"github.com/biztier/biztier/messagebox"
 	"github.com/biztier/biztier/messagebox/host/pipeline"
@@ -41,6 +44,11 @@ type Endpoint struct {
 	inst        *Instance
 	pipe        *pipeline.Pipeline
 	routeFailed bool
+
+	// forgetMu guards forget: receipt keys to delete with the next
+	// commit.
+	forgetMu sync.Mutex
+	forget   []string
 }
 
 // Received is what Submit did with one message handed to it.
@@ -70,14 +78,132 @@ func (e *Endpoint) Submit(ctx context.Context, msgs ...*messagebox.Message) ([]R
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	out := make([]Received, len(msgs))
-	var batch []*messagebox.Message
-	owner := make([]int, 0, len(msgs)) // owner[j]: the input of batch[j]
+	out, batch, owner := e.prepare(ctx, msgs)
+	if len(batch) == 0 {
+		return out, nil
+	}
+	pub, err := e.inst.mb.PublishBatch(ctx, batch)
+	if err != nil && !onlyRoutingFailures(err) {
+		return nil, err
+	}
+	e.account(out, pub, owner)
+	return out, nil
+}
+
+// SubmitOnce is Submit for messages whose sources have keys (a file's name
+// and version, say): keys[i] names the source of msgs[i]. Each key is
+// recorded in the same commit as the messages, so a source found again
+// after a crash that came between the commit and its removal is known
+// (Committed) and removed without being published twice. Once a source is
+// gone, Forget its key.
+func (e *Endpoint) SubmitOnce(ctx context.Context, keys []string, msgs []*messagebox.Message) ([]Received, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if len(keys) != len(msgs) {
+		return nil, fmt.Errorf("host: SubmitOnce: %d keys for %d messages", len(keys), len(msgs))
+	}
+	out, batch, owner := e.prepare(ctx, msgs)
+	e.forgetMu.Lock()
+	forget := e.forget
+	e.forget = nil
+	e.forgetMu.Unlock()
+	var pub []messagebox.Published
+	_, err := e.inst.g.Update(ctx, func(tx *biztier.Tx) error {
+		var err error
+		if len(batch) > 0 {
+			pub, err = e.inst.mb.PublishTx(ctx, tx, batch...)
+			if err != nil && !onlyRoutingFailures(err) {
+				return err
+			}
+		}
+		for i, k := range keys {
+			if err := tx.Set(biztier.MessageBox, e.receiptKey(k), []byte(msgs[i].ID.String())); err != nil {
+				return err
+			}
+		}
+		for _, k := range forget {
+			if err := tx.Delete(biztier.MessageBox, e.receiptKey(k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.forgetMu.Lock()
+		e.forget = append(forget, e.forget...)
+		e.forgetMu.Unlock()
+		return nil, err
+	}
+	e.account(out, pub, owner)
+	return out, nil
+}
+
+// Committed reports whether SubmitOnce committed the source key (and it
+// was not forgotten since).
+func (e *Endpoint) Committed(key string) (bool, error) {
+	_, ok, err := e.inst.g.Get(biztier.MessageBox, e.receiptKey(key))
+	return ok, err
+}
+
+// Forget drops the record of source keys whose sources are gone. The
+// deletions ride the next SubmitOnce's commit; Flush commits them now.
+func (e *Endpoint) Forget(keys ...string) {
+	e.forgetMu.Lock()
+	defer e.forgetMu.Unlock()
+	e.forget = append(e.forget, keys...)
+}
+
+// Flush commits the deletions Forget queued.
+func (e *Endpoint) Flush(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	e.forgetMu.Lock()
+	forget := e.forget
+	e.forget = nil
+	e.forgetMu.Unlock()
+	if len(forget) == 0 {
+		return nil
+	}
+	_, err := e.inst.g.Update(ctx, func(tx *biztier.Tx) error {
+		for _, k := range forget {
+			if err := tx.Delete(biztier.MessageBox, e.receiptKey(k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.Forget(forget...)
+	}
+	return err
+}
+
+// receiptKey is where the receipt of a source key is kept: in the
+// MessageBox database's application keyspace, per receive location.
+func (e *Endpoint) receiptKey(key string) []byte {
+	return []byte(receiptPrefix + e.Location + "\x00" + key)
+}
+
+// receiptPrefix starts every receipt key.
+const receiptPrefix = "biztier.host.receipt\x00"
+
+// prepare stamps and runs the pipeline on msgs: out has one Received per
+// input, batch the messages to publish, owner[j] the input of batch[j].
+func (e *Endpoint) prepare(ctx context.Context, msgs []*messagebox.Message) (out []Received, batch []*messagebox.Message, owner []int) {
+	out = make([]Received, len(msgs))
+	owner = make([]int, 0, len(msgs))
 	for i, m := range msgs {
+		if m.ID == uuid.Nil {
+			// IDs are given before publishing so a receipt can name them.
+			m.ID = uuid.Must(uuid.NewV7())
+		}
 		e.stamp(m)
 		res, err := e.pipe.Run(ctx, m)
 		if err != nil {
 			em := messagebox.ErrorMessage(m, pipelineFailureCode, err.Error())
+			em.ID = m.ID
 			if !e.routeFailed {
 				// Without failed-message routing the message is only
 				// suspended: nothing may subscribe to its error report.
@@ -93,13 +219,11 @@ func (e *Endpoint) Submit(ctx context.Context, msgs ...*messagebox.Message) ([]R
 			owner = append(owner, i)
 		}
 	}
-	if len(batch) == 0 {
-		return out, nil
-	}
-	pub, err := e.inst.mb.PublishBatch(ctx, batch)
-	if err != nil && !onlyRoutingFailures(err) {
-		return nil, err
-	}
+	return out, batch, owner
+}
+
+// account fills out from what was published.
+func (e *Endpoint) account(out []Received, pub []messagebox.Published, owner []int) {
 	for j, p := range pub {
 		i := owner[j]
 		out[i].IDs = append(out[i].IDs, p.MessageID)
@@ -112,8 +236,7 @@ func (e *Endpoint) Submit(ctx context.Context, msgs ...*messagebox.Message) ([]R
 			out[i].Err = fmt.Errorf("%w: %w", ErrSuspended, messagebox.ErrNoSubscribers)
 		}
 	}
-	e.inst.stats.received.Add(int64(len(msgs)))
-	return out, nil
+	e.inst.stats.received.Add(int64(len(out)))
 }
 
 // stamp promotes the properties the engine sets on a received message.
@@ -136,7 +259,7 @@ func setProperty(m *messagebox.Message, p messagebox.Property) {
 	m.Context = append(m.Context, p)
 }
 
-// onlyRoutingFailures reports whether a PublishBatch error only reports
+// onlyRoutingFailures reports whether a publish error only reports
 // unrouted messages (the batch was committed).
 func onlyRoutingFailures(err error) bool {
 	var errs []error
