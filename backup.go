@@ -2,6 +2,7 @@ package biztier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -35,11 +36,56 @@ var (
 
 // BackupGapError reports log LSNs missing from the backups: a missing or
 // skipped log file. It wraps ErrCorruption.
-type BackupGapError = backup.GapError
+type BackupGapError struct {
+	// From and To bound the missing LSNs, inclusive.
+	From, To uint64
+	// After names the set (or file) that ends before the gap, Before the
+	// one that starts after it ("" if none).
+	After, Before string
+	// File, if set, is the file that should hold the range but is gone.
+	File string
+
+	err error
+}
+
+func (e *BackupGapError) Error() string { return e.err.Error() }
+
+// Unwrap makes errors.Is(err, ErrCorruption) hold.
+func (e *BackupGapError) Unwrap() error { return e.err }
 
 // BackupFileError reports a backup file that is missing or damaged (bad
-// checksum, size or frames). It wraps ErrCorruption.
-type BackupFileError = backup.FileError
+// checksum, size or frames). It wraps ErrCorruption and, for a missing
+// file, os.ErrNotExist.
+type BackupFileError struct {
+	// File is the file's name in the Shipper; Reason says what is wrong.
+	File, Reason string
+
+	err error
+}
+
+func (e *BackupFileError) Error() string { return e.err.Error() }
+
+// Unwrap makes errors.Is(err, ErrCorruption) hold, and errors.Is(err,
+// os.ErrNotExist) for a missing file.
+func (e *BackupFileError) Unwrap() error { return e.err }
+
+// drError gives the backup code's errors the public types: a gap or a
+// damaged file found anywhere in err becomes a *BackupGapError or
+// *BackupFileError that errors.As finds, wrapping the original.
+func drError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var gap *backup.GapError
+	if errors.As(err, &gap) {
+		return fmt.Errorf("%w", &BackupGapError{From: gap.From, To: gap.To, After: gap.After, Before: gap.Before, File: gap.File, err: err})
+	}
+	var fe *backup.FileError
+	if errors.As(err, &fe) {
+		return fmt.Errorf("%w", &BackupFileError{File: fe.File, Reason: fe.Reason, err: err})
+	}
+	return err
+}
 
 // BackupProgress reports how far a backup or restore is: raw bytes done
 // of Total. Total is an estimate until the last report, which has Done ==
@@ -124,9 +170,9 @@ func (g *Group) Backup(ctx context.Context, to Shipper, opts *BackupOptions) (*B
 	}
 	g.backupMu.Lock()
 	defer g.backupMu.Unlock()
-	m, err := backup.WriteFull(ctx, g.source(), to, opts.internal())
+	m, err := backup.WriteFull(ctx, g.source(), storageOf(to), opts.internal())
 	if err != nil {
-		return nil, fmt.Errorf("biztier: backup: %w", err)
+		return nil, fmt.Errorf("biztier: backup: %w", drError(err))
 	}
 	s := setFrom(m)
 	return &s, nil
@@ -143,9 +189,9 @@ func (g *Group) BackupLog(ctx context.Context, to Shipper, opts *BackupOptions) 
 	if g.closed.Load() {
 		return nil, ErrClosed
 	}
-	m, err := backup.WriteLog(ctx, g.source(), to, opts.internal())
+	m, err := backup.WriteLog(ctx, g.source(), storageOf(to), opts.internal())
 	if err != nil {
-		return nil, fmt.Errorf("biztier: backup log: %w", err)
+		return nil, fmt.Errorf("biztier: backup log: %w", drError(err))
 	}
 	s := setFrom(m)
 	return &s, nil
@@ -154,9 +200,9 @@ func (g *Group) BackupLog(ctx context.Context, to Shipper, opts *BackupOptions) 
 // ListBackups lists the complete backup sets in from, oldest mark first.
 func ListBackups(ctx context.Context, from Shipper) ([]BackupSet, error) {
 	ctx = store.Context(ctx)
-	ms, err := backup.Catalog(ctx, from)
+	ms, err := backup.Catalog(ctx, storageOf(from))
 	if err != nil {
-		return nil, err
+		return nil, drError(err)
 	}
 	out := make([]BackupSet, len(ms))
 	for i, m := range ms {
@@ -174,9 +220,9 @@ func BackupMarks(ctx context.Context, from Shipper, group uuid.UUID) ([]Mark, er
 	if group != uuid.Nil {
 		g = group.String()
 	}
-	ms, err := backup.Marks(ctx, from, g)
+	ms, err := backup.Marks(ctx, storageOf(from), g)
 	if err != nil {
-		return nil, err
+		return nil, drError(err)
 	}
 	return marksFrom(ms), nil
 }
@@ -196,5 +242,5 @@ func PruneBackups(ctx context.Context, from Shipper, group uuid.UUID, history ti
 	if history <= 0 {
 		history = BackupHistory
 	}
-	return backup.Prune(ctx, from, group.String(), history, now)
+	return backup.Prune(ctx, storageOf(from), group.String(), history, now)
 }

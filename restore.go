@@ -125,8 +125,8 @@ func Restore(ctx context.Context, from Shipper, dir string, opts *RestoreOptions
 		fn := o.Progress
 		bo.Progress = func(p backup.Progress) { fn(BackupProgress{Set: p.Set, Done: p.Done, Total: p.Total}) }
 	}
-	if _, err := backup.Restore(ctx, from, bo); err != nil {
-		return nil, fmt.Errorf("biztier: restore: %w", err)
+	if _, err := backup.Restore(ctx, storageOf(from), bo); err != nil {
+		return nil, fmt.Errorf("biztier: restore: %w", drError(err))
 	}
 	return &out, nil
 }
@@ -182,9 +182,9 @@ func OpenStandby(ctx context.Context, from Shipper, dir string, opts *RestoreOpt
 	if o.Group != uuid.Nil {
 		group = o.Group.String()
 	}
-	sb, err := backup.OpenStandby(ctx, from, o.FS, dir, group, o.Logger)
+	sb, err := backup.OpenStandby(ctx, storageOf(from), o.FS, dir, group, o.Logger)
 	if err != nil {
-		return nil, fmt.Errorf("biztier: standby: %w", err)
+		return nil, fmt.Errorf("biztier: standby: %w", drError(err))
 	}
 	return &Standby{sb: sb, dir: dir, opts: o, from: from}, nil
 }
@@ -200,7 +200,7 @@ func (s *Standby) CatchUp(ctx context.Context) (uint64, error) {
 	ctx = store.Context(ctx)
 	lsn, err := s.sb.CatchUp(ctx)
 	if err != nil {
-		return lsn, fmt.Errorf("biztier: standby: %w", err)
+		return lsn, fmt.Errorf("biztier: standby: %w", drError(err))
 	}
 	return lsn, nil
 }
@@ -280,7 +280,7 @@ func (s *Standby) Activate(ctx context.Context) (*RestoreResult, error) {
 	if _, err := s.sb.Activate(ctx, func(res *backup.Result) error {
 		return finishRestore(s.opts.FS, s.dir, s.opts.Now(), res, &out)
 	}); err != nil {
-		return nil, fmt.Errorf("biztier: standby: activate: %w", err)
+		return nil, fmt.Errorf("biztier: standby: activate: %w", drError(err))
 	}
 	return &out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -17,15 +18,64 @@ import (
 // (DirShipper) today, an object store later. Names are slash-separated;
 // a file becomes visible under its name only when its writer commits.
 // Implementations must be safe for concurrent use.
-type Shipper = backup.Storage
+type Shipper interface {
+	// Create starts writing name. Nothing is visible under name until the
+	// writer's Commit returns nil; Abort drops what was written.
+	Create(ctx context.Context, name string) (ShipperFile, error)
+	// Open reads name. A missing name gives an error wrapping
+	// os.ErrNotExist.
+	Open(ctx context.Context, name string) (io.ReadCloser, error)
+	// List returns the names of the entries directly under dir ("" for the
+	// top), sorted, without the dir prefix. A missing dir lists as empty.
+	List(ctx context.Context, dir string) ([]string, error)
+	// RemoveAll removes name and everything under it. A missing name is
+	// not an error.
+	RemoveAll(ctx context.Context, name string) error
+	// String describes the storage for error messages.
+	String() string
+}
 
 // ShipperFile is a file being written to a Shipper.
-type ShipperFile = backup.FileWriter
+type ShipperFile interface {
+	io.Writer
+	// Commit makes the file durable and visible under its name, atomically.
+	Commit() error
+	// Abort discards the file. It is safe after Commit (and then does
+	// nothing).
+	Abort()
+}
 
 // DirShipper returns the Shipper that keeps backup sets in dir on fs
 // (vfs.Default if nil): the backup directory, or a DR directory on any
 // path.
-func DirShipper(fs vfs.FS, dir string) Shipper { return backup.NewDir(fs, dir) }
+func DirShipper(fs vfs.FS, dir string) Shipper { return dirShipper{backup.NewDir(fs, dir)} }
+
+// dirShipper is a backup directory as a Shipper.
+type dirShipper struct{ *backup.Dir }
+
+func (d dirShipper) Create(ctx context.Context, name string) (ShipperFile, error) {
+	return d.Dir.Create(ctx, name)
+}
+
+// shipperStorage is an application's Shipper as the backup code's
+// Storage.
+type shipperStorage struct{ Shipper }
+
+func (s shipperStorage) Create(ctx context.Context, name string) (backup.FileWriter, error) {
+	return s.Shipper.Create(ctx, name)
+}
+
+// storageOf is s as the backup code takes it; nil stays nil.
+func storageOf(s Shipper) backup.Storage {
+	switch s := s.(type) {
+	case nil:
+		return nil
+	case dirShipper:
+		return s.Dir
+	default:
+		return shipperStorage{s}
+	}
+}
 
 // Ship copies to every complete backup set of the group in from that to
 // lacks, oldest first, verifying each file's checksum on the way; a set's
@@ -33,13 +83,13 @@ func DirShipper(fs vfs.FS, dir string) Shipper { return backup.NewDir(fs, dir) }
 // returns the sets copied.
 func (g *Group) Ship(ctx context.Context, from, to Shipper) ([]BackupSet, error) {
 	ctx = store.Context(ctx)
-	ms, err := backup.Ship(ctx, from, to, g.id.String())
+	ms, err := backup.Ship(ctx, storageOf(from), storageOf(to), g.id.String())
 	out := make([]BackupSet, len(ms))
 	for i, m := range ms {
 		out[i] = setFrom(m)
 	}
 	if err != nil {
-		return out, fmt.Errorf("biztier: ship: %w", err)
+		return out, fmt.Errorf("biztier: ship: %w", drError(err))
 	}
 	return out, nil
 }
@@ -196,7 +246,7 @@ func (s *LogShipping) RunOnce(ctx context.Context) (ShippingStatus, error) {
 func (s *LogShipping) run(ctx context.Context, scheduled bool) (ShippingStatus, error) {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
-	err := s.runLocked(ctx)
+	err := drError(s.runLocked(ctx))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if scheduled && ctx.Err() != nil {
@@ -236,15 +286,15 @@ func (s *LogShipping) runLocked(ctx context.Context) error {
 	// Hold the log after the new set until the next run.
 	if s.pin == nil {
 		if s.pin, err = g.set.Log().Pin("log shipping", set.Last+1); err != nil {
-			return fmt.Errorf("biztier: log shipping: %w", err)
+			return fmt.Errorf("biztier: log shipping: %w", drError(err))
 		}
 	} else {
 		s.pin.Advance(set.Last + 1)
 	}
 	shipped := set
 	if o.DR != nil {
-		if _, err := backup.Ship(ctx, o.Backup, o.DR, group); err != nil {
-			return fmt.Errorf("biztier: log shipping: %w", err)
+		if _, err := backup.Ship(ctx, storageOf(o.Backup), storageOf(o.DR), group); err != nil {
+			return fmt.Errorf("biztier: log shipping: %w", drError(err))
 		}
 	}
 	pruned := 0
@@ -254,10 +304,10 @@ func (s *LogShipping) runLocked(ctx context.Context) error {
 			if st == nil {
 				continue
 			}
-			gone, err := backup.Prune(ctx, st, group, o.History, now)
+			gone, err := backup.Prune(ctx, storageOf(st), group, o.History, now)
 			pruned += len(gone)
 			if err != nil {
-				return fmt.Errorf("biztier: log shipping: retention: %w", err)
+				return fmt.Errorf("biztier: log shipping: retention: %w", drError(err))
 			}
 		}
 	}
@@ -277,7 +327,7 @@ func (s *LogShipping) runLocked(ctx context.Context) error {
 
 // needFull reports whether the next run must be a full backup.
 func (s *LogShipping) needFull(ctx context.Context) (bool, error) {
-	sets, err := backup.Catalog(ctx, s.opts.Backup)
+	sets, err := backup.Catalog(ctx, storageOf(s.opts.Backup))
 	if err != nil {
 		return false, err
 	}

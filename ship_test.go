@@ -175,7 +175,7 @@ func TestPruneBackups_DeletesOnlyWhatNoRestoreNeeds(t *testing.T) {
 	require.Equal(t, l4.Mark.Name, res.Mark.Name)
 
 	// Nothing of another group is touched.
-	other, err := backup.Catalog(ctx, bk)
+	other, err := backup.Catalog(ctx, storageOf(bk))
 	require.NoError(t, err)
 	require.Len(t, other, 2)
 }

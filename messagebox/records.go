@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/internal/codec"
-	"github.com/biztier/biztier/messagebox/predicate"
 	"github.com/google/uuid"
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
@@ -43,9 +42,63 @@ func compress(c Compression, body []byte) ([]byte, byte) {
 	return s2.Encode(nil, body), codecS2
 }
 
-func encodeValue(e *codec.Encoder, v Value) { predicate.Encode(e, v) }
+// encodeValue appends v's stored form to e: its type, then its payload.
+func encodeValue(e *codec.Encoder, v Value) {
+	e.Uvarint(uint64(v.Type()))
+	switch v.Type() {
+	case TypeString, TypeDecimal, TypeText:
+		e.String(v.Str())
+	case TypeBytes:
+		e.Bytes(v.Bytes())
+	case TypeInt64:
+		e.Varint(v.Int64())
+	case TypeBool:
+		var n int64
+		if v.Bool() {
+			n = 1
+		}
+		e.Varint(n)
+	case TypeTime:
+		e.Varint(v.Time().UnixNano())
+	case TypeFloat64:
+		e.Float64(v.Float64())
+	}
+}
 
-func decodeValue(d *codec.Decoder) Value { return predicate.Decode(d) }
+// decodeValue reads a value written by encodeValue. An unknown type sets
+// d's sticky error (a corruption) and returns the zero Value.
+func decodeValue(d *codec.Decoder) Value {
+	code := d.Uvarint()
+	if code > 255 {
+		code = 255 // no such type: refused below
+	}
+	switch t := Type(code); t {
+	case 0:
+		return Value{}
+	case TypeString:
+		return String(d.Text())
+	case TypeDecimal:
+		return Decimal(d.Text())
+	case TypeText:
+		return Text(d.Text())
+	case TypeBytes:
+		return Bytes(d.Bytes())
+	case TypeInt64:
+		return Int64(d.Varint())
+	case TypeTime:
+		return Time(time.Unix(0, d.Varint()))
+	case TypeBool:
+		return Bool(d.Varint() == 1)
+	case TypeFloat64:
+		return Float64(d.Float64())
+	}
+	if d.Err() == nil {
+		// Force the sticky error with a read past the end.
+		d.Reset(nil)
+		d.Uvarint()
+	}
+	return Value{}
+}
 
 // fragment is a fragment write produced by encodeMessage.
 type fragment struct {

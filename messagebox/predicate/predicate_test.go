@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/biztier/biztier/internal/codec"
 	"github.com/stretchr/testify/require"
 )
 
@@ -128,30 +127,6 @@ func TestValue_LiteralReadsBack(t *testing.T) {
 		c, cok := Compare(back, v)
 		require.True(t, cok && c == 0, "%s read back as %s", v, back)
 	}
-}
-
-// FuzzDecode feeds arbitrary bytes to the value decoder: it must return an
-// error or a value that survives an encode and decode unchanged, never
-// panic.
-func FuzzDecode(f *testing.F) {
-	for _, v := range []Value{String("x"), Int64(-1), Float64(1.5), Bool(true), Time(time.Unix(5, 0)), Decimal("2.50"), Bytes([]byte{0, 1}), Text("t"), {}} {
-		var e codec.Encoder
-		Encode(&e, v)
-		f.Add(e.Encoded())
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		d := codec.NewDecoder(data)
-		v := Decode(d)
-		if d.Err() != nil {
-			return
-		}
-		var e codec.Encoder
-		Encode(&e, v)
-		back := Decode(codec.NewDecoder(e.Encoded()))
-		if back != v && !(v.Type() == TypeFloat64 && v.Float64() != v.Float64()) {
-			t.Fatalf("%x decoded to %s, which reads back as %s", data, v, back)
-		}
-	})
 }
 
 // TestCanonical_NoAllocation: the names the hot path canonicalizes on
