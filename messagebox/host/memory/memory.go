@@ -59,9 +59,33 @@ func (a *Adapter) Receive(ctx context.Context, ep *host.Endpoint) error {
 	a.mu.Lock()
 	if a.endpoints[ep.Location] == ep {
 		delete(a.endpoints, ep.Location)
+		a.notifyLocked()
 	}
 	a.mu.Unlock()
 	return nil
+}
+
+// WaitRunning waits until the receive location called location is running
+// (running true) or not running (false) on some host instance, or ctx is
+// done.
+func (a *Adapter) WaitRunning(ctx context.Context, location string, running bool) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	for {
+		a.mu.Lock()
+		_, ok := a.endpoints[location]
+		changed := a.changed
+		a.mu.Unlock()
+		if ok == running {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("memory: receive location %q running %v: %w", location, !running, ctx.Err())
+		}
+	}
 }
 
 // Submit hands msgs to the receive location called location, waiting
