@@ -19,7 +19,9 @@ func TestInstance_zombieIsReportedNotFatal(t *testing.T) {
 	if err := f.mb.CreateHost(ctx, "OrchHost"); err != nil {
 		t.Fatal(err)
 	}
-	typ := func(s string) messagebox.Property { return messagebox.Promoted("BTS.MessageType", messagebox.String(s)) }
+	typ := func(s string) messagebox.Property {
+		return messagebox.Promoted("BTS.MessageType", messagebox.String(s))
+	}
 	if _, err := f.mb.Subscribe(ctx, messagebox.Subscription{
 		Name: "OrderProcess", Host: "OrchHost", Service: "OrderProcess",
 		Predicate: messagebox.Or(messagebox.And(messagebox.Eq("BTS.MessageType", messagebox.String("urn:shop#NewOrder")))),
