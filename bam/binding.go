@@ -9,6 +9,7 @@ import (
 
 	"github.com/biztier/biztier/internal/codec"
 	"github.com/biztier/biztier/internal/keys"
+	"github.com/biztier/biztier/internal/store"
 )
 
 // Binding says what a tracking profile's names are at run time: the name
@@ -38,7 +39,7 @@ type profiles map[string]*bound
 // profile. From then on the Interceptor of each orchestration and port the
 // profile names produces its events.
 func (s *Store) BindProfile(ctx context.Context, p *TrackingProfile, b *Binding) error {
-	ctx = orBackground(ctx)
+	ctx = store.Context(ctx)
 	if err := s.check(); err != nil {
 		return err
 	}
@@ -98,7 +99,7 @@ func (s *Store) BindProfile(ctx context.Context, p *TrackingProfile, b *Binding)
 
 // UnbindProfile removes a profile's binding; ErrNotDeployed if it has none.
 func (s *Store) UnbindProfile(ctx context.Context, name string) error {
-	ctx = orBackground(ctx)
+	ctx = store.Context(ctx)
 	if err := s.check(); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/biztier/biztier/internal/keys"
+	"github.com/biztier/biztier/internal/store"
 )
 
 // CubeData is a scheduled aggregation computed on demand: every measure of
@@ -31,7 +32,7 @@ type CubeData struct {
 // after the partition ended. Measures: Sum, Count, Avg, Min and Max; Min,
 // Max and Avg are NaN in a cell with no value.
 func (s *Store) ComputeCube(ctx context.Context, name string) (*CubeData, error) {
-	ctx = orBackground(ctx)
+	ctx = store.Context(ctx)
 	if err := s.check(); err != nil {
 		return nil, err
 	}

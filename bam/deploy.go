@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/biztier/biztier/internal/keys"
+	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -73,7 +74,7 @@ func (s *Store) Remove(ctx context.Context, d *Definition, by string) error {
 func artifactKey(kind, name string) string { return kind + "/" + name }
 
 func (s *Store) changeDefinitions(ctx context.Context, op string, d *Definition, by string) error {
-	ctx = orBackground(ctx)
+	ctx = store.Context(ctx)
 	if err := s.check(); err != nil {
 		return err
 	}
@@ -147,8 +148,9 @@ func (s *Store) changeDefinitions(ctx context.Context, op string, d *Definition,
 			}
 		}
 	}
-	if op == "update" {
-		// A replaced cube's aggregations are rebuilt from the instances.
+	if op != "remove" {
+		// A new or replaced cube's aggregations are built from the
+		// instances already there.
 		if err := s.rebuildRTAs(b, cat, d); err != nil {
 			return err
 		}

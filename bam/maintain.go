@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/internal/keys"
+	"github.com/biztier/biztier/internal/store"
 )
 
 // MaintenanceReport says what one Maintain pass did.
@@ -32,7 +33,7 @@ type MaintenanceReport struct {
 // Events keep flowing meanwhile; writers of instance records wait for each
 // partition's commit.
 func (s *Store) Maintain(ctx context.Context) (*MaintenanceReport, error) {
-	ctx = orBackground(ctx)
+	ctx = store.Context(ctx)
 	if err := s.check(); err != nil {
 		return nil, err
 	}

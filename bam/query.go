@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/internal/keys"
+	"github.com/biztier/biztier/internal/store"
 )
 
 // State is where an activity instance is.
@@ -93,7 +94,7 @@ func (p *Instance) private() *instance {
 // continuation tokens, wherever it is: Active, Completed or, with an
 // Archive configured, archived. It fails with ErrNotFound.
 func (s *Store) Instance(ctx context.Context, activity, id string) (*Instance, error) {
-	ctx = orBackground(ctx)
+	ctx = store.Context(ctx)
 	if err := s.check(); err != nil {
 		return nil, err
 	}
@@ -185,7 +186,7 @@ type Query struct {
 // active ones first (by ID), then completed ones (by completion time),
 // then archived ones. It reads one consistent view per table.
 func (s *Store) Instances(ctx context.Context, activity string, q Query) ([]*Instance, error) {
-	ctx = orBackground(ctx)
+	ctx = store.Context(ctx)
 	if err := s.check(); err != nil {
 		return nil, err
 	}

@@ -124,3 +124,21 @@ func TestAggregation_valueChangeInPlace(t *testing.T) {
 	require.NoError(t, es.UpdateActivity(bg, "Order", "1", "Amount", 170.0))
 	require.Equal(t, map[string][]float64{"/Received//": {1, 1, 170, 170}}, rows(t, e, "OrdersByStage"))
 }
+
+// TestAggregation_deployedOverInstances: a cube deployed over an activity
+// that already has instances starts with their contributions.
+func TestAggregation_deployedOverInstances(t *testing.T) {
+	e := newEnv(t, nil)
+	d, err := ParseDefinitionBytes([]byte(orderDef))
+	require.NoError(t, err)
+	require.NoError(t, e.s.Deploy(bg, &Definition{Activities: d.Activities}, "test"))
+	es := e.s.DirectStream(0)
+	require.NoError(t, es.UpdateActivity(bg, "Order", "1", "Received", epoch, "Amount", 5.0))
+	require.NoError(t, es.UpdateActivity(bg, "Order", "2", "Received", epoch, "Approved", epoch, "Amount", 7.0))
+	require.NoError(t, es.Flush(bg))
+	require.NoError(t, e.s.Deploy(bg, &Definition{Views: d.Views, Cubes: d.Cubes}, "test"))
+	require.Equal(t, map[string][]float64{
+		"/Received//":         {1, 1, 5, 5},
+		"/Received/Approved/": {1, 1, 7, 7},
+	}, rows(t, e, "OrdersByStage"))
+}

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/biztier/biztier/internal/keys"
+	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -146,7 +147,7 @@ func (s *Store) spoolOwn(ctx context.Context, evs []*event) error {
 	if err := s.spoolTx(tx, evs); err != nil {
 		return err
 	}
-	_, err := tx.Commit(orBackground(ctx))
+	_, err := tx.Commit(store.Context(ctx))
 	return err
 }
 
@@ -235,6 +236,13 @@ func (s *Store) decodeOnce(ctx context.Context) (int, error) {
 	if err != nil && !errors.Is(err, errStop) {
 		return 0, err
 	}
+	if n == 0 {
+		// Only numbers of transactions that never committed: nothing to
+		// write. The position on disk catches up with the next commit; a
+		// restart starts past every spooled event anyway.
+		s.spool.advance(upTo)
+		return int(upTo - applied), nil
+	}
 	if err := f.write(b); err != nil {
 		return 0, err
 	}
@@ -255,7 +263,7 @@ var errStop = errors.New("stop")
 // the activity tables. It returns ctx's error if ctx ends first, and the
 // decoder's error if it stopped.
 func (s *Store) WaitCaughtUp(ctx context.Context) error {
-	ctx = orBackground(ctx)
+	ctx = store.Context(ctx)
 	s.spool.mu.Lock()
 	target := s.spool.next - 1
 	s.spool.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -58,7 +59,7 @@ type Store struct {
 // spooled. It fails with ErrFormatTooNew for a database written by a newer
 // version, and with an error wrapping ErrCorruption for an unreadable one.
 func Open(ctx context.Context, db Database, opts *Options) (*Store, error) {
-	ctx = orBackground(ctx)
+	ctx = store.Context(ctx)
 	if err := checkDatabase(db); err != nil {
 		return nil, err
 	}
@@ -110,13 +111,6 @@ func (s *Store) Err() error {
 }
 
 func (s *Store) now() time.Time { return s.opts.Now().UTC() }
-
-func orBackground(ctx context.Context) context.Context {
-	if ctx == nil {
-		return context.Background()
-	}
-	return ctx
-}
 
 func (s *Store) checkFormat(ctx context.Context) error {
 	v, closer, err := s.r.Get(formatKey)

@@ -3,6 +3,7 @@ package bam
 import (
 	"context"
 	"fmt"
+	"github.com/biztier/biztier/internal/store"
 )
 
 // streamKind is how an EventStream's events reach the database.
@@ -235,7 +236,7 @@ func (s *Store) fields(activity string, nameValues []any) ([]field, error) {
 
 // applyDirect folds events into the tables in one commit of BAM's own.
 func (s *Store) applyDirect(ctx context.Context, evs []*event) error {
-	ctx = orBackground(ctx)
+	ctx = store.Context(ctx)
 	if err := s.check(); err != nil {
 		return err
 	}
