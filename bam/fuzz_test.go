@@ -2,6 +2,7 @@ package bam
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -127,4 +128,54 @@ func FuzzRecords(f *testing.F) {
 		}
 		_, _ = decodeArchive(b, "A")
 	})
+}
+
+// TestParse_mutations is the fuzzers' property on a fixed, seeded set of
+// mutations of the shared files (byte changes, cuts, insertions), so it
+// runs in every test run: no panic, and whatever parses exports and reads
+// back equal.
+func TestParse_mutations(t *testing.T) {
+	paths, _ := filepath.Glob(filepath.Join(sharedBAM, "*.xml"))
+	if len(paths) == 0 {
+		t.Skip("shared BAM files absent")
+	}
+	var seeds [][]byte
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		seeds = append(seeds, b)
+	}
+	rng := rand.New(rand.NewPCG(19, 19))
+	parsed := 0
+	for range 3000 {
+		b := append([]byte(nil), seeds[rng.IntN(len(seeds))]...)
+		for range 1 + rng.IntN(3) {
+			p := rng.IntN(len(b))
+			switch rng.IntN(3) {
+			case 0:
+				b[p] = byte(rng.IntN(256))
+			case 1:
+				b = b[:p+1]
+			case 2:
+				b = append(b[:p], append([]byte{byte(rng.IntN(256))}, b[p:]...)...)
+			}
+		}
+		if d, err := ParseDefinitionBytes(b); err == nil {
+			parsed++
+			var out bytes.Buffer
+			require.NoError(t, d.Export(&out))
+			again, err := ParseDefinition(&out)
+			require.NoError(t, err)
+			require.Equal(t, d, again)
+		}
+		if p, err := ParseProfileBytes(b); err == nil {
+			parsed++
+			var out bytes.Buffer
+			require.NoError(t, p.Export(&out))
+			again, err := ParseProfile(&out)
+			require.NoError(t, err)
+			require.Equal(t, p, again)
+		}
+	}
+	t.Logf("%d of 3000 mutations still parsed", parsed)
 }
