@@ -134,6 +134,7 @@ func checkCrash(t *testing.T, i int, fs vfs.FS, c *clock, steps []*crashStep) {
 		return
 	}
 	require.NoError(t, s.WaitCaughtUp(bg), "crash %d", i)
+	checkConsistent(t, s, true)
 	for _, st := range steps {
 		in, err := s.Instance(bg, "Order", st.id)
 		refs := 0

@@ -129,12 +129,23 @@ func (f *folder) apply(ev *event) error {
 func (f *folder) enable(act *actInfo, sl *slot, ev *event) error {
 	in := sl.in
 	k := instKey{ev.activity, ev.token}
+	if ev.token == in.id {
+		return fmt.Errorf("%w: continuation token %s is the instance's own ID", ErrInvalidEvent, ev.token)
+	}
 	if c, err := f.cont(k); err != nil {
 		return err
 	} else if c != nil {
 		if c.parent == in.id {
 			return nil // enabled twice: once is enough
 		}
+		return fmt.Errorf("%w: continuation token %s already continues %s", ErrInvalidEvent, ev.token, c.parent)
+	}
+	orphan, err := f.loadExisting(act, ev.token)
+	if err != nil {
+		return err
+	}
+	if orphan != nil && orphan.in != nil && (orphan.in.begun || !orphan.in.completed.IsZero()) {
+		return fmt.Errorf("%w: continuation token %s is an activity instance of its own", ErrInvalidEvent, ev.token)
 	}
 	f.conts[k] = &contRec{parent: in.id}
 	f.dirtyConts[k] = true
@@ -142,9 +153,8 @@ func (f *folder) enable(act *actInfo, sl *slot, ev *event) error {
 		in.tokens = append(in.tokens, ev.token)
 	}
 	in.pending = append(in.pending, ev.token)
-	orphan, err := f.loadExisting(act, ev.token)
-	if err != nil || orphan == nil || orphan.in == nil || !orphan.in.completed.IsZero() {
-		return err
+	if orphan == nil || orphan.in == nil {
+		return nil
 	}
 	o := orphan.in
 	for _, fl := range o.fields {

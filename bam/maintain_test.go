@@ -18,6 +18,7 @@ func TestMaintain_window(t *testing.T) {
 				opts.Archive = a
 			}
 			e := newEnv(t, &opts)
+			e.moved = true
 			e.deploy(orderDef)
 			es := e.s.DirectStream(1)
 			done := func(id string) {

@@ -106,6 +106,10 @@ func (es *EventStream) UpdateActivity(ctx context.Context, activity, id string, 
 // ends its segment with token as the ID. The instance completes only when
 // its main segment and every continuation segment have ended. id may itself
 // be a token, to continue a continuation (PO, then SO, then shipment).
+// A token continues one instance: one that already continues another, or
+// that names a begun instance, fails the fold with ErrInvalidEvent (the
+// direct stream's Flush returns it; the decoder keeps such an event aside,
+// see FailedEvents).
 func (es *EventStream) EnableContinuation(ctx context.Context, activity, id, token string) error {
 	ev, err := es.s.newEvent(evEnableContinuation, activity, id)
 	if err != nil {
