@@ -3,8 +3,10 @@ package bam
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 
+	"github.com/biztier/biztier/internal/sentinel"
 	"github.com/stretchr/testify/require"
 )
 
@@ -82,4 +84,27 @@ func TestStore_removeInUse(t *testing.T) {
 	require.ErrorIs(t, e.s.Remove(bg, &Definition{Views: d.Views}, "test"), ErrInUse)
 	require.NoError(t, e.s.Remove(bg, d, "test"))
 	require.Empty(t, e.s.Definition().Activities)
+}
+
+func TestStore_closed(t *testing.T) {
+	e := newEnv(t, nil)
+	e.deploy(orderDef)
+	es := e.s.DirectStream(0)
+	require.NoError(t, es.BeginActivity(bg, "Order", "1"))
+	require.NoError(t, e.s.Close())
+	require.NoError(t, e.s.Close(), "twice")
+	require.ErrorIs(t, es.Flush(bg), ErrClosed)
+	require.ErrorIs(t, es.BeginActivity(bg, "Order", "2"), ErrClosed)
+	_, err := e.s.Instance(bg, "Order", "1")
+	require.ErrorIs(t, err, ErrClosed)
+	require.ErrorIs(t, e.s.Deploy(bg, &Definition{Activities: []Activity{{Name: "X"}}}, ""), ErrClosed)
+	_, err = e.s.Maintain(bg)
+	require.ErrorIs(t, err, ErrClosed)
+	require.ErrorIs(t, e.s.Err(), ErrClosed)
+	require.True(t, errors.Is(ErrClosed, sentinel.ErrClosed))
+	require.True(t, IsCorruption(corruptf("x")))
+	// Reopen for the cleanup's consistency check.
+	s, err := Open(bg, dbOf(e.set), &e.opts)
+	require.NoError(t, err)
+	e.s = s
 }

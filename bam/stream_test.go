@@ -140,3 +140,35 @@ func TestSpool_lateCommit(t *testing.T) {
 	require.NoError(t, e.s.WaitCaughtUp(bg))
 	require.Equal(t, "second", e.instance("Order", "1").Values["Region"].String())
 }
+
+// TestDecoder_keepsUnappliableAside: an event the decoder cannot fold (its
+// token continues another instance; its activity was removed after it was
+// spooled) is kept in the failed table, and the decoder goes on.
+func TestDecoder_keepsUnappliableAside(t *testing.T) {
+	e := newEnv(t, nil)
+	d := e.deploy(orderDef)
+	es := e.s.BufferedStream(1)
+	require.NoError(t, es.BeginActivity(bg, "Order", "1"))
+	require.NoError(t, es.EnableContinuation(bg, "Order", "1", "tok"))
+	require.NoError(t, es.BeginActivity(bg, "Order", "2"))
+	require.NoError(t, es.EnableContinuation(bg, "Order", "2", "tok"))
+	require.NoError(t, es.UpdateActivity(bg, "Order", "2", "Items", 1))
+	require.NoError(t, e.s.WaitCaughtUp(bg))
+	n, err := e.s.FailedEvents(bg)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Equal(t, int64(1), e.instance("Order", "2").Values["Items"].Int())
+
+	// An event spooled in a transaction that commits after its activity
+	// is removed.
+	tx := e.set.NewTxn()
+	require.NoError(t, e.s.OrchestrationStream(tx).BeginActivity(bg, "Order", "3"))
+	require.NoError(t, e.s.Remove(bg, d, "test"))
+	_, err = tx.Commit(bg)
+	require.NoError(t, err)
+	require.NoError(t, e.s.WaitCaughtUp(bg))
+	n, err = e.s.FailedEvents(bg)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.NoError(t, e.s.Err())
+}
