@@ -33,6 +33,13 @@
 // continuation segment before its parent enabled it) are reconciled, never
 // dropped: see fold.go.
 //
+// The spool lives in the BAM database itself, not in the MessageBox's
+// tables as BizTalk's does: BizTalk puts it in the MessageBox because that
+// is the database the runtime's transaction already writes, while here
+// every database of the group commits in the same log frame, so a spool
+// record in the BAM database is exactly as atomic with a publish or a
+// persistence point, and the decoder never reads another package's tables.
+//
 // The streams keep BizTalk's transactional meaning. A direct stream folds
 // events synchronously in a commit of its own (flush threshold 0, 1 or N).
 // A buffered stream commits compact event records to a spool; the

@@ -134,6 +134,8 @@ func (r *Run) seg(profile string) *runSeg {
 // part, or a context property), and EnableContinuation for a Continuation
 // item. A value that does not fit its checkpoint fails the call, and with
 // it the persistence point: BAM's default, processing equal to tracking.
+// Map a profile's ActivityID (or ContinuationID) at the first shape that
+// writes events: earlier events go to the service instance's ID.
 func (ic *Interceptor) Shape(ctx context.Context, tx Tx, run *Run, shapeID string, msgs ...TrackedMessage) error {
 	if run == nil || run.segs == nil {
 		return fmt.Errorf("%w: nil Run", ErrInvalid)

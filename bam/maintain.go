@@ -27,8 +27,10 @@ type MaintenanceReport struct {
 // Options.WindowLength units ago is written to Options.Archive (dropped
 // without one) and then deleted with its continuation records, one
 // partition per commit, unless a cube (CreateOlapCube) over its activity
-// has not been computed since the partition ended: cubes are computed
-// before data leaves, as BizTalk's archiving waits for the cube update. It
+// has not been computed since the partition ended (cubes are computed
+// before data leaves, as BizTalk's archiving waits for the cube update), or
+// a real-time aggregation over the activity still counts instances of the
+// partition (it ended within Options.RTAWindow). It
 // also ages out real-time aggregation cells older than Options.RTAWindow.
 // Events keep flowing meanwhile; writers of instance records wait for each
 // partition's commit.
@@ -49,6 +51,12 @@ func (s *Store) Maintain(ctx context.Context) (*MaintenanceReport, error) {
 		for _, p := range parts {
 			label := name + "@" + p.Format(time.RFC3339)
 			end := s.opts.addUnits(p, 1)
+			// A real-time aggregation still counting the partition's
+			// instances needs their records to move their contributions.
+			if len(cat.acts[name].rtas) > 0 && end.After(now.Add(-s.opts.RTAWindow)) {
+				rep.Held = append(rep.Held, label)
+				continue
+			}
 			if held, err := s.cubesBehind(cat, name, end); err != nil {
 				return rep, err
 			} else if held {

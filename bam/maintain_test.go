@@ -71,3 +71,27 @@ func TestMaintain_window(t *testing.T) {
 		})
 	}
 }
+
+// TestMaintain_heldForAggregation: with an online window shorter than the
+// aggregation window, a partition whose instances an aggregation still
+// counts stays until they age out of it.
+func TestMaintain_heldForAggregation(t *testing.T) {
+	e := newEnv(t, &Options{WindowUnit: Minute, WindowLength: 1, RTAWindow: time.Hour})
+	e.moved = true
+	d, err := ParseDefinitionBytes([]byte(orderDef))
+	require.NoError(t, err)
+	d.Cubes[0].CreateOlapCube = false // no scheduled cube to wait for
+	require.NoError(t, e.s.Deploy(bg, d, "test"))
+	es := e.s.DirectStream(1)
+	require.NoError(t, es.BeginActivity(bg, "Order", "1"))
+	require.NoError(t, es.EndActivity(bg, "Order", "1"))
+	e.clock.Add(10 * time.Minute)
+	rep, err := e.s.Maintain(bg)
+	require.NoError(t, err)
+	require.Empty(t, rep.Moved)
+	require.Len(t, rep.Held, 1)
+	e.clock.Add(time.Hour)
+	rep, err = e.s.Maintain(bg)
+	require.NoError(t, err)
+	require.Len(t, rep.Moved, 1)
+}
