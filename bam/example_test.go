@@ -137,3 +137,70 @@ func ExampleParseDefinition() {
 	// line 2 true
 	// bam: BAMDefinition/Activity[PurchaseOrderReceivedFromTheWebShopAndApprovedByFinance] (line 2): bam: limit exceeded: name "PurchaseOrderReceivedFromTheWebShopAndApprovedByFinance" has 55 characters, at most 48 allowed
 }
+
+// ExampleInterceptor binds a tracking profile to an orchestration and runs
+// it: at each shape the runtime calls the interceptor with the persistence
+// point's transaction, and the activity fills with no code in the
+// orchestration.
+func ExampleInterceptor() {
+	ctx := context.Background()
+	set := openSet()
+	defer set.Close()
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	s, err := bam.Open(ctx, groupDB{set}, &bam.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+	def, _ := bam.ParseDefinition(strings.NewReader(orders))
+	if err := s.Deploy(ctx, def, "admin"); err != nil {
+		panic(err)
+	}
+	profile, err := bam.ParseProfile(strings.NewReader(`<TrackingProfile Name="Order">
+  <Dimension Name="ActivityID" DataType="TraceID"/>
+  <Dimension Name="Received" DataType="DATETIME">
+    <DataLevel Name="Receive" SourceTypeSelected="Orchestration Shape" OrchestrationReference="Shop.ProcessOrder" ShapeID="s-receive"/>
+  </Dimension>
+  <Dimension Name="Amount" DataType="FLOAT">
+    <DataLevel Name="Total" SourceTypeSelected="Orchestration Payload" OrchestrationReference="Shop.ProcessOrder" ShapeID="s-receive"
+      MessageName="order" MessagePart="body" XPath="/*[local-name()='Order']/*[local-name()='Total']"/>
+  </Dimension>
+  <Dimension Name="Shipped" DataType="DATETIME">
+    <DataLevel Name="Ship" SourceTypeSelected="Orchestration Shape" OrchestrationReference="Shop.ProcessOrder" ShapeID="s-ship"/>
+  </Dimension>
+</TrackingProfile>`))
+	if err != nil {
+		panic(err)
+	}
+	if err := s.BindProfile(ctx, profile, &bam.Binding{Orchestrations: map[string]string{"Shop.ProcessOrder": "ProcessOrder"}}); err != nil {
+		panic(err)
+	}
+
+	ic := s.Interceptor("ProcessOrder")
+	run := ic.Start("instance-1")
+	order := bam.TrackedMessage{Name: "order", Parts: map[string][]byte{"body": []byte("<Order><Total>99.5</Total></Order>")}}
+	persist := func(step func(tx bam.Tx) error) {
+		tx := set.NewTxn() // the persistence point's transaction
+		if err := step(tx); err != nil {
+			panic(err)
+		}
+		if _, err := tx.Commit(ctx); err != nil {
+			panic(err)
+		}
+	}
+	persist(func(tx bam.Tx) error { return ic.Shape(ctx, tx, run, "s-receive", order) })
+	now = now.Add(2 * time.Hour)
+	persist(func(tx bam.Tx) error {
+		if err := ic.Shape(ctx, tx, run, "s-ship"); err != nil {
+			return err
+		}
+		return ic.Complete(ctx, tx, run)
+	})
+	if err := s.WaitCaughtUp(ctx); err != nil {
+		panic(err)
+	}
+	in, _ := s.Instance(ctx, "Order", "instance-1")
+	fmt.Println(in.State, in.Values["Amount"].Float(), in.Values["Received"].Time().Format("15:04"), in.Values["Shipped"].Time().Format("15:04"))
+	// Output:
+	// Completed 99.5 09:00 11:00
+}
