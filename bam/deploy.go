@@ -102,6 +102,12 @@ func (s *Store) changeDefinitions(ctx context.Context, op string, d *Definition,
 	merged := &Definition{}
 	if len(next.Activities) > 0 {
 		if merged, err = ParseDefinitionBytes(text.Bytes()); err != nil {
+			// The line is of the merged document, not of d: drop it,
+			// keep the element path, which names the artifact.
+			var de *DefinitionError
+			if errors.As(err, &de) {
+				return &DefinitionError{Element: de.Element, Err: fmt.Errorf("with the deployed definitions: %w", de.Err)}
+			}
 			return err
 		}
 	} else {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/biztier/biztier/internal/sentinel"
@@ -107,4 +109,47 @@ func TestStore_closed(t *testing.T) {
 	s, err := Open(bg, dbOf(e.set), &e.opts)
 	require.NoError(t, err)
 	e.s = s
+}
+
+// TestStore_deployConflicts: a definition whose IDs collide with deployed
+// ones, or that refers to what is not deployed, is refused whole.
+func TestStore_deployConflicts(t *testing.T) {
+	e := newEnv(t, nil)
+	e.deploy(orderDef)
+	clash, err := ParseDefinitionBytes([]byte(def(`<Activity Name="Other" ID="A_Order"><Checkpoint Name="X" ID="X1" DataType="INT"/></Activity>`)))
+	require.NoError(t, err)
+	err = e.s.Deploy(bg, clash, "test")
+	require.ErrorIs(t, err, ErrReference)
+	var de *DefinitionError
+	require.True(t, errors.As(err, &de))
+	require.Zero(t, de.Line)
+	require.Contains(t, de.Element, "Activity[Other]")
+	require.Zero(t, e.s.Version("Activity", "Other"))
+	// A document's references are checked within it, as bm.exe does: a
+	// new view over a deployed activity comes with the activity, through
+	// Update.
+	_, err = ParseDefinitionBytes([]byte(def(`<Activity Name="Tmp" ID="T"><Checkpoint Name="X" ID="TX" DataType="INT"/></Activity>
+<View Name="Regions" ID="V2"><ActivityView Name="R" ID="AV2" ActivityRef="A_Order"><Alias Name="Region" ID="AL2"><CheckpointRef>C_Region</CheckpointRef></Alias></ActivityView></View>`)))
+	require.ErrorIs(t, err, ErrReference)
+	d, err := ParseDefinitionBytes([]byte(orderDef))
+	require.NoError(t, err)
+	withView, err := ParseDefinitionBytes([]byte(def(`<Activity Name="Order" ID="A_Order">` + checkpointsXML(d.Activities[0]) + `</Activity>
+<View Name="Regions" ID="V2"><ActivityView Name="R" ID="AV2" ActivityRef="A_Order"><Alias Name="Region" ID="AL2"><CheckpointRef>C_Region</CheckpointRef></Alias></ActivityView></View>`)))
+	require.NoError(t, err)
+	require.NoError(t, e.s.Update(bg, withView, "test"))
+	require.Equal(t, uint32(2), e.s.Version("Activity", "Order"))
+	require.Equal(t, uint32(1), e.s.Version("View", "Regions"))
+	require.Equal(t, uint32(1), e.s.Version("View", "Sales"))
+}
+
+func checkpointsXML(a Activity) string {
+	var b strings.Builder
+	for _, c := range a.Checkpoints {
+		l := ""
+		if c.Type == NVarChar {
+			l = ` DataLength="` + strconv.Itoa(c.Length) + `"`
+		}
+		b.WriteString(`<Checkpoint Name="` + c.Name + `" ID="` + c.ID + `" DataType="` + string(c.Type) + `"` + l + `/>`)
+	}
+	return b.String()
 }
