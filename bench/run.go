@@ -365,6 +365,12 @@ drain:
 	}
 	cancel()
 	cwg.Wait()
+	if st, ok := in.sys.(Settler); ok && firstErr == nil {
+		// Work the system does behind its commits counts in the round.
+		if err := st.Settle(ctx); err != nil {
+			fail(err)
+		}
+	}
 	elapsed := time.Since(start)
 	cpu := cpuTime() - cpu0
 	peak := heapStop()

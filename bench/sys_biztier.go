@@ -9,6 +9,7 @@ import (
 
 	"github.com/biztier/biztier"
 	"github.com/biztier/biztier/messagebox"
+	"github.com/biztier/biztier/tracking"
 )
 
 // bizSystem runs a scenario on a biztier group: each queue is a host,
@@ -16,6 +17,7 @@ import (
 type bizSystem struct {
 	g   *biztier.Group
 	mb  *messagebox.Store
+	tr  *tracking.Store // nil with tracking off
 	cfg *Config
 }
 
@@ -40,7 +42,22 @@ func openBiztierWith(_ context.Context, dir string, cfg *Config, noTrack bool) (
 	if err != nil {
 		return nil, errors.Join(err, g.Close())
 	}
-	return &bizSystem{g: g, mb: mb, cfg: cfg}, nil
+	s := &bizSystem{g: g, mb: mb, cfg: cfg}
+	if !noTrack {
+		if s.tr, err = g.Tracking(); err != nil {
+			return nil, errors.Join(err, g.Close())
+		}
+	}
+	return s, nil
+}
+
+// Settle waits for the tracking decoder to take in what the round's
+// operations staged.
+func (s *bizSystem) Settle(ctx context.Context) error {
+	if s.tr == nil {
+		return nil
+	}
+	return s.tr.WaitCaughtUp(ctx)
 }
 
 func (s *bizSystem) Setup(ctx context.Context, queues []string, routes []Route) error {

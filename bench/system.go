@@ -69,6 +69,13 @@ type System interface {
 	Close() error
 }
 
+// Settler is a System that does work behind its commits (biztier's
+// tracking decoder): Settle returns once that work has caught up, and the
+// harness calls it before it stops a round's clock.
+type Settler interface {
+	Settle(ctx context.Context) error
+}
+
 // Opener opens a System in dir (a fresh directory) for one scenario.
 type Opener func(ctx context.Context, dir string, cfg *Config) (System, error)
 
