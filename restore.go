@@ -165,11 +165,10 @@ type Standby struct {
 	opts RestoreOptions
 	from Shipper
 
-	// mu guards cancel and lastErr.
+	schedule backup.Schedule
+	// mu guards lastErr.
 	mu      sync.Mutex
-	cancel  context.CancelFunc
 	lastErr error
-	wg      sync.WaitGroup
 }
 
 // OpenStandby opens the standby in dir, or creates one there (dir missing
@@ -212,52 +211,19 @@ func (s *Standby) Start(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		interval = time.Minute
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cancel != nil {
-		return nil
-	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s.cancel = cancel
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			_, err := s.CatchUp(ctx)
-			s.mu.Lock()
-			s.lastErr = err
-			s.mu.Unlock()
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	s.schedule.Start(ctx, interval, time.After, func(ctx context.Context) {
+		_, err := s.CatchUp(ctx)
+		s.mu.Lock()
+		s.lastErr = err
+		s.mu.Unlock()
+	})
 	return nil
 }
 
 // Stop ends Start's schedule and waits for a catch-up in progress. It is
 // safe to call twice and before Start.
 func (s *Standby) Stop(ctx context.Context) error {
-	ctx = store.Context(ctx)
-	s.mu.Lock()
-	cancel := s.cancel
-	s.cancel = nil
-	s.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return s.schedule.Stop(store.Context(ctx))
 }
 
 // Err is the error of the last scheduled catch-up, nil if it succeeded.

@@ -148,12 +148,10 @@ type LogShipping struct {
 	// pin holds the log after the newest set; guarded by runMu.
 	pin *wal.Pin
 
-	// mu guards status, running and the goroutine's cancel.
-	mu      sync.Mutex
-	status  ShippingStatus
-	running bool
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	// mu guards status.
+	mu       sync.Mutex
+	status   ShippingStatus
+	schedule backup.Schedule
 }
 
 // NewLogShipping returns the group's backup and log-shipping job, not yet
@@ -174,31 +172,11 @@ func (g *Group) NewLogShipping(opts LogShippingOptions) (*LogShipping, error) {
 	return &LogShipping{g: g, opts: opts}, nil
 }
 
-// Start runs the job every Interval until Stop (or ctx's end). The first
-// run is immediate. Start on a running job does nothing.
+// Start runs the job every Interval, on the group's clock, until Stop.
+// The first run is immediate. Start on a running job does nothing.
 func (s *LogShipping) Start(ctx context.Context) error {
 	ctx = store.Context(ctx)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.running {
-		return nil
-	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s.running, s.cancel = true, cancel
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		t := time.NewTicker(s.opts.Interval)
-		defer t.Stop()
-		for {
-			s.run(ctx, true)
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	s.schedule.Start(ctx, s.opts.Interval, s.g.opts.Clock.After, func(ctx context.Context) { _, _ = s.run(ctx, true) })
 	return nil
 }
 
@@ -206,18 +184,8 @@ func (s *LogShipping) Start(ctx context.Context) error {
 // log. It is safe to call twice and before Start.
 func (s *LogShipping) Stop(ctx context.Context) error {
 	ctx = store.Context(ctx)
-	s.mu.Lock()
-	if s.cancel != nil {
-		s.cancel()
-	}
-	s.running = false
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := s.schedule.Stop(ctx); err != nil {
+		return err
 	}
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
