@@ -29,7 +29,7 @@ func TestSchedule(t *testing.T) {
 	}
 	s.Start(t.Context(), time.Hour, after, job)
 	s.Start(t.Context(), time.Hour, after, job) // no second loop
-	release <- struct{}{}                      // the first run ends
+	release <- struct{}{}                       // the first run ends
 	require.Equal(t, int32(1), runs.Load())
 	ticks <- time.Time{}
 	release <- struct{}{}
