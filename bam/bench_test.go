@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/wal"
@@ -81,17 +82,25 @@ func BenchmarkStreams(b *testing.B) {
 // the interceptor's events for one shape with a milestone and two XPath
 // data items.
 //
-//	go test ./bam -run XXX -bench Interceptor -benchtime 5000x
+//	go test ./bam -run XXX -bench Interceptor -benchtime 3000x -count 3
 func BenchmarkInterceptor(b *testing.B) {
-	for _, on := range []bool{false, true} {
-		b.Run("profile="+map[bool]string{false: "off", true: "on"}[on], func(b *testing.B) {
+	for _, c := range []struct {
+		on    bool
+		delay time.Duration
+	}{{false, 0}, {true, -1}, {true, 0}} {
+		on := c.on
+		name := "profile=off"
+		if on {
+			name = "profile=on/decoder-delay=" + map[bool]string{true: "none", false: "default"}[c.delay < 0]
+		}
+		b.Run(name, func(b *testing.B) {
 			set, err := store.Open(setOptions(vfs.Default, b.TempDir(), wal.Sync))
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer set.Close()
-			c := &clock{t: epoch}
-			s, err := Open(context.Background(), dbOf(set), &Options{Now: c.Now})
+			clk := &clock{t: epoch}
+			s, err := Open(context.Background(), dbOf(set), &Options{Now: clk.Now, DecoderDelay: c.delay})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -138,6 +147,9 @@ func BenchmarkInterceptor(b *testing.B) {
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "persistence-points/s")
+			st := set.Stats().Log
+			b.ReportMetric(float64(st.Fsyncs)/float64(b.N), "fsyncs/op")
+			b.ReportMetric(float64(st.Frames)/float64(b.N), "frames/op")
 		})
 	}
 }

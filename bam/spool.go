@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/biztier/biztier/internal/keys"
 	"github.com/biztier/biztier/internal/store"
@@ -166,24 +167,36 @@ func (s *Store) runDecoder() {
 			return
 		case <-s.spool.wake:
 		}
-		for {
-			n, err := s.decodeOnce(s.decCtx)
-			if err != nil {
-				if s.decCtx.Err() != nil {
-					return
-				}
-				err = fmt.Errorf("bam: decoder stopped: %w", err)
-				s.decErr.Store(&err)
-				// Wake waiters to see the error.
-				s.spool.mu.Lock()
-				close(s.spool.changed)
-				s.spool.changed = make(chan struct{})
-				s.spool.mu.Unlock()
+		if d := s.opts.DecoderDelay; d > 0 {
+			// Let a few more commits land: one decoder commit (one log
+			// sync) for several spooled ones.
+			t := time.NewTimer(d)
+			select {
+			case <-s.decCtx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		n, err := s.decodeOnce(s.decCtx)
+		if err != nil {
+			if s.decCtx.Err() != nil {
 				return
 			}
-			if n == 0 {
-				break
-			}
+			err = fmt.Errorf("bam: decoder stopped: %w", err)
+			s.decErr.Store(&err)
+			// Wake waiters to see the error.
+			s.spool.mu.Lock()
+			close(s.spool.changed)
+			s.spool.changed = make(chan struct{})
+			s.spool.mu.Unlock()
+			return
+		}
+		if n > 0 {
+			// More may have settled meanwhile (a backlog past the
+			// batch, or commits during this pass): look again, after
+			// the delay.
+			s.spool.signal()
 		}
 	}
 }
