@@ -79,75 +79,85 @@ func (o *DedupOptions) dedupOf(m *Message) (publisher, key string, ok bool) {
 	return publisher, key, ok
 }
 
-// dedupLocked checks pend against the remembered keys and, if none
-// repeats, remembers theirs (adding them to b) and forgets expired ones.
-// It returns the keys added, for undo.
-func (s *Store) dedupLocked(b *pebble.Batch, pend []pendingMsg, now int64) ([]string, error) {
-	o := s.opts.Dedup
+// dedupPart is the MessageBox's duplicate detection: the keys remembered
+// within the window. Like every part it plans its writes into the
+// publish's batch under the Store's lock and undoes its memory if the
+// publish does not commit.
+type dedupPart struct {
+	opts *DedupOptions // nil: detection off
+	// keys maps remembered keys (their stored keys) to their expiry; queue
+	// holds them by expiry.
+	keys  map[string]int64
+	queue []dedupKey
+}
+
+func newDedupPart(o *DedupOptions) dedupPart {
+	return dedupPart{opts: o, keys: make(map[string]int64)}
+}
+
+// plan checks pend against the remembered keys and, if none repeats,
+// remembers theirs (adding them to b) and forgets expired ones. It returns
+// the keys added, for undo.
+func (d *dedupPart) plan(b *pebble.Batch, pend []pendingMsg, now int64) ([]string, error) {
+	o := d.opts
 	if o == nil {
 		return nil, nil
 	}
 	var added []string
-	undo := func() {
-		for _, k := range added {
-			delete(s.mu.dedup, k)
-		}
-	}
 	for _, p := range pend {
 		pub, key, ok := o.dedupOf(p.m)
 		if !ok {
 			continue
 		}
 		sk := dedupStoreKey(pub, key)
-		if exp, seen := s.mu.dedup[sk]; seen && exp > now {
-			undo()
+		if exp, seen := d.keys[sk]; seen && exp > now {
+			d.undo(added)
 			return nil, &DuplicateError{MessageID: p.m.ID, Publisher: pub, Key: key, Until: time.Unix(0, exp).UTC()}
 		}
 		exp := now + int64(o.Window)
-		s.mu.dedup[sk] = exp
+		d.keys[sk] = exp
 		added = append(added, sk)
 	}
 	for _, sk := range added {
-		exp := s.mu.dedup[sk]
+		exp := d.keys[sk]
 		e := codec.NewEncoder(nil)
 		e.Version(dedupVersion)
 		e.Varint(exp)
 		_ = b.Set([]byte(sk), e.Encoded(), nil)
-		s.mu.dedupQueue = append(s.mu.dedupQueue, dedupKey{key: sk, expires: exp})
+		d.queue = append(d.queue, dedupKey{key: sk, expires: exp})
 	}
 	// Forget a few expired keys per publish.
-	for i := 0; i < 16 && len(s.mu.dedupQueue) > 0 && s.mu.dedupQueue[0].expires <= now; i++ {
-		k := s.mu.dedupQueue[0]
-		s.mu.dedupQueue = s.mu.dedupQueue[1:]
-		if cur, ok := s.mu.dedup[k.key]; !ok || cur == k.expires {
-			delete(s.mu.dedup, k.key)
+	for i := 0; i < 16 && len(d.queue) > 0 && d.queue[0].expires <= now; i++ {
+		k := d.queue[0]
+		d.queue = d.queue[1:]
+		if cur, ok := d.keys[k.key]; !ok || cur == k.expires {
+			delete(d.keys, k.key)
 			_ = b.Delete([]byte(k.key), nil)
 		}
 	}
 	return added, nil
 }
 
-// undedupLocked forgets keys dedupLocked remembered for a publish that
-// did not commit.
-func (s *Store) undedupLocked(added []string) {
+// undo forgets keys plan remembered for a publish that did not commit.
+func (d *dedupPart) undo(added []string) {
 	for _, k := range added {
-		delete(s.mu.dedup, k)
+		delete(d.keys, k)
 	}
 }
 
-// loadDedup rebuilds the remembered keys.
-func (s *Store) loadDedup() error {
-	err := s.scan(tablePrefix(keys.TableDedup), func(k, v []byte) error {
-		d := codec.NewDecoder(v)
-		_, _ = d.ExpectVersion(dedupVersion)
-		exp := d.Varint()
-		if err := d.Finish(); err != nil {
+// load rebuilds the remembered keys from the store.
+func (d *dedupPart) load(scan func(prefix []byte, fn func(k, v []byte) error) error) error {
+	err := scan(tablePrefix(keys.TableDedup), func(k, v []byte) error {
+		dec := codec.NewDecoder(v)
+		_, _ = dec.ExpectVersion(dedupVersion)
+		exp := dec.Varint()
+		if err := dec.Finish(); err != nil {
 			return corruption("dedup key", err)
 		}
-		s.mu.dedup[string(k)] = exp
-		s.mu.dedupQueue = append(s.mu.dedupQueue, dedupKey{key: string(k), expires: exp})
+		d.keys[string(k)] = exp
+		d.queue = append(d.queue, dedupKey{key: string(k), expires: exp})
 		return nil
 	})
-	slices.SortFunc(s.mu.dedupQueue, func(a, b dedupKey) int { return int(min(max(a.expires-b.expires, -1), 1)) })
+	slices.SortFunc(d.queue, func(a, b dedupKey) int { return int(min(max(a.expires-b.expires, -1), 1)) })
 	return err
 }

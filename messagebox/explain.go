@@ -69,8 +69,8 @@ func (s *Store) Explain(ctx context.Context, m *Message) ([]Explanation, error) 
 		return nil, err
 	}
 	s.mu.Lock()
-	subs := make([]*subState, 0, len(s.mu.subs))
-	for _, st := range s.mu.subs {
+	subs := make([]*subState, 0, len(s.mu.routing.subs))
+	for _, st := range s.mu.routing.subs {
 		subs = append(subs, st)
 	}
 	s.mu.Unlock()

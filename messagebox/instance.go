@@ -17,6 +17,14 @@ import (
 	"github.com/google/uuid"
 )
 
+// instances is the MessageBox's part that holds service instances
+// (orchestrations): each instance by ID, and the convoy sets, by key, with
+// the instance each routes to. The Store's lock guards it.
+type instances struct {
+	byID    map[uuid.UUID]*instState
+	convoys map[string]*instState
+}
+
 // InstanceState is a service instance's state, with BizTalk's
 // ServiceStatus codes.
 type InstanceState uint8
@@ -238,7 +246,7 @@ func (s *Store) loadInstances() error {
 		if inst.state == StateActive {
 			inst.state = StateReadyToRun
 		}
-		s.mu.insts[id] = inst
+		s.mu.instances.byID[id] = inst
 		return nil
 	})
 	if err != nil {
@@ -255,8 +263,8 @@ func (s *Store) loadInstances() error {
 		if err := d.Finish(); err != nil {
 			return corruption("convoy set", err)
 		}
-		if inst := s.mu.insts[id]; inst != nil {
-			s.mu.convoys[ck] = inst
+		if inst := s.mu.instances.byID[id]; inst != nil {
+			s.mu.instances.convoys[ck] = inst
 			inst.convoys = append(inst.convoys, ck)
 		}
 		return nil
@@ -301,7 +309,7 @@ func (s *Store) Instance(ctx context.Context, id uuid.UUID) (ServiceInstance, er
 		s.mu.Unlock()
 		return ServiceInstance{}, err
 	}
-	inst := s.mu.insts[id]
+	inst := s.mu.instances.byID[id]
 	if inst == nil {
 		s.mu.Unlock()
 		return ServiceInstance{}, fmt.Errorf("%w: instance %s", ErrNotFound, id)
@@ -356,7 +364,7 @@ func (s *Store) Instances(q InstanceQuery) []ServiceInstance {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []ServiceInstance
-	for _, inst := range s.mu.insts {
+	for _, inst := range s.mu.instances.byID {
 		if q.matches(inst) {
 			out = append(out, inst.snapshotLocked())
 		}
@@ -378,7 +386,7 @@ func (s *Store) claimLocked(id uuid.UUID, ending bool) (*instState, <-chan struc
 	if err := s.checkLocked(); err != nil {
 		return nil, nil, err
 	}
-	inst := s.mu.insts[id]
+	inst := s.mu.instances.byID[id]
 	switch {
 	case inst == nil:
 		return nil, nil, fmt.Errorf("%w: instance %s", ErrNotFound, id)
@@ -506,18 +514,17 @@ func (s *Store) dropInstanceLocked(b *pebble.Batch, inst *instState) {
 // commit that deleted it.
 func (s *Store) forgetInstanceLocked(inst *instState) {
 	s.forgetSetsLocked(inst)
-	delete(s.mu.insts, inst.id)
+	delete(s.mu.instances.byID, inst.id)
 }
 
 func (s *Store) forgetSetsLocked(inst *instState) {
 	for name, st := range inst.subs {
-		s.mu.idx.remove(st)
-		delete(s.mu.subs, st.ID)
+		s.mu.routing.remove(st)
 		delete(inst.subs, name)
 		s.unparkAllLocked(&st.parked)
 	}
 	for _, ck := range inst.convoys {
-		delete(s.mu.convoys, ck)
+		delete(s.mu.instances.convoys, ck)
 	}
 	inst.convoys = nil
 }

@@ -16,7 +16,7 @@ package messagebox
 // delivered now, making it its ordered subscription's holder; if not, it
 // parks e.
 func (s *Store) takeOrderedLocked(e *entry) bool {
-	st := s.mu.subs[e.sub]
+	st := s.mu.routing.subs[e.sub]
 	if st == nil || st.Ordered == Unordered {
 		return true
 	}
@@ -54,7 +54,7 @@ func (s *Store) unparkAllLocked(h *entryHeap) {
 // releaseHolderLocked lets the next entry of e's ordered subscription go
 // if e was the one in flight.
 func (s *Store) releaseHolderLocked(e *entry) {
-	st := s.mu.subs[e.sub]
+	st := s.mu.routing.subs[e.sub]
 	if st == nil || st.holder != e.id {
 		return
 	}

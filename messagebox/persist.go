@@ -273,14 +273,12 @@ func (s *Store) Persist(ctx context.Context, p PersistPoint) (PersistResult, err
 	s.completedLocked(consumed, dead, nowNanos)
 	s.publishedLocked(pl, nowNanos)
 	for _, st := range removed {
-		s.mu.idx.remove(st)
-		delete(s.mu.subs, st.ID)
+		s.mu.routing.remove(st)
 		delete(inst.subs, st.Name)
 		s.unparkAllLocked(&st.parked)
 	}
 	for _, st := range added {
-		s.mu.subs[st.ID] = st
-		s.mu.idx.add(st)
+		s.mu.routing.add(st)
 		inst.subs[st.Name] = st
 	}
 	res := PersistResult{Published: pl.res, State: state}

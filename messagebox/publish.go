@@ -269,7 +269,7 @@ func (s *Store) planPublish(ctx context.Context, pend []pendingMsg) (Txn, *publi
 			return nil, nil, nil, now, err
 		}
 		reserved := s.mu.reserved
-		keys, err := s.dedupLocked(b, pend, now.UnixNano())
+		keys, err := s.mu.dedup.plan(b, pend, now.UnixNano())
 		if err != nil {
 			s.mu.Unlock()
 			tx.Abort()
@@ -338,11 +338,11 @@ func (s *Store) publishLocked(b *pebble.Batch, pend []pendingMsg, now time.Time,
 	pl := &publishPlan{res: make([]Published, len(pend))}
 	res := pl.res
 	for i, p := range pend {
-		subs := s.mu.idx.match(p.m, s.mu.buf)
+		subs := s.mu.routing.match(p.m, s.mu.buf)
 		if len(subs) == 0 && p.failed != nil {
 			// Failed-message routing: the error message goes in m's place
 			// if anything subscribes to it.
-			if esubs := s.mu.idx.match(p.failed.m, s.mu.buf); len(esubs) > 0 {
+			if esubs := s.mu.routing.match(p.failed.m, s.mu.buf); len(esubs) > 0 {
 				em := *p.failed
 				em.at = p.at
 				pend[i], p, subs = em, em, esubs
@@ -439,7 +439,7 @@ func (s *Store) publishLocked(b *pebble.Batch, pend []pendingMsg, now time.Time,
 func (s *Store) routeLocked(b *pebble.Batch, pl *publishPlan, sub *subState, m *Message, now int64) *instState {
 	switch {
 	case sub.Kind == Instance:
-		return s.mu.insts[sub.InstanceID]
+		return s.mu.instances.byID[sub.InstanceID]
 	case sub.Service == "":
 		return nil
 	}
@@ -447,7 +447,7 @@ func (s *Store) routeLocked(b *pebble.Batch, pl *publishPlan, sub *subState, m *
 	if len(sub.Correlation) > 0 {
 		var ok bool
 		if ck, ok = convoyKeyOf(sub, m); ok {
-			if inst := s.mu.convoys[ck]; inst != nil {
+			if inst := s.mu.instances.convoys[ck]; inst != nil {
 				return inst
 			}
 		}
@@ -456,11 +456,11 @@ func (s *Store) routeLocked(b *pebble.Batch, pl *publishPlan, sub *subState, m *
 	if sub.Paused {
 		inst.state, inst.errText = StateSuspendedResumable, PausedServiceReason
 	}
-	s.mu.insts[inst.id] = inst
+	s.mu.instances.byID[inst.id] = inst
 	pl.created = append(pl.created, inst)
 	_ = b.Set(instKey(inst.id), encodeInstance(inst, nil), nil)
 	if ck != "" {
-		s.mu.convoys[ck] = inst
+		s.mu.instances.convoys[ck] = inst
 		inst.convoys = append(inst.convoys, ck)
 		pl.convoys = append(pl.convoys, ck)
 		_ = b.Set(convoyKey(ck), encodeConvoy(inst.id), nil)
@@ -480,12 +480,12 @@ func (s *Store) unpublishLocked(pl *publishPlan, pend []pendingMsg) {
 		delete(s.mu.msgs, p.m.ID)
 	}
 	for _, ck := range pl.convoys {
-		delete(s.mu.convoys, ck)
+		delete(s.mu.instances.convoys, ck)
 	}
 	for _, inst := range pl.created {
-		delete(s.mu.insts, inst.id)
+		delete(s.mu.instances.byID, inst.id)
 	}
-	s.undedupLocked(pl.dedup)
+	s.mu.dedup.undo(pl.dedup)
 }
 
 // publishedLocked applies publishLocked after its commit.
@@ -543,7 +543,7 @@ func (s *Store) closestLocked(m *Message) []Near {
 		}
 		return compareUUID(a.Subscription, b.Subscription) < 0
 	}
-	for _, st := range s.mu.subs {
+	for _, st := range s.mu.routing.subs {
 		var best Near
 		for gi, g := range st.Predicate {
 			n := Near{Subscription: st.ID, Name: st.Name, Host: st.Host, Of: len(g)}

@@ -156,7 +156,7 @@ func (s *Store) dequeue(ctx context.Context, done []Lease, host string, max int,
 		if e == nil {
 			break
 		}
-		if e.inst == nil && s.mu.subs[e.sub] == nil {
+		if e.inst == nil && s.mu.routing.subs[e.sub] == nil {
 			// Its subscription was removed after it was queued (a lease
 			// that ran out, a resume before the port came back): suspend
 			// it rather than deliver it to a port that does not exist.
@@ -516,7 +516,7 @@ func (s *Store) retry(ctx context.Context, l Lease, delay time.Duration, useInte
 	saved := *e
 	tx, b := s.begin()
 	policy := *s.opts.Retry
-	sub := s.mu.subs[e.sub]
+	sub := s.mu.routing.subs[e.sub]
 	if sub != nil {
 		policy = *sub.Retry
 		if e.flags&flagBackup != 0 && sub.BackupRetry != nil {
@@ -568,7 +568,7 @@ func (s *Store) retry(ctx context.Context, l Lease, delay time.Duration, useInte
 // and sets e's suspended fields.
 func (s *Store) suspendLocked(b *pebble.Batch, e *entry, now int64, reason string, sub *subState) []trackEvent {
 	if sub == nil {
-		sub = s.mu.subs[e.sub]
+		sub = s.mu.routing.subs[e.sub]
 	}
 	_ = b.Delete(s.entryKey(e), nil)
 	e.kind = Activation

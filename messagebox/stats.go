@@ -88,11 +88,11 @@ func (s *Store) Stats() Stats {
 		Completed:    s.completed.Load(),
 		PublishRate:  s.mu.pubRate.perSecond(now),
 		CompleteRate: s.mu.doneRate.perSecond(now),
-		Instances:    len(s.mu.insts),
+		Instances:    len(s.mu.instances.byID),
 	}
 	st.PublishThrottle = s.publishThrottleLocked()
 	st.DeliveryThrottle = s.deliveryThrottleLocked()
-	for _, inst := range s.mu.insts {
+	for _, inst := range s.mu.instances.byID {
 		if inst.state == StateCompletedWithDiscardedMessages {
 			st.Zombies++
 		}

@@ -100,6 +100,15 @@ const seqBlock = 1 << 16
 // subscription index, the host queues, leases) changes only after the
 // commit succeeds. Leases live in memory only: after a crash or reopen
 // every leased entry is deliverable again.
+//
+// The Store coordinates parts that each keep one kind of state: routing
+// (subscriptions and their index, routing.go), the host queues and their
+// entries (queue.go), the suspended entries (suspended.go), service
+// instances and convoy sets (instance.go), duplicate detection
+// (dedup.go) and staged tracking records (trackdata.go). An operation
+// plans each part's writes into one transaction under the Store's lock,
+// commits without it, and then applies each part's in-memory change (or
+// undoes its plan).
 type Store struct {
 	db   Database
 	r    pebble.Reader // db.Reader()
@@ -109,7 +118,7 @@ type Store struct {
 	// read.
 	schemas *predicate.Schemas
 
-	// trk stages tracking records (trackdata.go).
+	// trk stages tracking records; it has its own lock.
 	trk trackData
 
 	published atomic.Uint64
@@ -118,31 +127,32 @@ type Store struct {
 	// mu guards everything below. It is never held across a commit.
 	mu struct {
 		sync.Mutex
-		closed    bool
-		failed    error
+		closed bool
+		failed error
+
+		// routing is the subscriptions and their index.
+		routing routing
+		// hosts are the host queues; entries every queued, leased or
+		// waiting entry, suspended the suspended ones, by ID.
 		hosts     map[string]*hostQueue
-		subs      map[uuid.UUID]*subState
-		idx       subIndex
 		entries   map[EntryID]*entry
 		suspended map[EntryID]*entry
-		msgs      map[uuid.UUID]*msgState
-		seq       uint64 // last entry id handed out
-		reserved  uint64 // stored high-water mark
-		token     uint64
-		pubRate   rate
-		doneRate  rate
-		buf       []byte
-		// insts are the service instances; convoys the convoy sets, by
-		// key, and the instance each routes to.
-		insts   map[uuid.UUID]*instState
-		convoys map[string]*instState
+		// msgs are the stored messages and their reference counts.
+		msgs map[uuid.UUID]*msgState
+		// instances are the service instances and their convoy sets.
+		instances instances
+		// dedup is duplicate detection.
+		dedup dedupPart
+
+		seq      uint64 // last entry id handed out
+		reserved uint64 // stored high-water mark
+		token    uint64 // last lease token handed out
+		pubRate  rate   // publishes per second, for throttling
+		doneRate rate   // completions per second, for throttling
+		buf      []byte // scratch for keys
 		// relief, when not nil, is closed when entries or messages are
 		// removed, waking publishers held back by throttling.
 		relief chan struct{}
-		// dedup maps remembered duplicate-detection keys (their stored
-		// keys) to their expiry; dedupQueue holds them by expiry.
-		dedup      map[string]int64
-		dedupQueue []dedupKey
 	}
 }
 
@@ -160,14 +170,12 @@ func Open(db Database, opts *Options) (*Store, error) {
 	s := &Store{db: db, r: db.Reader(), opts: o, done: make(chan struct{}), schemas: new(predicate.Schemas)}
 	s.schemas.Register(o.PropertySchemas...)
 	s.mu.hosts = make(map[string]*hostQueue)
-	s.mu.subs = make(map[uuid.UUID]*subState)
-	s.mu.idx = newSubIndex()
+	s.mu.routing = newRouting()
 	s.mu.entries = make(map[EntryID]*entry)
 	s.mu.suspended = make(map[EntryID]*entry)
 	s.mu.msgs = make(map[uuid.UUID]*msgState)
-	s.mu.insts = make(map[uuid.UUID]*instState)
-	s.mu.convoys = make(map[string]*instState)
-	s.mu.dedup = make(map[string]int64)
+	s.mu.instances = instances{byID: make(map[uuid.UUID]*instState), convoys: make(map[string]*instState)}
+	s.mu.dedup = newDedupPart(o.Dedup)
 	// Lease tokens start at a random point, so a lease from before a reopen
 	// cannot match a lease handed out after it.
 	s.mu.token = rand.Uint64() >> 1
@@ -267,7 +275,7 @@ func (s *Store) load() error {
 	if err := s.loadInstances(); err != nil {
 		return err
 	}
-	if err := s.loadDedup(); err != nil {
+	if err := s.mu.dedup.load(s.scan); err != nil {
 		return err
 	}
 	if v, c, err := s.r.Get(seqKey()); err == nil {
@@ -300,10 +308,9 @@ func (s *Store) load() error {
 			}
 		}
 		st := &subState{Subscription: *sub}
-		s.mu.subs[id] = st
-		s.mu.idx.add(st)
+		s.mu.routing.add(st)
 		s.rememberNames(sub)
-		if inst := s.mu.insts[sub.InstanceID]; inst != nil && sub.Kind == Instance {
+		if inst := s.mu.instances.byID[sub.InstanceID]; inst != nil && sub.Kind == Instance {
 			inst.subs[sub.Name] = st
 		}
 		return nil
@@ -383,7 +390,7 @@ func (s *Store) load() error {
 	s.mu.seq = maxSeq
 	// An ordered subscription stopped by a suspended entry stays stopped.
 	for _, e := range s.mu.suspended {
-		if st := s.mu.subs[e.sub]; st != nil && st.Ordered == OrderedStop && e.flags&flagResumable != 0 &&
+		if st := s.mu.routing.subs[e.sub]; st != nil && st.Ordered == OrderedStop && e.flags&flagResumable != 0 &&
 			(st.holder == 0 || e.id < st.holder) {
 			st.holder = e.id
 		}
@@ -393,7 +400,7 @@ func (s *Store) load() error {
 
 // attachLocked links a loaded entry to its service instance.
 func (s *Store) attachLocked(e *entry, id uuid.UUID) {
-	if inst := s.mu.insts[id]; inst != nil {
+	if inst := s.mu.instances.byID[id]; inst != nil {
 		e.inst = inst
 		inst.entries[e.id] = e
 		if inst.state == StateDehydrated && e.state != stSuspended {
@@ -562,7 +569,7 @@ func (s *Store) Subscribe(ctx context.Context, sub Subscription) (Subscription, 
 		err = fmt.Errorf("%w: %q", ErrUnknownHost, sub.Host)
 	case sub.BackupHost != "" && s.mu.hosts[sub.BackupHost] == nil:
 		err = fmt.Errorf("%w: backup host %q", ErrUnknownHost, sub.BackupHost)
-	case s.mu.subs[sub.ID] != nil:
+	case s.mu.routing.subs[sub.ID] != nil:
 		err = fmt.Errorf("%w: subscription %s", ErrDuplicate, sub.ID)
 	}
 	s.mu.Unlock()
@@ -579,8 +586,7 @@ func (s *Store) Subscribe(ctx context.Context, sub Subscription) (Subscription, 
 	}
 	st := &subState{Subscription: sub.clone()}
 	s.mu.Lock()
-	s.mu.subs[sub.ID] = st
-	s.mu.idx.add(st)
+	s.mu.routing.add(st)
 	s.rememberNames(&st.Subscription)
 	s.mu.Unlock()
 	return sub, nil
@@ -592,7 +598,7 @@ func (s *Store) Unsubscribe(ctx context.Context, id uuid.UUID) error {
 	ctx = store.Context(ctx)
 	s.mu.Lock()
 	err := s.checkLocked()
-	if err == nil && s.mu.subs[id] == nil {
+	if err == nil && s.mu.routing.subs[id] == nil {
 		err = fmt.Errorf("%w: subscription %s", ErrNotFound, id)
 	}
 	s.mu.Unlock()
@@ -611,8 +617,8 @@ func (s *Store) Unsubscribe(ctx context.Context, id uuid.UUID) error {
 func (s *Store) Subscriptions() []Subscription {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Subscription, 0, len(s.mu.subs))
-	for _, st := range s.mu.subs {
+	out := make([]Subscription, 0, len(s.mu.routing.subs))
+	for _, st := range s.mu.routing.subs {
 		out = append(out, st.Subscription.clone())
 	}
 	slices.SortFunc(out, func(a, b Subscription) int { return compareUUID(a.ID, b.ID) })
@@ -623,7 +629,7 @@ func (s *Store) Subscriptions() []Subscription {
 func (s *Store) Subscription(id uuid.UUID) (Subscription, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.mu.subs[id]
+	st := s.mu.routing.subs[id]
 	if st == nil {
 		return Subscription{}, fmt.Errorf("%w: subscription %s", ErrNotFound, id)
 	}

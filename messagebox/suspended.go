@@ -297,7 +297,7 @@ func (s *Store) bulk(ctx context.Context, ids []EntryID, resume, strict bool) (i
 // s.mu.suspended) back to its queue, on its subscription's primary host,
 // with its attempts reset, and returns its tracking event.
 func (s *Store) requeueLocked(b *pebble.Batch, e *entry, now int64) []trackEvent {
-	if sub := s.mu.subs[e.sub]; e.flags&flagBackup != 0 && sub != nil && s.mu.hosts[sub.Host] != nil {
+	if sub := s.mu.routing.subs[e.sub]; e.flags&flagBackup != 0 && sub != nil && s.mu.hosts[sub.Host] != nil {
 		e.host = s.mu.hosts[sub.Host]
 	}
 	e.flags &^= flagBackup | flagResumable
@@ -314,7 +314,7 @@ func (s *Store) requeueLocked(b *pebble.Batch, e *entry, now int64) []trackEvent
 // orphanLocked reports whether e is an activation entry whose subscription
 // no longer exists: resuming it would queue it for nobody.
 func (s *Store) orphanLocked(e *entry) bool {
-	return e.inst == nil && e.host != nil && s.mu.subs[e.sub] == nil
+	return e.inst == nil && e.host != nil && s.mu.routing.subs[e.sub] == nil
 }
 
 func (s *Store) bulkBatch(ctx context.Context, ids []EntryID, resume bool) (int, error) {

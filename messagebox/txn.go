@@ -120,13 +120,12 @@ func (s *Store) SubscribeTx(tx Tx, sub Subscription) (Subscription, error) {
 	tx.OnCommit(func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if old := s.mu.subs[st.ID]; old != nil {
-			s.mu.idx.remove(old)
+		if old := s.mu.routing.subs[st.ID]; old != nil {
+			s.mu.routing.idx.remove(old)
 			st.holder = old.holder
 			s.unparkAllLocked(&old.parked)
 		}
-		s.mu.subs[st.ID] = st
-		s.mu.idx.add(st)
+		s.mu.routing.add(st)
 		s.rememberNames(&st.Subscription)
 	})
 	return sub, nil
@@ -160,17 +159,15 @@ func (s *Store) UnsubscribeTx(tx Tx, id uuid.UUID) error {
 	// The subscription stops routing now, not at the commit: a message
 	// published meanwhile must not queue for it after its queue was
 	// emptied.
-	st := s.mu.subs[id]
+	st := s.mu.routing.subs[id]
 	if st != nil {
-		s.mu.idx.remove(st)
-		delete(s.mu.subs, id)
+		s.mu.routing.remove(st)
 	}
 	undo := func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if st != nil {
-			s.mu.subs[id] = st
-			s.mu.idx.add(st)
+			s.mu.routing.add(st)
 		}
 		s.unholdLocked(held)
 	}
@@ -263,7 +260,7 @@ func (s *Store) holdQueuedLocked(b *pebble.Batch, id uuid.UUID, now int64) ([]he
 		held   []heldEntry
 		events []trackEvent
 	)
-	st := s.mu.subs[id]
+	st := s.mu.routing.subs[id]
 	for _, e := range s.mu.entries {
 		if e.sub != id || e.inst != nil || e.host == nil {
 			continue
