@@ -2,6 +2,7 @@ package bam
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -107,7 +108,17 @@ func (s *Store) ComputeCube(ctx context.Context, name string) (*CubeData, error)
 		}
 	}
 	if s.opts.Archive != nil {
-		err := s.opts.Archive.Scan(ctx, v.act.Name, func(p *Instance) error { add(p.private()); return nil })
+		err := s.opts.Archive.Scan(ctx, v.act.Name, func(p *Instance) error {
+			// Archived but not yet deleted (a crashed maintenance pass):
+			// already counted from the database.
+			if _, err := get(s.r, byIDKey(v.act.Name, p.ID)); err == nil {
+				return nil
+			} else if !errors.Is(err, errNotFound) {
+				return err
+			}
+			add(p.private())
+			return nil
+		})
 		if err != nil {
 			return nil, err
 		}

@@ -277,8 +277,15 @@ func (s *Store) Instances(ctx context.Context, activity string, q Query) ([]*Ins
 	}
 	if states&Archived != 0 && !full() && s.opts.Archive != nil {
 		err := s.opts.Archive.Scan(ctx, activity, func(p *Instance) error {
-			get := func(name string) Value { return p.Values[name] }
-			if match(get) {
+			// A partition archived by a maintenance pass that crashed
+			// before deleting it is still in the database: count it once.
+			if _, err := get(s.r, byIDKey(activity, p.ID)); err == nil {
+				return nil
+			} else if !errors.Is(err, errNotFound) {
+				return err
+			}
+			getValue := func(name string) Value { return p.Values[name] }
+			if match(getValue) {
 				p.State = Archived
 				out = append(out, p)
 			}
