@@ -78,6 +78,7 @@ type DefinitionError struct {
 	Err     error
 }
 
+// Error implements error: the element, its line and the cause.
 func (e *DefinitionError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("bam: %s (line %d): %v", e.Element, e.Line, e.Err)
@@ -95,6 +96,7 @@ type CheckpointError struct {
 	Err                  error
 }
 
+// Error implements error: the activity, the checkpoint and the cause.
 func (e *CheckpointError) Error() string {
 	return fmt.Sprintf("bam: activity %s, checkpoint %s: %v", e.Activity, e.Checkpoint, e.Err)
 }

@@ -24,6 +24,7 @@ const (
 	AllStates = Active | Completed | Archived
 )
 
+// String names the state.
 func (s State) String() string {
 	switch s {
 	case Active:
