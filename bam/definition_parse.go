@@ -436,4 +436,3 @@ func parseXSBool(v string) (bool, error) {
 var resolutions = map[string]float64{"Day": 86400, "Hour": 3600, "Minute": 60, "Second": 1}
 
 var timeParts = map[string]bool{"Year": true, "Quarter": true, "Month": true, "Week": true, "Day": true, "Hour": true, "Minute": true}
-
