@@ -121,43 +121,12 @@ func (s *Store) Persist(ctx context.Context, p PersistPoint) (PersistResult, err
 		tx.Abort()
 		return PersistResult{}, err
 	}
-	fail := func(err error) (PersistResult, error) {
+	consumed, err := s.checkPersistLocked(inst, &p, subs, pend, nowNanos)
+	if err != nil {
 		inst.busy = false
 		s.mu.Unlock()
 		tx.Abort()
 		return PersistResult{}, err
-	}
-	if inst.state == StateCompletedWithDiscardedMessages {
-		return fail(fmt.Errorf("%w: instance %s", ErrZombie, inst.id))
-	}
-	for _, name := range slices.Concat(p.Follow, p.Release) {
-		ok := inst.subs[name] != nil
-		for _, cs := range p.Initialize {
-			ok = ok || cs.Name == name
-		}
-		if !ok {
-			return fail(fmt.Errorf("%w: %q of instance %s", ErrNotInitialized, name, inst.id))
-		}
-	}
-	for i, sub := range subs {
-		sub.Host = inst.host
-		if err := sub.validate(*s.opts.Retry, s.schemas); err != nil {
-			return fail(fmt.Errorf("%w: %q: %w", ErrInvalidCorrelation, p.Initialize[i].Name, err))
-		}
-		subs[i] = sub
-	}
-	if err := s.duplicateLocked(pend); err != nil {
-		return fail(err)
-	}
-	consumed, err := s.takeLeasesLocked(p.Consumed, nowNanos)
-	if err != nil {
-		return fail(err)
-	}
-	for _, e := range consumed {
-		if e.inst != inst {
-			s.releaseLocked(consumed)
-			return fail(fmt.Errorf("%w: entry %d is not routed to instance %s", ErrLeaseLost, e.id, inst.id))
-		}
 	}
 	// From here on nothing fails before the commit.
 	var events []trackEvent
@@ -186,80 +155,11 @@ func (s *Store) Persist(ctx context.Context, p PersistPoint) (PersistResult, err
 		}
 		return s.Persist(ctx, p)
 	}
-	var (
-		added   []*subState
-		removed []*subState
-	)
-	for _, name := range p.Release {
-		if st := inst.subs[name]; st != nil {
-			_ = b.Delete(subKey(st.ID), nil)
-			removed = append(removed, st)
-		}
-	}
 	if p.Complete {
 		subs = nil // its sets go with it
 	}
-	for _, sub := range subs {
-		if st := inst.subs[sub.Name]; st != nil && !slices.Contains(removed, st) {
-			_ = b.Delete(subKey(st.ID), nil)
-			removed = append(removed, st)
-		}
-		_ = b.Set(subKey(sub.ID), encodeSubscription(&sub), nil)
-		added = append(added, &subState{Subscription: sub})
-	}
-	var zombies []*entry
-	state := StateActive
-	switch {
-	case p.Complete:
-		inst.endLocked()
-		s.dropInstanceLocked(b, inst)
-		for _, e := range inst.entries {
-			if slices.Contains(consumed, e) || e.state == stSuspended {
-				continue
-			}
-			s.detachLocked(e)
-			events = append(events, s.zombieLocked(b, e, nowNanos)...)
-			zombies = append(zombies, e)
-		}
-		// A message it publishes to itself as it completes is a zombie
-		// too.
-		kept := pl.added[:0]
-		for _, e := range pl.added {
-			if e.inst != inst {
-				kept = append(kept, e)
-				continue
-			}
-			inst.settleLocked()
-			events = append(events, s.zombieLocked(b, e, nowNanos)...)
-			zombies = append(zombies, e)
-		}
-		pl.added = kept
-		state = 0
-		if len(zombies) > 0 || len(inst.entries) > len(consumed) {
-			state = StateCompletedWithDiscardedMessages
-		}
-		if s.tracking() {
-			ev := trackEvent{Kind: event.InstanceEnded, At: now, Instance: inst.id, Host: inst.host}
-			if state == StateCompletedWithDiscardedMessages {
-				ev.Reason = zombieReason
-			}
-			events = append(events, ev)
-		}
-	case inst.state == StateSuspendedResumable:
-		state = StateSuspendedResumable
-	case p.Dehydrate:
-		state = StateDehydrated
-	}
-	upd := *inst
-	upd.state, upd.updated = state, nowNanos
-	if state == StateCompletedWithDiscardedMessages {
-		upd.errText = zombieReason
-		_ = b.Set(instKey(inst.id), encodeInstance(&upd, p.State), nil)
-	} else if state == 0 {
-		_ = b.Delete(instKey(inst.id), nil)
-	} else {
-		_ = b.Set(instKey(inst.id), encodeInstance(&upd, p.State), nil)
-	}
+	sets := s.planSetsLocked(b, inst, p.Release, subs)
+	end := s.planStateLocked(b, inst, &p, consumed, pl, now, &events)
 	s.mu.Unlock()
 
 	err = s.commitFatal(ctx, tx, events)
@@ -272,17 +172,9 @@ func (s *Store) Persist(ctx context.Context, p PersistPoint) (PersistResult, err
 	inst.busy = false
 	s.completedLocked(consumed, dead, nowNanos)
 	s.publishedLocked(pl, nowNanos)
-	for _, st := range removed {
-		s.mu.routing.remove(st)
-		delete(inst.subs, st.Name)
-		s.unparkAllLocked(&st.parked)
-	}
-	for _, st := range added {
-		s.mu.routing.add(st)
-		inst.subs[st.Name] = st
-	}
-	res := PersistResult{Published: pl.res, State: state}
-	for _, e := range zombies {
+	sets.applyLocked(s, inst)
+	res := PersistResult{Published: pl.res, State: end.state}
+	for _, e := range end.zombies {
 		e.state = stSuspended
 		s.mu.suspended[e.id] = e
 		inst.entries[e.id] = e
@@ -290,15 +182,15 @@ func (s *Store) Persist(ctx context.Context, p PersistPoint) (PersistResult, err
 		res.Zombies = append(res.Zombies, e.id)
 	}
 	inst.updated = nowNanos
-	switch state {
+	switch end.state {
 	case 0:
 		s.forgetInstanceLocked(inst)
 	case StateCompletedWithDiscardedMessages:
 		s.forgetSetsLocked(inst)
-		inst.state, inst.errText = state, zombieReason
+		inst.state, inst.errText = end.state, zombieReason
 	default:
-		inst.state = state
-		if state == StateDehydrated {
+		inst.state = end.state
+		if end.state == StateDehydrated {
 			// A message that arrived since the instance was dequeued
 			// wakes it again at once.
 			inst.state = inst.idleStateLocked()
@@ -306,6 +198,157 @@ func (s *Store) Persist(ctx context.Context, p PersistPoint) (PersistResult, err
 	}
 	s.published.Add(uint64(len(pend)))
 	return res, errors.Join(pl.failures...)
+}
+
+// checkPersistLocked refuses a persistence point that cannot commit (a
+// zombie instance, a correlation set followed or released before it is
+// initialized, an invalid one, a duplicate message, a lease not held or
+// not routed to the instance) and otherwise takes the consumed entries'
+// leases. The correlation subscriptions get the instance's host.
+func (s *Store) checkPersistLocked(inst *instState, p *PersistPoint, subs []Subscription, pend []pendingMsg, now int64) ([]*entry, error) {
+	if inst.state == StateCompletedWithDiscardedMessages {
+		return nil, fmt.Errorf("%w: instance %s", ErrZombie, inst.id)
+	}
+	for _, name := range slices.Concat(p.Follow, p.Release) {
+		ok := inst.subs[name] != nil
+		for _, cs := range p.Initialize {
+			ok = ok || cs.Name == name
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: %q of instance %s", ErrNotInitialized, name, inst.id)
+		}
+	}
+	for i := range subs {
+		subs[i].Host = inst.host
+		if err := subs[i].validate(*s.opts.Retry, s.schemas); err != nil {
+			return nil, fmt.Errorf("%w: %q: %w", ErrInvalidCorrelation, p.Initialize[i].Name, err)
+		}
+	}
+	if err := s.duplicateLocked(pend); err != nil {
+		return nil, err
+	}
+	consumed, err := s.takeLeasesLocked(p.Consumed, now)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range consumed {
+		if e.inst != inst {
+			s.releaseLocked(consumed)
+			return nil, fmt.Errorf("%w: entry %d is not routed to instance %s", ErrLeaseLost, e.id, inst.id)
+		}
+	}
+	return consumed, nil
+}
+
+// setsPlan is a persistence point's change to an instance's correlation
+// sets: the subscriptions it releases or replaces and the ones it
+// initializes.
+type setsPlan struct {
+	added, removed []*subState
+}
+
+// planSetsLocked adds to b the release of the sets named in release and
+// the subscriptions of the sets initialized (replacing a set of the same
+// name).
+func (s *Store) planSetsLocked(b *pebble.Batch, inst *instState, release []string, subs []Subscription) setsPlan {
+	var pl setsPlan
+	for _, name := range release {
+		if st := inst.subs[name]; st != nil {
+			_ = b.Delete(subKey(st.ID), nil)
+			pl.removed = append(pl.removed, st)
+		}
+	}
+	for _, sub := range subs {
+		if st := inst.subs[sub.Name]; st != nil && !slices.Contains(pl.removed, st) {
+			_ = b.Delete(subKey(st.ID), nil)
+			pl.removed = append(pl.removed, st)
+		}
+		_ = b.Set(subKey(sub.ID), encodeSubscription(&sub), nil)
+		pl.added = append(pl.added, &subState{Subscription: sub})
+	}
+	return pl
+}
+
+// applyLocked routes the committed sets' subscriptions.
+func (pl setsPlan) applyLocked(s *Store, inst *instState) {
+	for _, st := range pl.removed {
+		s.mu.routing.remove(st)
+		delete(inst.subs, st.Name)
+		s.unparkAllLocked(&st.parked)
+	}
+	for _, st := range pl.added {
+		s.mu.routing.add(st)
+		inst.subs[st.Name] = st
+	}
+}
+
+// stateEnd is the state a persistence point leaves its instance in, and
+// the entries a completion made zombies.
+type stateEnd struct {
+	state   InstanceState // 0: the instance is gone
+	zombies []*entry
+}
+
+// planStateLocked adds to b the instance's new state: for a completion,
+// its end, with every message still routed to it (and any it publishes to
+// itself) suspended as a zombie; otherwise active, still suspended, or
+// dehydrated.
+func (s *Store) planStateLocked(b *pebble.Batch, inst *instState, p *PersistPoint, consumed []*entry, pl *publishPlan, now time.Time, events *[]trackEvent) stateEnd {
+	nowNanos := now.UnixNano()
+	end := stateEnd{state: StateActive}
+	switch {
+	case p.Complete:
+		inst.endLocked()
+		s.dropInstanceLocked(b, inst)
+		for _, e := range inst.entries {
+			if slices.Contains(consumed, e) || e.state == stSuspended {
+				continue
+			}
+			s.detachLocked(e)
+			*events = append(*events, s.zombieLocked(b, e, nowNanos)...)
+			end.zombies = append(end.zombies, e)
+		}
+		// A message it publishes to itself as it completes is a zombie
+		// too.
+		kept := pl.added[:0]
+		for _, e := range pl.added {
+			if e.inst != inst {
+				kept = append(kept, e)
+				continue
+			}
+			inst.settleLocked()
+			*events = append(*events, s.zombieLocked(b, e, nowNanos)...)
+			end.zombies = append(end.zombies, e)
+		}
+		pl.added = kept
+		end.state = 0
+		if len(end.zombies) > 0 || len(inst.entries) > len(consumed) {
+			end.state = StateCompletedWithDiscardedMessages
+		}
+		if s.tracking() {
+			ev := trackEvent{Kind: event.InstanceEnded, At: now, Instance: inst.id, Host: inst.host}
+			if end.state == StateCompletedWithDiscardedMessages {
+				ev.Reason = zombieReason
+			}
+			*events = append(*events, ev)
+		}
+	case inst.state == StateSuspendedResumable:
+		end.state = StateSuspendedResumable
+	case p.Dehydrate:
+		end.state = StateDehydrated
+	}
+	upd := *inst
+	upd.state, upd.updated = end.state, nowNanos
+	switch end.state {
+	case StateCompletedWithDiscardedMessages:
+		upd.errText = zombieReason
+		_ = b.Set(instKey(inst.id), encodeInstance(&upd, p.State), nil)
+	case 0:
+		_ = b.Delete(instKey(inst.id), nil)
+	default:
+		_ = b.Set(instKey(inst.id), encodeInstance(&upd, p.State), nil)
+	}
+	return end
 }
 
 // zombieLocked adds the move of detached entry e to the suspended queue
