@@ -7,14 +7,16 @@ import (
 	"github.com/biztier/biztier/messagebox"
 )
 
-// dispatch is the dequeue loop: it takes as many entries as there are free
-// handler slots, completing the leases of finished handlers in the same
-// commit (CompleteAndDequeue), and starts a handler for each.
+// dispatch is the dequeue loop: whenever a worker is idle it leases up to
+// BatchSize entries, completing the leases of finished handlers in the same
+// commit (CompleteAndDequeue), and queues them for the workers. Entries are
+// leased in batches, not one per free worker, so that a commit carries many
+// of them; at most BatchSize wait for a worker at a time.
 func (i *Instance) dispatch() {
 	defer i.dispatchWG.Done()
+	defer close(i.work)
 	for {
-		n, ok := i.acquire()
-		if !ok {
+		if !i.waitRoom() {
 			return
 		}
 		i.mu.Lock()
@@ -22,14 +24,10 @@ func (i *Instance) dispatch() {
 		i.pending = nil
 		i.inDequeue = true
 		i.mu.Unlock()
-		// Leases that finish while the call waits for work are completed
-		// by the settler.
-		i.signalSettler()
-		ds, err := i.mb.CompleteAndDequeue(i.dequeueCtx, done, i.host, n, i.opts.Lease)
+		ds, err := i.mb.CompleteAndDequeue(i.dequeueCtx, done, i.host, i.opts.BatchSize, i.opts.Lease)
 		i.mu.Lock()
 		i.inDequeue = false
 		i.mu.Unlock()
-		i.release(n - len(ds))
 		if err != nil {
 			if !i.dequeueFailed(done, err) {
 				return
@@ -37,8 +35,15 @@ func (i *Instance) dispatch() {
 			continue
 		}
 		i.stats.completed.Add(int64(len(done)))
+		i.mu.Lock()
+		i.outstanding += len(ds)
 		for _, d := range ds {
-			i.start(d)
+			l := d.Lease
+			i.inflight[l.Entry] = &l
+		}
+		i.mu.Unlock()
+		for _, d := range ds {
+			i.work <- d // never blocks: room was made for a whole batch
 		}
 	}
 }
@@ -79,45 +84,55 @@ func (i *Instance) dequeueFailed(done []messagebox.Lease, err error) bool {
 	}
 }
 
-// acquire waits for at least one free handler slot and takes up to
-// BatchSize of them. ok is false once the instance is stopping.
-func (i *Instance) acquire() (n int, ok bool) {
-	select {
-	case i.slots <- struct{}{}:
-	case <-i.dequeueCtx.Done():
-		return 0, false
-	}
-	n = 1
-	for n < i.opts.BatchSize {
+// waitRoom waits until a worker is idle. It returns false once the
+// instance is stopping.
+func (i *Instance) waitRoom() bool {
+	for {
+		i.mu.Lock()
+		room := i.outstanding < i.opts.Concurrency
+		i.mu.Unlock()
+		if room {
+			return true
+		}
 		select {
-		case i.slots <- struct{}{}:
-			n++
-		default:
-			return n, true
+		case <-i.room:
+		case <-i.dequeueCtx.Done():
+			return false
 		}
 	}
-	return n, true
 }
 
-// release frees n handler slots.
-func (i *Instance) release(n int) {
-	for range n {
-		<-i.slots
+// worker runs queued deliveries until the dequeue loop ends. A delivery
+// still queued when the instance stops is abandoned unrun.
+func (i *Instance) worker() {
+	defer i.handlerWG.Done()
+	for d := range i.work {
+		if i.dequeueCtx.Err() != nil {
+			i.abandonUnrun(d)
+		} else {
+			i.handle(d)
+		}
+		i.mu.Lock()
+		i.outstanding--
+		i.mu.Unlock()
+		select {
+		case i.room <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// start runs the handler of one delivery in a goroutine of its own.
-func (i *Instance) start(d *messagebox.Delivery) {
-	l := d.Lease
-	i.mu.Lock()
-	i.inflight[l.Entry] = &l
-	i.mu.Unlock()
-	i.handlerWG.Add(1)
-	go func() {
-		defer i.handlerWG.Done()
-		defer i.release(1)
-		i.handle(d)
-	}()
+// abandonUnrun gives back an entry the instance leased but did not start
+// before it stopped.
+func (i *Instance) abandonUnrun(d *messagebox.Delivery) {
+	l := i.leaseOf(d)
+	if !i.finish(l.Entry) {
+		return
+	}
+	i.stats.abandoned.Add(1)
+	if err := i.mb.Abandon(context.WithoutCancel(i.handlerCtx), l, 0, stoppingReason); err != nil {
+		i.report(&Error{Op: "settle", Host: i.host, Entry: l.Entry, Err: err})
+	}
 }
 
 // finish ends a handler's entry. It returns false if the shutdown gave up

@@ -20,10 +20,10 @@
 //     orchestration services (Options.Services) whose host it is.
 //
 // The queue is read in batches with CompleteAndDequeue, so that one commit
-// completes the entries finished since the last batch and leases the next;
-// no more entries are leased than there are free handler slots
-// (Options.Concurrency), and the MessageBox's throttling holds publishing
-// and dequeuing back. Each entry is settled by its port's retry policy, as
+// completes the entries finished since the last batch and leases the next
+// (up to Options.BatchSize, once a worker is idle); Options.Concurrency
+// workers run them, and the MessageBox's throttling holds publishing and
+// dequeuing back. Each entry is settled by its port's retry policy, as
 // a BizTalk send adapter's batch is: complete on success; on failure
 // messagebox.Store.Fail, which retries after the port's interval, moves the
 // entry to the backup transport once the retries are used up, and suspends

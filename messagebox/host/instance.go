@@ -35,11 +35,14 @@ type Instance struct {
 	stopping                              chan struct{}
 	done                                  chan struct{}
 	recvWG, dispatchWG, handlerWG, backWG sync.WaitGroup
-	slots                                 chan struct{}
-	settleSignal                          chan struct{}
-	drained                               chan struct{}
-	targets                               *targets
-	stats                                 counters
+	// work queues leased deliveries for the workers; room tells the
+	// dequeue loop that a worker went idle.
+	work         chan *messagebox.Delivery
+	room         chan struct{}
+	settleSignal chan struct{}
+	drained      chan struct{}
+	targets      *targets
+	stats        counters
 
 	// mu guards the fields below it.
 	mu sync.Mutex
@@ -52,8 +55,10 @@ type Instance struct {
 	// ambiguous are leases passed to a CompleteAndDequeue that failed:
 	// they may or may not have been completed.
 	ambiguous []messagebox.Lease
-	// inflight maps each running handler's entry to its current lease.
-	inflight map[messagebox.EntryID]*messagebox.Lease
+	// inflight maps each leased entry, queued or running, to its current
+	// lease; outstanding counts them.
+	inflight    map[messagebox.EntryID]*messagebox.Lease
+	outstanding int
 	// gaveUp is set once the shutdown stopped waiting for handlers:
 	// handlers returning later settle nothing.
 	gaveUp bool
@@ -109,7 +114,8 @@ func Start(ctx context.Context, g *biztier.Group, host string, opts *Options) (*
 		key:          g.ID().String() + "/" + hi.Name(),
 		stopping:     make(chan struct{}),
 		done:         make(chan struct{}),
-		slots:        make(chan struct{}, o.Concurrency),
+		work:         make(chan *messagebox.Delivery, o.BatchSize+o.Concurrency),
+		room:         make(chan struct{}, 1),
 		settleSignal: make(chan struct{}, 1),
 		drained:      make(chan struct{}),
 		inflight:     map[messagebox.EntryID]*messagebox.Lease{},
@@ -140,6 +146,10 @@ func Start(ctx context.Context, g *biztier.Group, host string, opts *Options) (*
 	i.backWG.Add(2)
 	go i.settler()
 	go i.extender()
+	i.handlerWG.Add(o.Concurrency)
+	for range o.Concurrency {
+		go i.worker()
+	}
 	i.dispatchWG.Add(1)
 	go i.dispatch()
 	i.recvWG.Add(1)

@@ -53,7 +53,8 @@ type Options struct {
 	// DefaultBatchSize.
 	BatchSize int
 	// Concurrency is the most handlers (sends and service steps) running
-	// at once; the host dequeues no more than it can run. Defaults to
+	// at once. The host leases a batch when a handler is idle, so at most
+	// Concurrency + BatchSize entries are leased at a time. Defaults to
 	// 4 × runtime.NumCPU().
 	Concurrency int
 	// Lease is how long each dequeued entry is leased; a handler running

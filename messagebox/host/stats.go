@@ -6,7 +6,9 @@ import "sync/atomic"
 type Stats struct {
 	// Received counts messages receive locations submitted.
 	Received int64
-	// Sent counts entries sent; Completed entries completed.
+	// Sent counts entries sent; Completed entries completed, counted when
+	// the call that committed them returns (a dequeue that completed a
+	// batch and then waited for work counts it when work arrives).
 	Sent, Completed int64
 	// Steps counts orchestration persistence points committed; Zombies
 	// deliveries to instances that had already completed.

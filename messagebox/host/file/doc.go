@@ -14,9 +14,10 @@
 // and its removal is removed, not published twice: every file is published
 // exactly once or is still in the folder. Receipts are deleted with the
 // next commit once their files are gone. Each message promotes FILE.ReceivedFileName (the
-// file's full path) and writes FILE.FileCreationTime. A full batch polls
-// again at once; otherwise the location waits PollingInterval (ms, default
-// 60000) on the host's clock. Producers should write files under another
+// file's full path) and writes FILE.FileCreationTime. A poll lists the
+// folder once and receives everything listed, batch by batch, then lists
+// again at once; a poll that finds nothing waits PollingInterval (ms,
+// default 60000) on the host's clock. Producers should write files under another
 // name and rename them into place, since a file is read as soon as it
 // matches.
 //

@@ -67,16 +67,25 @@ func (a *Adapter) Receive(ctx context.Context, ep *host.Endpoint) error {
 	// Receipts of removed files whose deletion waits for the next commit
 	// are deleted before the location stops.
 	defer func() { _ = ep.Flush(context.WithoutCancel(ctx)) }()
+	// Only files already there when the location starts can have been
+	// committed by an earlier run (one a crash or an error cut short):
+	// only their receipts are looked up.
+	suspect := map[string]bool{}
+	if names, err := c.list(); err == nil {
+		for _, n := range names {
+			suspect[n] = true
+		}
+	}
 	for {
-		full, err := a.poll(ctx, ep, c)
+		got, err := a.pollAll(ctx, ep, c, suspect)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if full {
-			continue
+		if got {
+			continue // more may have come meanwhile
 		}
 		select {
 		case <-ep.Clock.After(c.pollInterval):
@@ -86,12 +95,12 @@ func (a *Adapter) Receive(ctx context.Context, ep *host.Endpoint) error {
 	}
 }
 
-// poll receives one batch and reports whether it was full (more may be
-// waiting).
-func (a *Adapter) poll(ctx context.Context, ep *host.Endpoint, c receiveConfig) (full bool, err error) {
+// list returns the names of the files in the folder that match the mask,
+// sorted.
+func (c receiveConfig) list() ([]string, error) {
 	entries, err := os.ReadDir(c.dir)
 	if err != nil {
-		return false, fmt.Errorf("file: location %s: %w", ep.Location, err)
+		return nil, err
 	}
 	names := make([]string, 0, len(entries))
 	for _, e := range entries {
@@ -103,6 +112,31 @@ func (a *Adapter) poll(ctx context.Context, ep *host.Endpoint, c receiveConfig) 
 		}
 	}
 	sort.Strings(names)
+	return names, nil
+}
+
+// pollAll lists the folder once and receives what it lists, batch by
+// batch. It reports whether it received anything (more may have arrived
+// meanwhile).
+func (a *Adapter) pollAll(ctx context.Context, ep *host.Endpoint, c receiveConfig, suspect map[string]bool) (any bool, err error) {
+	names, err := c.list()
+	if err != nil {
+		return false, fmt.Errorf("file: location %s: %w", ep.Location, err)
+	}
+	for len(names) > 0 && ctx.Err() == nil {
+		n, err := a.poll(ctx, ep, c, names, suspect)
+		if err != nil {
+			return any, err
+		}
+		any = true
+		names = names[n:]
+	}
+	return any, nil
+}
+
+// poll receives one batch from the front of names and returns how many
+// names it took.
+func (a *Adapter) poll(ctx context.Context, ep *host.Endpoint, c receiveConfig, names []string, suspect map[string]bool) (taken int, err error) {
 	var (
 		msgs  []*messagebox.Message
 		keys  []string
@@ -112,28 +146,31 @@ func (a *Adapter) poll(ctx context.Context, ep *host.Endpoint, c receiveConfig) 
 	)
 	for _, name := range names {
 		if len(msgs) == c.batch || (len(msgs) > 0 && bytes >= c.batchBytes) {
-			full = true
 			break
 		}
+		taken++
 		p := filepath.Join(c.dir, name)
 		fi, err := os.Stat(p)
 		if os.IsNotExist(err) {
 			continue // taken by another host instance polling the folder
 		}
 		if err != nil {
-			return false, fmt.Errorf("file: location %s: %w", ep.Location, err)
+			return taken, fmt.Errorf("file: location %s: %w", ep.Location, err)
 		}
 		// The file's name, size and time name this version of it: a
 		// receipt for it means it was committed before a crash kept it
 		// from being removed.
 		key := name + "|" + strconv.FormatInt(fi.Size(), 10) + "|" + strconv.FormatInt(fi.ModTime().UnixNano(), 10)
-		done, err := ep.Committed(key)
-		if err != nil {
-			return false, fmt.Errorf("file: location %s: %w", ep.Location, err)
+		done := false
+		if suspect[name] {
+			delete(suspect, name)
+			if done, err = ep.Committed(key); err != nil {
+				return taken, fmt.Errorf("file: location %s: %w", ep.Location, err)
+			}
 		}
 		if done {
 			if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
-				return false, fmt.Errorf("file: location %s: remove received file: %w", ep.Location, err)
+				return taken, fmt.Errorf("file: location %s: remove received file: %w", ep.Location, err)
 			}
 			ep.Forget(key)
 			gone++
@@ -144,7 +181,7 @@ func (a *Adapter) poll(ctx context.Context, ep *host.Endpoint, c receiveConfig) 
 			continue
 		}
 		if err != nil {
-			return false, fmt.Errorf("file: location %s: %w", ep.Location, err)
+			return taken, fmt.Errorf("file: location %s: %w", ep.Location, err)
 		}
 		msgs = append(msgs, messagebox.NewMessage(body,
 			messagebox.Promoted(PropReceivedFileName, messagebox.String(p)),
@@ -156,24 +193,24 @@ func (a *Adapter) poll(ctx context.Context, ep *host.Endpoint, c receiveConfig) 
 	if len(msgs) == 0 {
 		if gone > 0 {
 			if err := syncDir(c.dir); err != nil {
-				return false, err
+				return taken, err
 			}
 		}
-		return false, ep.Flush(ctx)
+		return taken, ep.Flush(ctx)
 	}
 	if _, err := ep.SubmitOnce(ctx, keys, msgs); err != nil {
-		return false, fmt.Errorf("file: location %s: %w", ep.Location, err)
+		return taken, fmt.Errorf("file: location %s: %w", ep.Location, err)
 	}
 	// Committed (routed or suspended), with the receipts: the files go,
 	// and their receipts with the next commit.
 	for _, p := range paths {
 		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
-			return false, fmt.Errorf("file: location %s: remove received file: %w", ep.Location, err)
+			return taken, fmt.Errorf("file: location %s: remove received file: %w", ep.Location, err)
 		}
 	}
 	if err := syncDir(c.dir); err != nil {
-		return false, err
+		return taken, err
 	}
 	ep.Forget(keys...)
-	return full, nil
+	return taken, nil
 }

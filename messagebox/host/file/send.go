@@ -58,23 +58,55 @@ func (a *Adapter) Send(_ context.Context, t *host.Transport, m *messagebox.Messa
 	return nil
 }
 
-// expand replaces the FILE adapter's macros in addr.
+// expand replaces the FILE adapter's macros in addr. Text between percent
+// signs that is not a macro is kept as it is.
 func (a *Adapter) expand(addr string, m *messagebox.Message) string {
-	if !strings.Contains(addr, "%") {
+	if strings.IndexByte(addr, '%') < 0 {
 		return addr
 	}
-	id := "{" + m.ID.String() + "}"
-	source := id
-	if p, ok := m.Property(PropReceivedFileName); ok && p.Value.Str() != "" {
-		source = filepath.Base(strings.ReplaceAll(p.Value.Str(), `\`, "/"))
+	var b strings.Builder
+	b.Grow(len(addr) + 40)
+	for {
+		i := strings.IndexByte(addr, '%')
+		if i < 0 {
+			b.WriteString(addr)
+			return b.String()
+		}
+		j := strings.IndexByte(addr[i+1:], '%')
+		if j < 0 {
+			b.WriteString(addr)
+			return b.String()
+		}
+		b.WriteString(addr[:i])
+		name := addr[i+1 : i+1+j]
+		if v, ok := a.macro(name, m); ok {
+			b.WriteString(v)
+			addr = addr[i+j+2:]
+		} else {
+			// Not a macro: keep the first percent sign and look again
+			// from the second.
+			b.WriteByte('%')
+			addr = addr[i+1:]
+		}
 	}
-	now := a.opts.Now().UTC()
-	return strings.NewReplacer(
-		"%MessageID%", id,
-		"%SourceFileName%", source,
-		"%datetime%", now.Format("2006-01-02T150405"),
-		"%time%", now.Format("150405"),
-	).Replace(addr)
+}
+
+// macro returns the value of one file name macro.
+func (a *Adapter) macro(name string, m *messagebox.Message) (string, bool) {
+	switch name {
+	case "MessageID":
+		return "{" + m.ID.String() + "}", true
+	case "SourceFileName":
+		if p, ok := m.Property(PropReceivedFileName); ok && p.Value.Str() != "" {
+			return filepath.Base(strings.ReplaceAll(p.Value.Str(), `\`, "/")), true
+		}
+		return "{" + m.ID.String() + "}", true
+	case "datetime":
+		return a.opts.Now().UTC().Format("2006-01-02T150405"), true
+	case "time":
+		return a.opts.Now().UTC().Format("150405"), true
+	}
+	return "", false
 }
 
 // writeTemp writes body to a new temporary file beside path and syncs it.

@@ -96,3 +96,22 @@ func TestAdapter_path(t *testing.T) {
 		}
 	}
 }
+
+func TestAdapter_expand(t *testing.T) {
+	a := New(&Options{Now: func() time.Time { return time.Date(2026, 12, 7, 9, 30, 5, 0, time.UTC) }})
+	m := messagebox.NewMessage([]byte("x"), messagebox.Promoted(PropReceivedFileName, messagebox.String(`C:\in\PO-7.xml`)))
+	m.ID = uuid.MustParse("0193a7a8-4c2e-7000-8000-000000000001")
+	for _, tc := range []struct{ in, want string }{
+		{`out\%MessageID%.xml`, `out\{0193a7a8-4c2e-7000-8000-000000000001}.xml`},
+		{`%SourceFileName%`, `PO-7.xml`},
+		{`100%-%time%`, `100%-093005`},
+		{`a%b%c%datetime%`, `a%b%c2026-12-07T093005`},
+		{`%unknown%`, `%unknown%`},
+		{`50%`, `50%`},
+		{`plain`, `plain`},
+	} {
+		if got := a.expand(tc.in, m); got != tc.want {
+			t.Errorf("expand(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
