@@ -236,6 +236,13 @@ func (i *Instance) flushFinal() {
 			i.report(&Error{Op: "settle", Host: i.host, Err: err})
 		}
 	}
+	if len(unsure) > 1 {
+		// Most often none of them was committed: try them in one commit.
+		if err := i.mb.Complete(ctx, unsure...); err == nil {
+			i.stats.completed.Add(int64(len(unsure)))
+			unsure = nil
+		}
+	}
 	for _, l := range unsure {
 		err := i.mb.Complete(ctx, l)
 		if err == nil {

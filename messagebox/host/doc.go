@@ -40,11 +40,15 @@
 // # Stopping
 //
 // When Start's context is done or Stop is called, the instance stops
-// receiving (receive locations end first), dequeues nothing more, lets
-// running handlers finish within Options.ShutdownTimeout, then cancels their
-// contexts and abandons their entries, commits the completions it holds, and
-// records itself as stopped in Management. Nothing is lost or completed
-// twice: an entry is completed once, by the lease it was delivered with.
+// receiving (receive locations end first), dequeues nothing more, abandons
+// at once the entries it leased but had not started, lets running handlers
+// finish within Options.ShutdownTimeout, then cancels their contexts and
+// abandons their entries, commits the completions it holds, and records
+// itself as stopped in Management. An abandon counts an attempt against the
+// entry's retry policy, as in the MessageBox. Nothing is lost or completed
+// twice: an entry is completed once, with the lease it was delivered with;
+// one whose completion a stop left uncertain is completed again only if
+// its lease still holds.
 //
 // # Adapters
 //

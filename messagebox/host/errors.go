@@ -60,7 +60,7 @@ var (
 // happened.
 type Error struct {
 	// Op is what failed: "send", "receive", "persist", "settle",
-	// "dequeue".
+	// "dequeue", "extend" (a lease that could not be renewed), "stop".
 	Op string
 	// Host is the host instance's host.
 	Host string

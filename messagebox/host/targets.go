@@ -19,9 +19,12 @@ type target struct {
 // start, on a subscription it does not know, and at each refresh.
 type targets struct {
 	mg *mgmt.Store
-	// mu guards bySub.
-	mu    sync.RWMutex
-	bySub map[uuid.UUID]target
+	// mu guards bySub and unknown, the subscriptions found in neither
+	// since the last refresh (made by hand, not by Management): they are
+	// not looked for again until the next refresh.
+	mu      sync.RWMutex
+	bySub   map[uuid.UUID]target
+	unknown map[uuid.UUID]bool
 }
 
 func newTargets(mg *mgmt.Store) *targets {
@@ -47,22 +50,26 @@ func (t *targets) refresh() {
 		m[s.ID] = tg
 	}
 	t.mu.Lock()
-	t.bySub = m
+	t.bySub, t.unknown = m, map[uuid.UUID]bool{}
 	t.mu.Unlock()
 }
 
 // lookup returns the target of subscription id, refreshing once if it is
-// not known.
+// not known (a port enlisted since the last refresh).
 func (t *targets) lookup(id uuid.UUID) (target, bool) {
 	t.mu.RLock()
 	tg, ok := t.bySub[id]
+	miss := t.unknown[id]
 	t.mu.RUnlock()
-	if ok {
-		return tg, true
+	if ok || miss {
+		return tg, ok
 	}
 	t.refresh()
-	t.mu.RLock()
-	defer t.mu.RUnlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	tg, ok = t.bySub[id]
+	if !ok {
+		t.unknown[id] = true
+	}
 	return tg, ok
 }
