@@ -90,8 +90,8 @@ var mutants = []mutant{
 	{
 		name: "no divergent-tail cut",
 		edits: []edit{{"cluster/follower.go",
-			"if err := n.group().TruncateTail(ctx, fork); err != nil {",
-			"if err := n.group().TruncateTail(ctx, max(fork, log.DurableLSN())); err != nil {"}},
+			"if err := clusterhooks.Of(n.group()).TruncateTail(ctx, fork); err != nil {",
+			"if err := clusterhooks.Of(n.group()).TruncateTail(ctx, max(fork, log.DurableLSN())); err != nil {"}},
 		tests: "TestNode_ReturningActiveTruncatesTail",
 	},
 	{
