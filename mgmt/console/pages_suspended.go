@@ -1,0 +1,168 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/biztier/biztier/mgmt/audit"
+)
+
+// suspendedView is the suspended page: the query, how many entries it
+// matches (what a bulk action acts on), and the first page of them.
+type suspendedView struct {
+	Query  suspendedQuery `json:"query"`
+	Params string         `json:"-"` // the query as URL parameters, for links
+	Count  int            `json:"count"`
+	// Resumable is how many of them are resumable: what Resume acts on.
+	Resumable int              `json:"resumable"`
+	Shown     int              `json:"shown"`
+	Entries   []suspendedEntry `json:"entries"`
+	Done      string           `json:"-"` // what the last bulk action did, for the page
+}
+
+type suspendedEntry struct {
+	ID           uint64    `json:"id"`
+	MessageID    string    `json:"messageId"`
+	Subscription string    `json:"subscription,omitempty"`
+	Host         string    `json:"host"`
+	Kind         string    `json:"kind"`
+	Resumable    bool      `json:"resumable"`
+	Error        string    `json:"error"`
+	SuspendedAt  time.Time `json:"suspendedAt"`
+	Attempts     int       `json:"attempts"`
+}
+
+func (h *Handler) suspended(r *http.Request) (any, error) {
+	mb, err := h.opts.Group.MessageBox()
+	if err != nil {
+		return nil, err
+	}
+	sq := parseSuspendedQuery(r.URL.Query())
+	q, err := sq.messagebox()
+	if err != nil {
+		return nil, err
+	}
+	n, err := mb.CountSuspended(r.Context(), q)
+	if err != nil {
+		return nil, err
+	}
+	rq := q
+	rq.ResumableOnly = true
+	nr, err := mb.CountSuspended(r.Context(), rq)
+	if err != nil {
+		return nil, err
+	}
+	q.Limit = h.opts.PageSize
+	es, err := mb.ListSuspended(r.Context(), q)
+	if err != nil {
+		return nil, err
+	}
+	v := suspendedView{Query: sq, Params: sq.values().Encode(), Count: n, Resumable: nr, Shown: len(es), Entries: make([]suspendedEntry, 0, len(es))}
+	if d := r.URL.Query().Get("done"); d != "" {
+		v.Done = fmt.Sprintf("%s: %s entries", d, r.URL.Query().Get("n"))
+	}
+	for _, e := range es {
+		se := suspendedEntry{
+			ID: uint64(e.ID), MessageID: e.MessageID.String(), Host: e.Host, Kind: e.Kind.String(),
+			Resumable: e.Resumable, Error: e.Error, SuspendedAt: e.SuspendedAt, Attempts: e.Attempts,
+		}
+		if e.Subscription != [16]byte{} {
+			se.Subscription = e.Subscription.String()
+		}
+		v.Entries = append(v.Entries, se)
+	}
+	return v, nil
+}
+
+// writeResult is a bulk write's answer.
+type writeResult struct {
+	Action Action         `json:"action"`
+	Query  suspendedQuery `json:"query"`
+	Count  int            `json:"count"`
+}
+
+// write returns the handler of a bulk action on the suspended entries. The
+// checks run in this order, so that nothing is read for a forged request:
+// same origin, anti-forgery token, authorization, then the count confirmed.
+func (h *Handler) write(a Action, api bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, err := h.bulk(w, r, a)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if api {
+			writeJSON(w, http.StatusOK, res)
+			return
+		}
+		v := res.Query.values()
+		v.Set("done", string(a))
+		v.Set("n", fmt.Sprint(res.Count))
+		http.Redirect(w, r, "/suspended?"+v.Encode(), http.StatusSeeOther)
+	})
+}
+
+func (h *Handler) bulk(w http.ResponseWriter, r *http.Request, a Action) (writeResult, error) {
+	res := writeResult{Action: a}
+	if err := h.origin.Check(r); err != nil {
+		return res, fmt.Errorf("%w: %v", ErrForbidden, err)
+	}
+	if err := r.ParseForm(); err != nil {
+		return res, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	if !h.tokens.check(r) {
+		return res, ErrBadToken
+	}
+	who, err := h.opts.Authorizer.Authorize(r, a)
+	if err != nil {
+		return res, err
+	}
+	res.Query = parseSuspendedQuery(r.PostForm)
+	q, err := res.Query.messagebox()
+	if err != nil {
+		return res, err
+	}
+	confirmed, err := parseCount(r.PostFormValue("confirm"))
+	if err != nil {
+		return res, err
+	}
+	mb, err := h.opts.Group.MessageBox()
+	if err != nil {
+		return res, err
+	}
+	ctx := r.Context()
+	if a == ActionResume {
+		// Resume acts on the resumable entries only: the count to confirm
+		// is theirs.
+		q.ResumableOnly = true
+	}
+	n, err := mb.CountSuspended(ctx, q)
+	if err != nil {
+		return res, err
+	}
+	if n != confirmed {
+		return res, fmt.Errorf("%w: %d confirmed, %d match now", ErrCountChanged, confirmed, n)
+	}
+	rec := audit.Record{Principal: who, Tool: "console", Action: string(a), Target: res.Query.String(), Count: n, Phase: "begin"}
+	if _, err := h.audit.Append(ctx, rec); err != nil {
+		return res, err
+	}
+	var done int
+	var actErr error
+	switch a {
+	case ActionResume:
+		done, actErr = mb.Resume(ctx, q)
+	case ActionTerminate:
+		done, actErr = mb.Terminate(ctx, q)
+	}
+	res.Count = done
+	rec.Phase, rec.Count, rec.Error = "end", done, errText(actErr)
+	// The end record is written even if the request was cancelled midway:
+	// the trail must say how many entries the action did touch.
+	if _, err := h.audit.Append(context.WithoutCancel(ctx), rec); err != nil && actErr == nil {
+		actErr = err
+	}
+	return res, actErr
+}
