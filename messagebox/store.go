@@ -247,8 +247,46 @@ func (s *Store) load() error {
 	if err := s.loadTracking(); err != nil {
 		return err
 	}
-	now := s.now().UnixNano()
-	err := s.scan(hostPrefix(), func(k, v []byte) error {
+	if err := s.loadHosts(); err != nil {
+		return err
+	}
+	if err := s.loadInstances(); err != nil {
+		return err
+	}
+	if err := s.mu.dedup.load(s.scan); err != nil {
+		return err
+	}
+	if v, c, err := s.r.Get(seqKey()); err == nil {
+		n, _, derr := keys.DecodeUint64(v)
+		_ = c.Close()
+		if derr != nil {
+			return corruption("sequence", derr)
+		}
+		s.mu.reserved = n
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return err
+	}
+	if err := s.loadSubscriptions(); err != nil {
+		return err
+	}
+	maxSeq, err := s.loadEntries()
+	if err != nil {
+		return err
+	}
+	s.mu.seq = max(s.mu.reserved, maxSeq)
+	// An ordered subscription stopped by a suspended entry stays stopped.
+	for _, e := range s.mu.suspended {
+		if st := s.mu.routing.subs[e.sub]; st != nil && st.Ordered == OrderedStop && e.flags&flagResumable != 0 &&
+			(st.holder == 0 || e.id < st.holder) {
+			st.holder = e.id
+		}
+	}
+	return nil
+}
+
+// loadHosts rebuilds the host queues, empty.
+func (s *Store) loadHosts() error {
+	return s.scan(hostPrefix(), func(k, v []byte) error {
 		_, rest, err := keys.DecodeTable(k)
 		if err == nil {
 			_, rest, err = keys.DecodeString(rest)
@@ -269,26 +307,23 @@ func (s *Store) load() error {
 		s.mu.hosts[name] = h
 		return nil
 	})
-	if err != nil {
-		return err
+}
+
+// hostLocked returns host name's queue, making it if its record is missing
+// (hosts are written before what refers to them; the queue stays usable).
+func (s *Store) hostLocked(name string) *hostQueue {
+	h := s.mu.hosts[name]
+	if h == nil {
+		h = newHostQueue(name)
+		s.mu.hosts[name] = h
 	}
-	if err := s.loadInstances(); err != nil {
-		return err
-	}
-	if err := s.mu.dedup.load(s.scan); err != nil {
-		return err
-	}
-	if v, c, err := s.r.Get(seqKey()); err == nil {
-		n, _, derr := keys.DecodeUint64(v)
-		_ = c.Close()
-		if derr != nil {
-			return corruption("sequence", derr)
-		}
-		s.mu.reserved = n
-	} else if !errors.Is(err, pebble.ErrNotFound) {
-		return err
-	}
-	err = s.scan(tablePrefix(keys.TableSubscriptions), func(k, v []byte) error {
+	return h
+}
+
+// loadSubscriptions rebuilds routing, and the correlation sets of the
+// loaded instances.
+func (s *Store) loadSubscriptions() error {
+	return s.scan(tablePrefix(keys.TableSubscriptions), func(k, v []byte) error {
 		id, _, err := keys.DecodeUUID(k[1:])
 		if err != nil {
 			return corruption("subscription key", err)
@@ -301,10 +336,8 @@ func (s *Store) load() error {
 			return corruption(fmt.Sprintf("subscription %s", id), err)
 		}
 		for _, h := range []string{sub.Host, sub.BackupHost} {
-			if h != "" && s.mu.hosts[h] == nil {
-				// Hosts are written before their subscriptions; keep the
-				// queue usable even if that record is missing.
-				s.mu.hosts[h] = newHostQueue(h)
+			if h != "" {
+				s.hostLocked(h)
 			}
 		}
 		st := &subState{Subscription: *sub}
@@ -315,10 +348,13 @@ func (s *Store) load() error {
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	maxSeq := s.mu.reserved
+}
+
+// loadEntries rebuilds the host queues' entries, the suspended entries and
+// the messages' reference counts, and returns the highest entry ID.
+func (s *Store) loadEntries() (uint64, error) {
+	now := s.now().UnixNano()
+	var maxSeq uint64
 	msg := func(id uuid.UUID, flags uint8) *msgState {
 		m := s.mu.msgs[id]
 		if m == nil {
@@ -328,7 +364,7 @@ func (s *Store) load() error {
 		m.refs++
 		return m
 	}
-	err = s.scan(tablePrefix(keys.TableQueueEntries), func(k, v []byte) error {
+	err := s.scan(tablePrefix(keys.TableQueueEntries), func(k, v []byte) error {
 		host, prio, id, err := decodeQueueKey(k)
 		if err != nil {
 			return corruption("queue key", err)
@@ -337,11 +373,7 @@ func (s *Store) load() error {
 		if err != nil {
 			return err
 		}
-		hq := s.mu.hosts[host]
-		if hq == nil {
-			hq = newHostQueue(host)
-			s.mu.hosts[host] = hq
-		}
+		hq := s.hostLocked(host)
 		e := &entry{id: id, msg: msg(r.msg, r.flags), sub: r.sub, host: hq, prio: prio, flags: r.flags,
 			attempts: r.attempts, deliveries: r.deliveries, reason: r.reason, idx: -1}
 		s.attachLocked(e, r.inst)
@@ -357,7 +389,7 @@ func (s *Store) load() error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	err = s.scan(tablePrefix(keys.TableSuspended), func(k, v []byte) error {
 		n, _, err := keys.DecodeUint64(k[1:])
@@ -373,29 +405,14 @@ func (s *Store) load() error {
 			state: stSuspended, kind: Kind(r.kind)}
 		s.attachLocked(e, r.inst)
 		if r.host != "" {
-			e.host = s.mu.hosts[r.host]
-			if e.host == nil {
-				e.host = newHostQueue(r.host)
-				s.mu.hosts[r.host] = e.host
-			}
+			e.host = s.hostLocked(r.host)
 		}
 		s.mu.entries[e.id] = e
 		s.mu.suspended[e.id] = e
 		maxSeq = max(maxSeq, n)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	s.mu.seq = maxSeq
-	// An ordered subscription stopped by a suspended entry stays stopped.
-	for _, e := range s.mu.suspended {
-		if st := s.mu.routing.subs[e.sub]; st != nil && st.Ordered == OrderedStop && e.flags&flagResumable != 0 &&
-			(st.holder == 0 || e.id < st.holder) {
-			st.holder = e.id
-		}
-	}
-	return nil
+	return maxSeq, err
 }
 
 // attachLocked links a loaded entry to its service instance.
