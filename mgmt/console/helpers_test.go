@@ -130,3 +130,6 @@ func post(path string, form url.Values) *http.Request {
 	r.Header.Set("Sec-Fetch-Site", "same-origin")
 	return r
 }
+
+// suspendedAll selects every suspended entry.
+var suspendedAll = messagebox.SuspendedQuery{}
