@@ -418,164 +418,8 @@ func (tx *Tx) PutParty(p *Party) error {
 // exist fails with ErrNotFound.
 func (tx *Tx) Delete(r Ref) error {
 	m := tx.m
-	inUse := func(by string) error {
-		return fmt.Errorf("%w: %s is used by %s", ErrInvalid, r, by)
-	}
-	bound := func(match func(*PortBinding) bool) error {
-		for _, o := range m.orchs {
-			for i := range o.Ports {
-				if match(&o.Ports[i]) {
-					return inUse("orchestration " + o.Name)
-				}
-			}
-		}
-		return nil
-	}
-	switch r.Kind {
-	case KindApplication:
-		if _, ok := m.apps[r.Name]; !ok {
-			return notFound(r)
-		}
-		for _, a := range m.apps {
-			if slices.Contains(a.References, r.Name) {
-				return inUse("application " + a.Name)
-			}
-		}
-		for _, p := range m.sendPorts {
-			if p.Application == r.Name {
-				return inUse("send port " + p.Name)
-			}
-		}
-		for _, p := range m.receivePorts {
-			if p.Application == r.Name {
-				return inUse("receive port " + p.Name)
-			}
-		}
-		for _, g := range m.groups {
-			if g.Application == r.Name {
-				return inUse("send port group " + g.Name)
-			}
-		}
-		for _, o := range m.orchs {
-			if o.Application == r.Name {
-				return inUse("orchestration " + o.Name)
-			}
-		}
-		for _, a := range m.assemblies {
-			if a.Application == r.Name {
-				return inUse("assembly " + a.FullName)
-			}
-		}
-		delete(m.apps, r.Name)
-	case KindHost:
-		if _, ok := m.hosts[r.Name]; !ok {
-			return notFound(r)
-		}
-		for _, h := range m.instances {
-			if h.Host == r.Name {
-				return inUse("host instance " + h.Name())
-			}
-		}
-		for _, o := range m.orchs {
-			if o.Host == r.Name {
-				return inUse("orchestration " + o.Name)
-			}
-		}
-		for _, p := range m.sendPorts {
-			for _, t := range []*Transport{p.Primary, p.Backup} {
-				if t != nil && t.Handler == r.Name {
-					return inUse("send port " + p.Name)
-				}
-			}
-		}
-		for _, p := range m.receivePorts {
-			for _, l := range p.Locations {
-				if l.Handler == r.Name {
-					return inUse("receive location " + l.Name)
-				}
-			}
-		}
-		delete(m.hosts, r.Name)
-	case KindHostInstance:
-		h, ok := m.instances[r.Name]
-		if !ok {
-			return notFound(r)
-		}
-		if h.State != HostInstanceStopped {
-			return &StateError{Op: "delete", Ref: r, State: h.State.String(), Reason: "stop it first", Err: ErrState}
-		}
-		delete(m.instances, r.Name)
-	case KindAdapter:
-		if _, ok := m.adapters[r.Name]; !ok {
-			return notFound(r)
-		}
-		for _, p := range m.sendPorts {
-			for _, t := range []*Transport{p.Primary, p.Backup} {
-				if t != nil && t.Adapter == r.Name {
-					return inUse("send port " + p.Name)
-				}
-			}
-		}
-		for _, p := range m.receivePorts {
-			for _, l := range p.Locations {
-				if l.Adapter == r.Name {
-					return inUse("receive location " + l.Name)
-				}
-			}
-		}
-		delete(m.adapters, r.Name)
-	case KindAssembly:
-		if _, ok := m.assemblies[r.Name]; !ok {
-			return notFound(r)
-		}
-		for _, o := range m.orchs {
-			if o.Assembly == r.Name {
-				return inUse("orchestration " + o.Name)
-			}
-		}
-		delete(m.assemblies, r.Name)
-	case KindSendPort:
-		p, ok := m.sendPorts[r.Name]
-		if !ok {
-			return notFound(r)
-		}
-		if p.State.Enlisted() {
-			return &StateError{Op: "delete", Ref: r, State: p.State.String(), Reason: "unenlist it first", Err: ErrState}
-		}
-		for _, g := range m.groups {
-			if slices.Contains(g.SendPorts, r.Name) {
-				return inUse("send port group " + g.Name)
-			}
-		}
-		if err := bound(func(b *PortBinding) bool { return b.SendPort == r.Name }); err != nil {
-			return err
-		}
-		delete(m.sendPorts, r.Name)
-	case KindSendPortGroup:
-		g, ok := m.groups[r.Name]
-		if !ok {
-			return notFound(r)
-		}
-		if g.State.Enlisted() {
-			return &StateError{Op: "delete", Ref: r, State: g.State.String(), Reason: "unenlist it first", Err: ErrState}
-		}
-		if err := bound(func(b *PortBinding) bool { return b.SendPortGroup == r.Name }); err != nil {
-			return err
-		}
-		delete(m.groups, r.Name)
-	case KindReceivePort:
-		p, ok := m.receivePorts[r.Name]
-		if !ok {
-			return notFound(r)
-		}
-		if err := bound(func(b *PortBinding) bool { return b.ReceivePort == r.Name }); err != nil {
-			return err
-		}
-		for _, l := range p.Locations {
-			delete(m.locations, l.Name)
-		}
-		delete(m.receivePorts, r.Name)
-	case KindReceiveLocation:
+	if r.Kind == KindReceiveLocation {
+		// A location is part of its port's record.
 		pn, ok := m.locations[r.Name]
 		if !ok {
 			return notFound(r)
@@ -586,24 +430,237 @@ func (tx *Tx) Delete(r Ref) error {
 		delete(m.locations, r.Name)
 		tx.touch(Ref{KindReceivePort, pn})
 		return nil
-	case KindOrchestration:
-		o, ok := m.orchs[r.Name]
-		if !ok {
-			return notFound(r)
-		}
-		if o.State.Enlisted() {
-			return &StateError{Op: "delete", Ref: r, State: o.State.String(), Reason: "unenlist it first", Err: ErrState}
-		}
-		delete(m.orchs, r.Name)
-	case KindParty:
-		if _, ok := m.parties[r.Name]; !ok {
-			return notFound(r)
-		}
-		delete(m.parties, r.Name)
-	default:
+	}
+	check, ok := deleteChecks[r.Kind]
+	if !ok {
 		return invalidf("cannot delete %s", r)
 	}
+	if err := check(m, r); err != nil {
+		return err
+	}
+	switch r.Kind {
+	case KindApplication:
+		delete(m.apps, r.Name)
+	case KindHost:
+		delete(m.hosts, r.Name)
+	case KindHostInstance:
+		delete(m.instances, r.Name)
+	case KindAdapter:
+		delete(m.adapters, r.Name)
+	case KindAssembly:
+		delete(m.assemblies, r.Name)
+	case KindSendPort:
+		delete(m.sendPorts, r.Name)
+	case KindSendPortGroup:
+		delete(m.groups, r.Name)
+	case KindReceivePort:
+		for _, l := range m.receivePorts[r.Name].Locations {
+			delete(m.locations, l.Name)
+		}
+		delete(m.receivePorts, r.Name)
+	case KindOrchestration:
+		delete(m.orchs, r.Name)
+	case KindParty:
+		delete(m.parties, r.Name)
+	}
 	tx.touch(r)
+	return nil
+}
+
+// deleteChecks say, per kind, why an artifact cannot be deleted: it does
+// not exist (ErrNotFound), another artifact uses it, or its state forbids
+// it (stop or unenlist it first).
+var deleteChecks = map[Kind]func(m *model, r Ref) error{
+	KindApplication:   (*model).checkDeleteApplication,
+	KindHost:          (*model).checkDeleteHost,
+	KindHostInstance:  (*model).checkDeleteHostInstance,
+	KindAdapter:       (*model).checkDeleteAdapter,
+	KindAssembly:      (*model).checkDeleteAssembly,
+	KindSendPort:      (*model).checkDeleteSendPort,
+	KindSendPortGroup: (*model).checkDeleteSendPortGroup,
+	KindReceivePort:   (*model).checkDeleteReceivePort,
+	KindOrchestration: (*model).checkDeleteOrchestration,
+	KindParty:         (*model).checkDeleteParty,
+}
+
+func inUse(r Ref, by string) error {
+	return fmt.Errorf("%w: %s is used by %s", ErrInvalid, r, by)
+}
+
+// boundBy returns an error naming the orchestration that binds a logical
+// port as match says, nil if none does.
+func (m *model) boundBy(r Ref, match func(*PortBinding) bool) error {
+	for _, o := range m.orchs {
+		for i := range o.Ports {
+			if match(&o.Ports[i]) {
+				return inUse(r, "orchestration "+o.Name)
+			}
+		}
+	}
+	return nil
+}
+
+func (m *model) checkDeleteApplication(r Ref) error {
+	if _, ok := m.apps[r.Name]; !ok {
+		return notFound(r)
+	}
+	for _, a := range m.apps {
+		if slices.Contains(a.References, r.Name) {
+			return inUse(r, "application "+a.Name)
+		}
+	}
+	for _, p := range m.sendPorts {
+		if p.Application == r.Name {
+			return inUse(r, "send port "+p.Name)
+		}
+	}
+	for _, p := range m.receivePorts {
+		if p.Application == r.Name {
+			return inUse(r, "receive port "+p.Name)
+		}
+	}
+	for _, g := range m.groups {
+		if g.Application == r.Name {
+			return inUse(r, "send port group "+g.Name)
+		}
+	}
+	for _, o := range m.orchs {
+		if o.Application == r.Name {
+			return inUse(r, "orchestration "+o.Name)
+		}
+	}
+	for _, a := range m.assemblies {
+		if a.Application == r.Name {
+			return inUse(r, "assembly "+a.FullName)
+		}
+	}
+	return nil
+}
+
+func (m *model) checkDeleteHost(r Ref) error {
+	if _, ok := m.hosts[r.Name]; !ok {
+		return notFound(r)
+	}
+	for _, h := range m.instances {
+		if h.Host == r.Name {
+			return inUse(r, "host instance "+h.Name())
+		}
+	}
+	for _, o := range m.orchs {
+		if o.Host == r.Name {
+			return inUse(r, "orchestration "+o.Name)
+		}
+	}
+	for _, p := range m.sendPorts {
+		for _, t := range []*Transport{p.Primary, p.Backup} {
+			if t != nil && t.Handler == r.Name {
+				return inUse(r, "send port "+p.Name)
+			}
+		}
+	}
+	for _, p := range m.receivePorts {
+		for _, l := range p.Locations {
+			if l.Handler == r.Name {
+				return inUse(r, "receive location "+l.Name)
+			}
+		}
+	}
+	return nil
+}
+
+func (m *model) checkDeleteHostInstance(r Ref) error {
+	h, ok := m.instances[r.Name]
+	if !ok {
+		return notFound(r)
+	}
+	if h.State != HostInstanceStopped {
+		return &StateError{Op: "delete", Ref: r, State: h.State.String(), Reason: "stop it first", Err: ErrState}
+	}
+	return nil
+}
+
+func (m *model) checkDeleteAdapter(r Ref) error {
+	if _, ok := m.adapters[r.Name]; !ok {
+		return notFound(r)
+	}
+	for _, p := range m.sendPorts {
+		for _, t := range []*Transport{p.Primary, p.Backup} {
+			if t != nil && t.Adapter == r.Name {
+				return inUse(r, "send port "+p.Name)
+			}
+		}
+	}
+	for _, p := range m.receivePorts {
+		for _, l := range p.Locations {
+			if l.Adapter == r.Name {
+				return inUse(r, "receive location "+l.Name)
+			}
+		}
+	}
+	return nil
+}
+
+func (m *model) checkDeleteAssembly(r Ref) error {
+	if _, ok := m.assemblies[r.Name]; !ok {
+		return notFound(r)
+	}
+	for _, o := range m.orchs {
+		if o.Assembly == r.Name {
+			return inUse(r, "orchestration "+o.Name)
+		}
+	}
+	return nil
+}
+
+func (m *model) checkDeleteSendPort(r Ref) error {
+	p, ok := m.sendPorts[r.Name]
+	if !ok {
+		return notFound(r)
+	}
+	if p.State.Enlisted() {
+		return &StateError{Op: "delete", Ref: r, State: p.State.String(), Reason: "unenlist it first", Err: ErrState}
+	}
+	for _, g := range m.groups {
+		if slices.Contains(g.SendPorts, r.Name) {
+			return inUse(r, "send port group "+g.Name)
+		}
+	}
+	return m.boundBy(r, func(b *PortBinding) bool { return b.SendPort == r.Name })
+}
+
+func (m *model) checkDeleteSendPortGroup(r Ref) error {
+	g, ok := m.groups[r.Name]
+	if !ok {
+		return notFound(r)
+	}
+	if g.State.Enlisted() {
+		return &StateError{Op: "delete", Ref: r, State: g.State.String(), Reason: "unenlist it first", Err: ErrState}
+	}
+	return m.boundBy(r, func(b *PortBinding) bool { return b.SendPortGroup == r.Name })
+}
+
+func (m *model) checkDeleteReceivePort(r Ref) error {
+	if _, ok := m.receivePorts[r.Name]; !ok {
+		return notFound(r)
+	}
+	return m.boundBy(r, func(b *PortBinding) bool { return b.ReceivePort == r.Name })
+}
+
+func (m *model) checkDeleteOrchestration(r Ref) error {
+	o, ok := m.orchs[r.Name]
+	if !ok {
+		return notFound(r)
+	}
+	if o.State.Enlisted() {
+		return &StateError{Op: "delete", Ref: r, State: o.State.String(), Reason: "unenlist it first", Err: ErrState}
+	}
+	return nil
+}
+
+func (m *model) checkDeleteParty(r Ref) error {
+	if _, ok := m.parties[r.Name]; !ok {
+		return notFound(r)
+	}
 	return nil
 }
 
