@@ -89,73 +89,131 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts *ImportOptions) (*
 }
 
 func (tx *Tx) applyBinding(b *binding, o *ImportOptions, res *ImportResult) error {
-	resolve := func(written string) string {
-		switch {
-		case o.Application != "":
-			return o.Application
-		case written != "":
-			return written
-		case b.app != "":
-			return b.app
-		}
-		return tx.s.opts.DefaultApplication
-	}
-	note := func(r Ref, existed bool) {
-		if existed {
-			res.Updated = append(res.Updated, r)
-		} else {
-			res.Created = append(res.Created, r)
+	im := &importer{tx: tx, b: b, o: o, res: res, renamed: map[string]string{}}
+	// In dependency order: what a later artifact names exists by then.
+	for _, step := range []func() error{
+		im.hosts, im.adapters, im.assemblies, im.sendPorts, im.groups,
+		im.receivePorts, im.orchestrations, im.orchestrationStates, im.parties,
+	} {
+		if err := step(); err != nil {
+			return err
 		}
 	}
-	ensureApp := func(app string) error {
-		if _, ok := tx.m.apps[app]; ok {
-			return nil
-		}
-		note(Ref{KindApplication, app}, false)
-		return tx.PutApplication(&Application{Name: app})
+	return nil
+}
+
+// importer puts one binding file's artifacts into a Tx, noting what it
+// created and updated.
+type importer struct {
+	tx  *Tx
+	b   *binding
+	o   *ImportOptions
+	res *ImportResult
+	// renamed maps application pseudo references, as the file writes them,
+	// to their canonical full names.
+	renamed map[string]string
+}
+
+// app is the application an artifact goes to: the import's, the one the
+// file writes for it, the file's, or the default.
+func (im *importer) app(written string) string {
+	switch {
+	case im.o.Application != "":
+		return im.o.Application
+	case written != "":
+		return written
+	case im.b.app != "":
+		return im.b.app
 	}
-	for _, h := range b.hosts {
-		if old, ok := tx.m.hosts[h.Name]; ok {
+	return im.tx.s.opts.DefaultApplication
+}
+
+func (im *importer) note(r Ref, existed bool) {
+	if existed {
+		im.res.Updated = append(im.res.Updated, r)
+	} else {
+		im.res.Created = append(im.res.Created, r)
+	}
+}
+
+// ensureApp creates application app if it does not exist.
+func (im *importer) ensureApp(app string) error {
+	if _, ok := im.tx.m.apps[app]; ok {
+		return nil
+	}
+	im.note(Ref{KindApplication, app}, false)
+	return im.tx.PutApplication(&Application{Name: app})
+}
+
+// ensureRef makes application from reference to. A binding file does not
+// carry application references, but binds across applications when the
+// source group had them: add what the bindings need, as the references
+// must have existed there.
+func (im *importer) ensureRef(from, to string) error {
+	a := im.tx.m.apps[from]
+	if from == to || a == nil || slices.Contains(a.References, to) {
+		return nil
+	}
+	if _, ok := im.tx.m.apps[to]; !ok {
+		return nil // the Put that follows reports the missing artifact
+	}
+	c := a.clone()
+	c.References = append(c.References, to)
+	im.note(Ref{KindApplication, from}, true)
+	return im.tx.PutApplication(c)
+}
+
+func (im *importer) hosts() error {
+	for _, h := range im.b.hosts {
+		if old, ok := im.tx.m.hosts[h.Name]; ok {
 			// A file that names the host only as a handler knows less than
 			// one with its <Host> element: fill in, never overwrite.
 			if old.NTGroupName == "" && h.NTGroupName != "" {
 				c := *old
 				c.NTGroupName = h.NTGroupName
-				note(Ref{KindHost, h.Name}, true)
-				if err := tx.PutHost(&c); err != nil {
+				im.note(Ref{KindHost, h.Name}, true)
+				if err := im.tx.PutHost(&c); err != nil {
 					return err
 				}
 			}
 			continue
 		}
-		note(Ref{KindHost, h.Name}, false)
-		if err := tx.PutHost(h); err != nil {
+		im.note(Ref{KindHost, h.Name}, false)
+		if err := im.tx.PutHost(h); err != nil {
 			return err
 		}
 	}
-	for _, a := range b.adapters {
-		if _, ok := tx.m.adapters[a.Name]; ok {
+	return nil
+}
+
+func (im *importer) adapters() error {
+	for _, a := range im.b.adapters {
+		if _, ok := im.tx.m.adapters[a.Name]; ok {
 			continue
 		}
-		if !builtinAdapters[a.Name] && !o.RegisterAdapters {
-			return &BindingError{Path: "TransportType", Line: b.adapterLines[a.Name], Err: fmt.Errorf(
+		if !builtinAdapters[a.Name] && !im.o.RegisterAdapters {
+			return &BindingError{Path: "TransportType", Line: im.b.adapterLines[a.Name], Err: fmt.Errorf(
 				"%w: %q (register it first, or import with RegisterAdapters)", ErrUnknownAdapter, a.Name)}
 		}
-		note(Ref{KindAdapter, a.Name}, false)
-		if err := tx.PutAdapter(a); err != nil {
+		im.note(Ref{KindAdapter, a.Name}, false)
+		if err := im.tx.PutAdapter(a); err != nil {
 			return err
 		}
 	}
-	// Application pseudo references are stored under their canonical full
-	// name; the orchestrations they hold follow them.
-	renamed := map[string]string{}
-	for _, a := range b.assemblies {
+	return nil
+}
+
+// assemblies puts the assemblies. Application pseudo references are
+// stored under their canonical full name; the orchestrations they hold
+// follow them (renamed).
+func (im *importer) assemblies() error {
+	for _, a := range im.b.assemblies {
 		c := *a
 		if isAppModule(c.Name) {
-			app := resolve(strings.TrimSuffix(strings.TrimPrefix(c.Name, appModulePrefix), "]"))
+			app := im.app(strings.TrimSuffix(strings.TrimPrefix(c.Name, appModulePrefix), "]"))
 			c.Name, c.FullName, c.Application = appModuleName(app), appModuleFullName(app), app
-			renamed[a.FullName] = c.FullName
-			if err := ensureApp(app); err != nil {
+			im.renamed[a.FullName] = c.FullName
+			if err := im.ensureApp(app); err != nil {
 				return err
 			}
 			if isEmptyAppModule(&c) {
@@ -163,134 +221,147 @@ func (tx *Tx) applyBinding(b *binding, o *ImportOptions, res *ImportResult) erro
 				continue
 			}
 		} else {
-			c.Application = resolve(c.Application)
-			if err := ensureApp(c.Application); err != nil {
+			c.Application = im.app(c.Application)
+			if err := im.ensureApp(c.Application); err != nil {
 				return err
 			}
 		}
-		_, existed := tx.m.assemblies[c.FullName]
-		note(Ref{KindAssembly, c.FullName}, existed)
-		if err := tx.PutAssembly(&c); err != nil {
+		_, existed := im.tx.m.assemblies[c.FullName]
+		im.note(Ref{KindAssembly, c.FullName}, existed)
+		if err := im.tx.PutAssembly(&c); err != nil {
 			return err
 		}
 	}
-	for _, p := range b.sendPorts {
+	return nil
+}
+
+func (im *importer) sendPorts() error {
+	for _, p := range im.b.sendPorts {
 		c := *p
-		c.Application = resolve(b.sendPortApps[p.Name])
-		if err := ensureApp(c.Application); err != nil {
+		c.Application = im.app(im.b.sendPortApps[p.Name])
+		if err := im.ensureApp(c.Application); err != nil {
 			return err
 		}
-		_, existed := tx.m.sendPorts[c.Name]
-		note(Ref{KindSendPort, c.Name}, existed)
-		if err := tx.PutSendPort(&c); err != nil {
+		_, existed := im.tx.m.sendPorts[c.Name]
+		im.note(Ref{KindSendPort, c.Name}, existed)
+		if err := im.tx.PutSendPort(&c); err != nil {
 			return err
 		}
 	}
-	// A binding file does not carry application references, but binds
-	// across applications when the source group had them: add what the
-	// bindings need, as the references must have existed there.
-	ensureRef := func(from, to string) error {
-		a := tx.m.apps[from]
-		if from == to || a == nil || slices.Contains(a.References, to) {
-			return nil
-		}
-		if _, ok := tx.m.apps[to]; !ok {
-			return nil // the Put that follows reports the missing artifact
-		}
-		c := a.clone()
-		c.References = append(c.References, to)
-		note(Ref{KindApplication, from}, true)
-		return tx.PutApplication(c)
-	}
-	for _, g := range b.groups {
+	return nil
+}
+
+func (im *importer) groups() error {
+	for _, g := range im.b.groups {
 		c := *g
-		c.Application = resolve(b.groupApps[g.Name])
-		if err := ensureApp(c.Application); err != nil {
+		c.Application = im.app(im.b.groupApps[g.Name])
+		if err := im.ensureApp(c.Application); err != nil {
 			return err
 		}
 		for _, m := range c.SendPorts {
-			if p, ok := tx.m.sendPorts[m]; ok {
-				if err := ensureRef(c.Application, p.Application); err != nil {
+			if p, ok := im.tx.m.sendPorts[m]; ok {
+				if err := im.ensureRef(c.Application, p.Application); err != nil {
 					return err
 				}
 			}
 		}
-		_, existed := tx.m.groups[c.Name]
-		note(Ref{KindSendPortGroup, c.Name}, existed)
-		if err := tx.PutSendPortGroup(&c); err != nil {
+		_, existed := im.tx.m.groups[c.Name]
+		im.note(Ref{KindSendPortGroup, c.Name}, existed)
+		if err := im.tx.PutSendPortGroup(&c); err != nil {
 			return err
 		}
 	}
-	for _, p := range b.receivePorts {
+	return nil
+}
+
+func (im *importer) receivePorts() error {
+	for _, p := range im.b.receivePorts {
 		c := *p
-		c.Application = resolve(b.receivePortApps[p.Name])
-		if err := ensureApp(c.Application); err != nil {
+		c.Application = im.app(im.b.receivePortApps[p.Name])
+		if err := im.ensureApp(c.Application); err != nil {
 			return err
 		}
-		_, existed := tx.m.receivePorts[c.Name]
-		note(Ref{KindReceivePort, c.Name}, existed)
-		if err := tx.PutReceivePort(&c); err != nil {
+		_, existed := im.tx.m.receivePorts[c.Name]
+		im.note(Ref{KindReceivePort, c.Name}, existed)
+		if err := im.tx.PutReceivePort(&c); err != nil {
 			return err
 		}
 	}
-	for _, or := range b.orchestrations {
+	return nil
+}
+
+// orchestrations puts the orchestrations, referencing the applications of
+// the ports they bind. An existing orchestration keeps its activation,
+// which a binding file does not carry.
+func (im *importer) orchestrations() error {
+	for _, or := range im.b.orchestrations {
 		c := *or
-		c.Application = resolve(or.Application)
-		if n, ok := renamed[c.Assembly]; ok {
+		c.Application = im.app(or.Application)
+		if n, ok := im.renamed[c.Assembly]; ok {
 			c.Assembly = n
 		}
-		if err := ensureApp(c.Application); err != nil {
+		if err := im.ensureApp(c.Application); err != nil {
 			return err
 		}
 		for _, pb := range c.Ports {
 			var to string
-			if p, ok := tx.m.sendPorts[pb.SendPort]; ok {
+			if p, ok := im.tx.m.sendPorts[pb.SendPort]; ok {
 				to = p.Application
-			} else if g, ok := tx.m.groups[pb.SendPortGroup]; ok {
+			} else if g, ok := im.tx.m.groups[pb.SendPortGroup]; ok {
 				to = g.Application
-			} else if r, ok := tx.m.receivePorts[pb.ReceivePort]; ok {
+			} else if r, ok := im.tx.m.receivePorts[pb.ReceivePort]; ok {
 				to = r.Application
 			}
 			if to != "" {
-				if err := ensureRef(c.Application, to); err != nil {
+				if err := im.ensureRef(c.Application, to); err != nil {
 					return err
 				}
 			}
 		}
-		old, existed := tx.m.orchs[c.Name]
+		old, existed := im.tx.m.orchs[c.Name]
 		if existed {
 			c.Activation = old.Activation
 			c.ActivatingPorts = old.ActivatingPorts
 		}
-		note(Ref{KindOrchestration, c.Name}, existed)
-		if err := tx.PutOrchestration(&c); err != nil {
+		im.note(Ref{KindOrchestration, c.Name}, existed)
+		if err := im.tx.PutOrchestration(&c); err != nil {
 			return err
 		}
 	}
-	if o.ApplyStates {
-		for _, or := range b.orchestrations {
-			r := Ref{KindOrchestration, or.Name}
-			var err error
-			switch b.orchStates[or.Name] {
-			case "Started":
-				err = tx.Start(r)
-			case "Enlisted", "Stopped":
-				if err = tx.Enlist(r); err == nil {
-					err = tx.Stop(r)
-				}
-			case "Unenlisted", "Bound", "Unbound":
-				err = tx.Unenlist(r, false)
+	return nil
+}
+
+// orchestrationStates applies the states the file writes, when asked to.
+func (im *importer) orchestrationStates() error {
+	if !im.o.ApplyStates {
+		return nil
+	}
+	for _, or := range im.b.orchestrations {
+		r := Ref{KindOrchestration, or.Name}
+		var err error
+		switch im.b.orchStates[or.Name] {
+		case "Started":
+			err = im.tx.Start(r)
+		case "Enlisted", "Stopped":
+			if err = im.tx.Enlist(r); err == nil {
+				err = im.tx.Stop(r)
 			}
-			if err != nil {
-				return err
-			}
+		case "Unenlisted", "Bound", "Unbound":
+			err = im.tx.Unenlist(r, false)
+		}
+		if err != nil {
+			return err
 		}
 	}
-	for _, p := range b.parties {
+	return nil
+}
+
+func (im *importer) parties() error {
+	for _, p := range im.b.parties {
 		c := *p
-		_, existed := tx.m.parties[c.Name]
-		note(Ref{KindParty, c.Name}, existed)
-		if err := tx.PutParty(&c); err != nil {
+		_, existed := im.tx.m.parties[c.Name]
+		im.note(Ref{KindParty, c.Name}, existed)
+		if err := im.tx.PutParty(&c); err != nil {
 			return err
 		}
 	}
