@@ -41,6 +41,13 @@ type Config struct {
 	// dequeues and completes, per commit. The "-op" systems use 1.
 	// Defaults to 64; large bodies lower it to keep a batch under 8 MiB.
 	Batch int
+	// Rate, if positive, runs the scenario open-loop: the publishers offer
+	// Rate messages per second in all, on a fixed schedule, whatever the
+	// system's progress (no Inflight window), and a message's latency runs
+	// from its scheduled send time, so a stall counts against every
+	// message it delays. Zero runs closed-loop: as fast as the system
+	// completes.
+	Rate float64
 	// Inflight caps the messages published but not yet dequeued at the end
 	// of their flow, so latency is measured at a steady state rather than
 	// behind an ever-growing queue. Defaults to 4 × Publishers × the

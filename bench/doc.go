@@ -82,7 +82,8 @@
 //
 // Publishers keep at most [Config.Inflight] messages in flight (published
 // and not yet dequeued at the end of their flow), so that latency is
-// measured at a steady state. A round ends when its time (or count) is
+// measured at a steady state; a system that works behind its commits
+// ([Settler]) settles before a round's clock stops. A round ends when its time (or count) is
 // used up and every message published has been completed; Run checks that
 // completions equal publications. Rounds alternate the systems (in a
 // rotated order each round) because the disk's fsync rate drifts within
@@ -94,7 +95,18 @@
 //     that completed it at the end of its flow (for fanout, of each
 //     delivery). At saturation they are mostly queueing: about Inflight
 //     divided by msgs/s (Little's law). Lower -inflight to see the latency
-//     of a lightly loaded system.
+//     of a lightly loaded system, or run open-loop.
+//   - open loop (-rate N, [Config.Rate]): the publishers offer N msgs/s in
+//     all on a fixed schedule, with no in-flight window, and latency runs
+//     from each message's scheduled send time, so a stall is charged to
+//     every message it delays (no coordinated omission). Run a system at
+//     half its closed-loop msgs/s to read its latency under load:
+//
+//	go run ./bench/cmd/biztierbench -systems biztier,pebble-batch -scenarios messaging -rate 10000 -duration 20s
+//
+//     A round still ends when every published message is through, so a
+//     system that cannot keep up shows it as msgs/s below the rate and a
+//     growing p50.
 //   - CPU s per 1k msgs: the process's user and system CPU time (every
 //     goroutine, embedded servers included) per 1,000 messages.
 //   - peak heap: the largest live heap sampled during the system's rounds,

@@ -298,12 +298,30 @@ func runRound(ctx context.Context, c *Config, sc *scenario, in *instance, body [
 	var claimed atomic.Int64
 	var pwg sync.WaitGroup
 	mctx := encodeContext(typeOrder)
-	for range c.Publishers {
+	// Open loop: each publisher sends a batch every interval, the
+	// publishers staggered over it.
+	var interval time.Duration
+	if c.Rate > 0 {
+		interval = time.Duration(float64(in.batch*c.Publishers) / c.Rate * float64(time.Second))
+	}
+	for p := range c.Publishers {
 		pwg.Go(func() {
 			msgs := make([]Msg, 0, in.batch)
+			next := start.Add(interval * time.Duration(p) / time.Duration(c.Publishers))
 			for cctx.Err() == nil {
 				if !deadline.IsZero() && !time.Now().Before(deadline) {
 					return
+				}
+				sent := time.Now()
+				if interval > 0 {
+					if d := time.Until(next); d > 0 {
+						select {
+						case <-time.After(d):
+						case <-cctx.Done():
+							return
+						}
+					}
+					sent, next = next, next.Add(interval)
 				}
 				n := int64(in.batch)
 				if c.Count > 0 {
@@ -313,13 +331,12 @@ func runRound(ctx context.Context, c *Config, sc *scenario, in *instance, body [
 					}
 					n = min(n, quota-first)
 				}
-				if !win.acquire(cctx, n*fan) {
+				if interval == 0 && !win.acquire(cctx, n*fan) {
 					return
 				}
 				msgs = msgs[:0]
-				now := time.Now().UnixNano()
 				for range n {
-					msgs = append(msgs, Msg{Type: typeOrder, Sent: now, Body: body, Context: mctx})
+					msgs = append(msgs, Msg{Type: typeOrder, Sent: sent.UnixNano(), Body: body, Context: mctx})
 				}
 				if err := in.sys.Publish(cctx, msgs); err != nil {
 					if cctx.Err() == nil {

@@ -48,6 +48,7 @@ func run() error {
 	flag.IntVar(&cfg.Publishers, "publishers", 4, "publishing goroutines")
 	flag.IntVar(&cfg.Consumers, "consumers", 2, "consuming goroutines per queue")
 	flag.IntVar(&cfg.Batch, "batch", 64, "messages per commit for the batched systems")
+	flag.Float64Var(&cfg.Rate, "rate", 0, "open-loop: msgs/s offered in all, on a fixed schedule (latency from the scheduled send); 0 runs closed-loop")
 	flag.IntVar(&cfg.Inflight, "inflight", 0, "messages in flight at most (default 4 × publishers × the system's batch)")
 	flag.IntVar(&cfg.Size, "size", 0, "body bytes (default 2048; 1 MiB for large)")
 	flag.IntVar(&cfg.Fanout, "fanout", 8, "subscriptions per message in the fanout scenario")
