@@ -91,26 +91,31 @@
 //
 //   - msgs/s: messages through the whole flow per second of the rounds;
 //     MB/s counts their bodies (10^6 bytes).
+//
 //   - p50, p99: from the start of a message's publish call to the commit
 //     that completed it at the end of its flow (for fanout, of each
 //     delivery). At saturation they are mostly queueing: about Inflight
 //     divided by msgs/s (Little's law). Lower -inflight to see the latency
 //     of a lightly loaded system, or run open-loop.
+//
 //   - open loop (-rate N, [Config.Rate]): the publishers offer N msgs/s in
 //     all on a fixed schedule, with no in-flight window, and latency runs
 //     from each message's scheduled send time, so a stall is charged to
 //     every message it delays (no coordinated omission). Run a system at
 //     half its closed-loop msgs/s to read its latency under load:
 //
-//	go run ./bench/cmd/biztierbench -systems biztier,pebble-batch -scenarios messaging -rate 10000 -duration 20s
+//     go run ./bench/cmd/biztierbench -systems biztier,pebble-batch -scenarios messaging -rate 10000 -duration 20s
 //
 //     A round still ends when every published message is through, so a
 //     system that cannot keep up shows it as msgs/s below the rate and a
 //     growing p50.
+//
 //   - CPU s per 1k msgs: the process's user and system CPU time (every
 //     goroutine, embedded servers included) per 1,000 messages.
+//
 //   - peak heap: the largest live heap sampled during the system's rounds,
 //     of the whole process (the other open systems' idle state included).
+//
 //   - vs biztier: msgs/s over biztier's in the same scenario.
 //
 // The BBW reference figures (messaging 300–1,400 msg/s, orchestration
