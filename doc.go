@@ -46,8 +46,8 @@
 //	                   fencing, failover
 //	internal/store     one Pebble DB per database on the log; multi-store
 //	                   transactions, replay, checkpoints
-//	internal/event     the MessageBox's tracking records, which tracking
-//	                   (and BAM's messaging stream) decode
+//	internal/event     the MessageBox's tracking records, which the
+//	                   tracking decoder takes in
 //	internal/clusterhooks what cluster needs of a Group that applications
 //	                   must not call (the raw log, replica open, reseed)
 //	internal/backup    backup sets, manifests, restore, the DR standby

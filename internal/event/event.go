@@ -1,6 +1,7 @@
 // Package event is the one vocabulary of what happens in the MessageBox,
-// as the MessageBox records it for the databases that watch it: Tracking
-// now, BAM's messaging stream next. The MessageBox stages encoded events
+// as the MessageBox records it for the database that watches it, Tracking
+// (BAM's streams write their own records into the caller's transaction,
+// so they need none of this). The MessageBox stages encoded events
 // in its own commit (BizTalk's TrackingData tables); the watcher takes
 // them, in order, and writes its own rows from them in a commit of its own
 // (BizTalk's Tracking Data Decode Service). Neither side knows the other's
