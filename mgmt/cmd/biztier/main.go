@@ -2,7 +2,7 @@
 // of BTSTask, bm and BizTalk's WMI scripts: import and export binding files,
 // list, start and stop applications and ports, query, resume and terminate
 // suspended messages, back up and restore, look at log shipping, deploy BAM
-// definitions and rule policies.
+// definitions and rule policies, back up and restore the SSO master secret.
 //
 // It opens the group directory itself, so it works on a group no process has
 // open (biztier.Open refuses a directory in use with ErrLocked): a group that a
