@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/biztier/biztier/internal/crashtest"
 	"github.com/stretchr/testify/require"
@@ -36,7 +38,7 @@ func TestPipeline(t *testing.T) {
 
 	// An order dropped in the input folder before the second run is
 	// processed by it, on the same group.
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "in", "PO-manual-1.xml"), []byte("<Order><Id>PO-manual-1</Id></Order>"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "in", "PO-manual-1.xml"), []byte("<Order xmlns=\"urn:shop\"><Id>PO-manual-1</Id></Order>"), 0o644))
 	out.Reset()
 	sum, err = run(context.Background(), config{dir: dir, orders: 40}, &out)
 	require.NoError(t, err, out.String())
@@ -50,7 +52,9 @@ func TestPipeline(t *testing.T) {
 // process (this test binary, re-executed) that it can kill.
 func TestMain(m *testing.M) {
 	if dir := os.Getenv("PIPELINE_CHILD_DIR"); dir != "" {
-		if _, err := run(context.Background(), config{dir: dir, orders: 3000}, os.Stdout); err != nil {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		if _, err := run(ctx, config{dir: dir, orders: 3000}, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -110,6 +114,49 @@ func TestPipeline_KilledAndRerun(t *testing.T) {
 			require.Empty(t, left)
 		})
 	}
+}
+
+// TestPipeline_Interrupt sends the pipeline SIGINT while orders flow
+// through it: it stops its host instances gracefully, prints the summary
+// and exits within 5 s, and a rerun finishes the rest.
+func TestPipeline_Interrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline in a child process")
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "PIPELINE_CHILD_DIR="+dir)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	sc := bufio.NewScanner(stdout)
+	sc.Split(scanProgress)
+	var sent int
+	for sc.Scan() {
+		var in int
+		if _, err := fmt.Sscanf(strings.TrimSpace(sc.Text()), "received %d  sent %d", &in, &sent); err == nil && sent >= 100 {
+			break
+		}
+	}
+	require.GreaterOrEqual(t, sent, 100, "the child never got going")
+	interrupted := time.Now()
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	var rest strings.Builder
+	for sc.Scan() {
+		rest.WriteString(sc.Text() + "\n")
+	}
+	require.NoError(t, cmd.Wait())
+	took := time.Since(interrupted)
+	require.Less(t, took, 5*time.Second, "exit after SIGINT")
+	require.Contains(t, rest.String(), "stopped (run again to carry on)")
+	t.Logf("exited %s after SIGINT", took.Round(time.Millisecond))
+
+	var out bytes.Buffer
+	_, err = run(context.Background(), config{dir: dir, orders: 3000}, &out)
+	require.NoError(t, err, out.String())
+	files, err := filepath.Glob(filepath.Join(dir, "out", "*.xml"))
+	require.NoError(t, err)
+	require.Len(t, files, 3000, "every order comes out")
 }
 
 // scanProgress splits the pipeline's output at '\r' as well as '\n'.

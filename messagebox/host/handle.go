@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
+	"time"
 
 	"github.com/biztier/biztier/messagebox"
 	"github.com/biztier/biztier/mgmt"
@@ -18,8 +18,13 @@ import (
 type Service func(ctx context.Context, d *messagebox.Delivery) (messagebox.PersistPoint, error)
 
 // busyRetries is how often a persistence point refused with
-// ErrInstanceBusy is tried again at once before its entry is abandoned.
-const busyRetries = 8
+// ErrInstanceBusy is tried again, after busyBackoff doubling each time,
+// before its entry is abandoned. Another step of the instance is
+// committing: that takes a commit's time, a millisecond or a few.
+const (
+	busyRetries = 10
+	busyBackoff = 500 * time.Microsecond
+)
 
 // stoppingReason is the reason of entries abandoned by a stop.
 const stoppingReason = "host instance stopping"
@@ -156,14 +161,20 @@ func (i *Instance) runService(d *messagebox.Delivery) {
 	p.Instance = d.Instance.ID
 	p.Consumed = append(p.Consumed, l)
 	ctx := context.WithoutCancel(i.handlerCtx)
+	var res messagebox.PersistResult
 	for try := 0; ; try++ {
-		_, err = i.mb.Persist(ctx, p)
+		res, err = i.mb.Persist(ctx, p)
 		if !errors.Is(err, messagebox.ErrInstanceBusy) || try == busyRetries {
 			break
 		}
-		// Another step of the instance is committing; it is over soon.
-		runtime.Gosched()
+		// Real time, not Options.Clock: this waits for a commit in
+		// progress, not for anything the application schedules.
+		time.Sleep(busyBackoff << try)
 	}
+	// Messages still routed to an instance its step completed (queued, or
+	// held by another step, which gets ErrZombie) were suspended as
+	// zombies by the same commit.
+	i.stats.zombies.Add(int64(len(res.Zombies)))
 	rep := &Error{Op: "persist", Host: i.host, Port: d.Instance.Service, Entry: l.Entry, Message: d.Message.ID, Err: err}
 	switch {
 	case err == nil:
@@ -174,8 +185,8 @@ func (i *Instance) runService(d *messagebox.Delivery) {
 		i.report(rep)
 	case errors.Is(err, messagebox.ErrZombie):
 		// The instance had already completed: the MessageBox suspended
-		// the message as a zombie. Nothing to undo.
-		i.stats.zombies.Add(1)
+		// the message as a zombie (counted by the completing step).
+		// Nothing to undo.
 		i.report(rep)
 	case errors.Is(err, messagebox.ErrInstanceBusy):
 		i.report(rep)

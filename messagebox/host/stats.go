@@ -10,8 +10,10 @@ type Stats struct {
 	// the call that committed them returns (a dequeue that completed a
 	// batch and then waited for work counts it when work arrives).
 	Sent, Completed int64
-	// Steps counts orchestration persistence points committed; Zombies
-	// deliveries to instances that had already completed.
+	// Steps counts orchestration persistence points committed. Zombies
+	// counts the messages this instance's completing steps suspended as
+	// zombies: those still queued for the instance, and those another step
+	// held (that step gets messagebox.ErrZombie, which is reported).
 	Steps, Zombies int64
 	// Failed counts entries failed for a retry, Suspended entries
 	// suspended at once (permanent failures), Abandoned entries given back
