@@ -32,6 +32,9 @@
 // (the default refuses everything), passes http.CrossOriginProtection (the
 // browser's Sec-Fetch-Site or Origin must say same origin) and must carry the
 // console's anti-forgery token (the form field or the X-CSRF-Token header)
-// bound to the session cookie the console sets. Each write is audited (see
-// Audit).
+// bound to the session cookie the console sets. Each write is audited in the
+// group's trail (package mgmt/audit, kept in the Management database), logged at
+// info level to Options.Logger (log/slog), and traced as one OpenTelemetry span
+// through the otel API (the application's tracer provider records it; the
+// console depends on no SDK).
 package console

@@ -1,6 +1,8 @@
 package console
 
 import (
+	"io"
+	"log/slog"
 	"time"
 
 	"github.com/biztier/biztier"
@@ -37,6 +39,10 @@ type Options struct {
 	// MaxBody caps the bytes of a message part the message page shows.
 	// Defaults to 64 KiB.
 	MaxBody int
+	// Logger receives one line per write at info level (who, what, how
+	// many) and refusals and failures at warn; reads are not logged.
+	// Defaults to a logger that discards everything.
+	Logger *slog.Logger
 	// Now is the console's clock for audit records and ages. Defaults to
 	// time.Now.
 	Now func() time.Time
@@ -54,6 +60,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return o
 }

@@ -3,11 +3,20 @@ package console
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/biztier/biztier/mgmt/audit"
 )
+
+// tracer makes the console's spans, from the global provider.
+var tracer = otel.Tracer("github.com/biztier/biztier/mgmt/console")
 
 // suspendedView is the suspended page: the query, how many entries it
 // matches (what a bulk action acts on), and the first page of them.
@@ -90,6 +99,10 @@ func (h *Handler) write(a Action, api bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		res, err := h.bulk(w, r, a)
 		if err != nil {
+			h.opts.Logger.LogAttrs(r.Context(), slog.LevelWarn, "console write failed",
+				slog.String("action", string(a)), slog.String("query", res.Query.String()),
+				slog.Int("count", res.Count), slog.Int("status", status(err)), slog.String("error", err.Error()),
+				slog.String("remote", r.RemoteAddr))
 			h.fail(w, r, err)
 			return
 		}
@@ -104,8 +117,20 @@ func (h *Handler) write(a Action, api bool) http.Handler {
 	})
 }
 
-func (h *Handler) bulk(w http.ResponseWriter, r *http.Request, a Action) (writeResult, error) {
-	res := writeResult{Action: a}
+func (h *Handler) bulk(w http.ResponseWriter, r *http.Request, a Action) (res writeResult, err error) {
+	// One span per write, through the otel API only: it records nothing
+	// until the application installs a tracer provider.
+	ctx, span := tracer.Start(r.Context(), "biztier.console."+string(a), trace.WithSpanKind(trace.SpanKindServer))
+	defer func() {
+		span.SetAttributes(attribute.Int("biztier.count", res.Count))
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}()
+	r = r.WithContext(ctx)
+	res = writeResult{Action: a}
 	if err := h.origin.Check(r); err != nil {
 		return res, fmt.Errorf("%w: %v", ErrForbidden, err)
 	}
@@ -132,7 +157,6 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request, a Action) (writeR
 	if err != nil {
 		return res, err
 	}
-	ctx := r.Context()
 	if a == ActionResume {
 		// Resume acts on the resumable entries only: the count to confirm
 		// is theirs.
@@ -158,6 +182,9 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request, a Action) (writeR
 		done, actErr = mb.Terminate(ctx, q)
 	}
 	res.Count = done
+	h.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "console write",
+		slog.String("action", string(a)), slog.String("principal", who), slog.String("query", res.Query.String()),
+		slog.Int("count", done), slog.Any("error", actErr))
 	rec.Phase, rec.Count, rec.Error = "end", done, errText(actErr)
 	// The end record is written even if the request was cancelled midway:
 	// the trail must say how many entries the action did touch.
