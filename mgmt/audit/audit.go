@@ -50,20 +50,45 @@ const recordVersion = 1
 // this process is enough.
 var locks sync.Map // uuid.UUID (the group ID) → *sync.Mutex
 
+// Updater commits a transaction on a group: a *biztier.Group, or a
+// *cluster.Node, whose writes must go through its own (fenced) Update.
+type Updater interface {
+	Update(ctx context.Context, fn func(*biztier.Tx) error) (uint64, error)
+}
+
+var _ Updater = (*biztier.Group)(nil)
+
+// Options configure a Log. A nil *Options means defaults.
+type Options struct {
+	// Now stamps records. Defaults to time.Now.
+	Now func() time.Time
+	// Updater commits the records. Defaults to the group itself; give the
+	// cluster node for a group that is one of a pair.
+	Updater Updater
+}
+
 // Log is a group's audit trail. It is safe for concurrent use.
 type Log struct {
 	g   *biztier.Group
+	up  Updater
 	now func() time.Time
 	mu  *sync.Mutex // the group's append lock (see locks)
 }
 
-// New returns the audit trail of g; now stamps records (nil: time.Now).
-func New(g *biztier.Group, now func() time.Time) *Log {
-	if now == nil {
-		now = time.Now
+// New returns the audit trail of g.
+func New(g *biztier.Group, opts *Options) *Log {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Updater == nil {
+		o.Updater = g
 	}
 	m, _ := locks.LoadOrStore(g.ID(), new(sync.Mutex))
-	return &Log{g: g, now: now, mu: m.(*sync.Mutex)}
+	return &Log{g: g, up: o.Updater, now: o.Now, mu: m.(*sync.Mutex)}
 }
 
 // Append writes r as the next record, setting its Seq and At, and returns it
@@ -84,7 +109,7 @@ func (l *Log) Append(ctx context.Context, r Record) (Record, error) {
 	val := append([]byte{recordVersion}, body...)
 	var n [8]byte
 	binary.BigEndian.PutUint64(n[:], next+1)
-	_, err = l.g.Update(ctx, func(tx *biztier.Tx) error {
+	_, err = l.up.Update(ctx, func(tx *biztier.Tx) error {
 		if err := tx.Set(biztier.Management, fmt.Appendf(nil, keyRecord, next), val); err != nil {
 			return err
 		}

@@ -20,7 +20,7 @@ func TestLog_appendList(t *testing.T) {
 	}
 	ctx := context.Background()
 	at := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
-	l := audit.New(g, func() time.Time { return at })
+	l := audit.New(g, &audit.Options{Now: func() time.Time { return at }})
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Add(1)

@@ -14,6 +14,9 @@ const (
 	ActionResume Action = "resume"
 	// ActionTerminate terminates the suspended entries a query matches.
 	ActionTerminate Action = "terminate"
+	// ActionSwitchover hands the active role of a pair to the passive
+	// (cluster.Node.Switchover).
+	ActionSwitchover Action = "switchover"
 )
 
 // Authorizer decides who may write. The console calls it for every write,

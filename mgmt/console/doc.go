@@ -22,6 +22,11 @@
 //
 // # Writes
 //
+// Over a cluster node (Options.Node) the overview shows the pair, and an
+// operator can hand the active role to the passive (POST /pair/switchover,
+// cluster.Node.Switchover); the MessageBox pages then work on the active node
+// only (cluster.ErrNotActive answers 503 elsewhere).
+//
 // Bulk resume and terminate act on everything the query matches, not on the
 // page shown, through messagebox.Store.Resume and Terminate (which work in
 // batches, with no cap). The page shows the count first; the form carries it

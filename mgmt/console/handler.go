@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/biztier/biztier"
+	"github.com/biztier/biztier/cluster"
 	"github.com/biztier/biztier/messagebox"
 	"github.com/biztier/biztier/mgmt/audit"
 )
@@ -23,16 +24,15 @@ type Handler struct {
 	mux    *http.ServeMux
 	tokens *tokens
 	origin *http.CrossOriginProtection
-	audit  *audit.Log
 	pages  map[string]*template.Template // by page name; read-only after New
 }
 
 var _ http.Handler = (*Handler)(nil)
 
-// New returns the console over opts.Group. It fails with ErrNoGroup without
-// a group.
+// New returns the console over opts.Group, or over opts.Node's group. It
+// fails with ErrNoGroup without either.
 func New(opts Options) (*Handler, error) {
-	if opts.Group == nil {
+	if opts.Group == nil && opts.Node == nil {
 		return nil, ErrNoGroup
 	}
 	o := opts.withDefaults()
@@ -41,7 +41,6 @@ func New(opts Options) (*Handler, error) {
 		mux:    http.NewServeMux(),
 		tokens: newTokens(),
 		origin: http.NewCrossOriginProtection(),
-		audit:  audit.New(o.Group, o.Now),
 		pages:  map[string]*template.Template{},
 	}
 	if err := h.parseTemplates(); err != nil {
@@ -49,6 +48,35 @@ func New(opts Options) (*Handler, error) {
 	}
 	h.routes()
 	return h, nil
+}
+
+// group returns the group shown: the node's current one for a pair (a
+// bootstrap replaces a node's group), else Options.Group.
+func (h *Handler) group() *biztier.Group {
+	if h.opts.Node != nil {
+		return h.opts.Node.Group()
+	}
+	return h.opts.Group
+}
+
+// messageBox returns the MessageBox to read and write: on a pair, the
+// node's, which exists only while the node is active and whose writes are
+// fenced (cluster.ErrNotActive elsewhere).
+func (h *Handler) messageBox() (*messagebox.Store, error) {
+	if h.opts.Node != nil {
+		return h.opts.Node.MessageBox()
+	}
+	return h.opts.Group.MessageBox()
+}
+
+// trail returns the group's audit trail, committed through the node on a
+// pair.
+func (h *Handler) trail() *audit.Log {
+	o := &audit.Options{Now: h.opts.Now}
+	if h.opts.Node != nil {
+		o.Updater = h.opts.Node
+	}
+	return audit.New(h.group(), o)
 }
 
 // ServeHTTP implements http.Handler.
@@ -98,6 +126,8 @@ func (h *Handler) routes() {
 	h.page("sso", "/sso", h.ssoApps)
 	h.page("audit", "/audit", h.auditTrail)
 	h.mux.HandleFunc("GET /api/csrf", h.csrfToken)
+	h.mux.Handle("POST /pair/switchover", h.switchover(false))
+	h.mux.Handle("POST /api/pair/switchover", h.switchover(true))
 	for _, a := range []Action{ActionResume, ActionTerminate} {
 		h.mux.Handle("POST /suspended/"+string(a), h.write(a, false))
 		h.mux.Handle("POST /api/suspended/"+string(a), h.write(a, true))
@@ -138,13 +168,13 @@ func status(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrForbidden), errors.Is(err, ErrBadToken):
 		return http.StatusForbidden
-	case errors.Is(err, ErrCountChanged):
+	case errors.Is(err, ErrCountChanged), errors.Is(err, cluster.ErrNoStandby):
 		return http.StatusConflict
 	case errors.Is(err, ErrBadRequest):
 		return http.StatusBadRequest
 	case errors.Is(err, messagebox.ErrNotFound), errors.Is(err, ErrNotConfigured):
 		return http.StatusNotFound
-	case errors.Is(err, biztier.ErrClosed):
+	case errors.Is(err, biztier.ErrClosed), errors.Is(err, cluster.ErrNotActive):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

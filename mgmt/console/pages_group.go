@@ -1,11 +1,13 @@
 package console
 
 import (
+	"errors"
 	"net/http"
 	"sort"
 	"time"
 
 	"github.com/biztier/biztier"
+	"github.com/biztier/biztier/cluster"
 	"github.com/biztier/biztier/messagebox"
 )
 
@@ -14,7 +16,7 @@ type overviewView struct {
 	GroupID    string         `json:"groupId"`
 	Dir        string         `json:"dir"`
 	Log        logView        `json:"log"`
-	MessageBox mbView         `json:"messageBox"`
+	MessageBox *mbView        `json:"messageBox,omitempty"`
 	Tracking   trackingView   `json:"tracking"`
 	Pair       *pairView      `json:"pair,omitempty"`
 	Shipping   *shippingView  `json:"shipping,omitempty"`
@@ -64,6 +66,7 @@ type trackingView struct {
 type pairView struct {
 	Node          string `json:"node"`
 	Role          string `json:"role"`
+	Active        bool   `json:"active"`
 	Mode          string `json:"mode"`
 	Epoch         uint64 `json:"epoch"`
 	Leader        string `json:"leader"`
@@ -95,13 +98,8 @@ func errText(err error) string {
 }
 
 func (h *Handler) overview(r *http.Request) (any, error) {
-	g := h.opts.Group
-	mb, err := g.MessageBox()
-	if err != nil {
-		return nil, err
-	}
+	g := h.group()
 	st := g.Stats()
-	ms := mb.Stats()
 	v := overviewView{
 		GroupID: g.ID().String(), Dir: g.Dir(),
 		Log: logView{
@@ -109,14 +107,21 @@ func (h *Handler) overview(r *http.Request) (any, error) {
 			Commits: st.Commits, Fsyncs: st.Fsyncs, FramesPerFsync: st.FramesPerFsync,
 			CommitP50: st.CommitP50.String(), CommitP99: st.CommitP99.String(),
 		},
-		MessageBox: mbView{
+	}
+	// A passive node has no MessageBox open: its overview shows the log,
+	// the databases and the pair.
+	if mb, err := h.messageBox(); err == nil {
+		ms := mb.Stats()
+		v.MessageBox = &mbView{
 			Messages: ms.Messages, Entries: ms.Entries, Suspended: ms.Suspended,
 			SuspendedResumable: ms.SuspendedResumable, RoutingFailures: ms.RoutingFailures,
 			Published: ms.Published, Completed: ms.Completed,
 			PublishRate: ms.PublishRate, CompleteRate: ms.CompleteRate,
 			PublishThrottle: ms.PublishThrottle.String(), DeliveryThrottle: ms.DeliveryThrottle.String(),
 			Instances: ms.Instances, Zombies: ms.Zombies,
-		},
+		}
+	} else if !errors.Is(err, cluster.ErrNotActive) {
+		return nil, err
 	}
 	for db, lsn := range st.Applied {
 		v.Databases = append(v.Databases, databaseView{Name: db.String(), Applied: lsn})
@@ -129,7 +134,7 @@ func (h *Handler) overview(r *http.Request) (any, error) {
 	if n := h.opts.Node; n != nil {
 		s := n.Status()
 		v.Pair = &pairView{
-			Node: s.ID, Role: s.Role.String(), Mode: s.Mode.String(), Epoch: s.Epoch, Leader: s.Leader.ID,
+			Node: s.ID, Role: s.Role.String(), Active: s.Role == cluster.Active, Mode: s.Mode.String(), Epoch: s.Epoch, Leader: s.Leader.ID,
 			SyncState: s.SyncState, Peer: s.Peer, PeerConnected: s.PeerConnected,
 			LagLSN: s.LagLSN, LagTime: s.LagTime.String(), LastError: errText(s.LastError), Alarm: errText(s.Alarm),
 		}
@@ -163,11 +168,11 @@ type hostInstanceView struct {
 }
 
 func (h *Handler) hosts(r *http.Request) (any, error) {
-	mb, err := h.opts.Group.MessageBox()
+	mb, err := h.messageBox()
 	if err != nil {
 		return nil, err
 	}
-	mg, err := h.opts.Group.Management()
+	mg, err := h.group().Management()
 	if err != nil {
 		return nil, err
 	}

@@ -52,7 +52,7 @@ func (h *Handler) message(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	mb, err := h.opts.Group.MessageBox()
+	mb, err := h.messageBox()
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ type subscriptionView struct {
 }
 
 func (h *Handler) subscriptions(r *http.Request) (any, error) {
-	mb, err := h.opts.Group.MessageBox()
+	mb, err := h.messageBox()
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +189,7 @@ func (h *Handler) flow(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr, err := h.opts.Group.Tracking()
+	tr, err := h.group().Tracking()
 	if err != nil {
 		return nil, err
 	}

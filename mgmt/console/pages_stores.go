@@ -88,7 +88,7 @@ type ruleVersion struct {
 }
 
 func (h *Handler) rules(r *http.Request) (any, error) {
-	rs, err := h.opts.Group.Rules(nil)
+	rs, err := h.group().Rules(nil)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +144,7 @@ func (h *Handler) ssoApps(r *http.Request) (any, error) {
 }
 
 func (h *Handler) auditTrail(r *http.Request) (any, error) {
-	rs, err := h.audit.List(r.Context(), h.opts.PageSize)
+	rs, err := h.trail().List(r.Context(), h.opts.PageSize)
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ type suspendedEntry struct {
 }
 
 func (h *Handler) suspended(r *http.Request) (any, error) {
-	mb, err := h.opts.Group.MessageBox()
+	mb, err := h.messageBox()
 	if err != nil {
 		return nil, err
 	}
@@ -92,9 +92,24 @@ type writeResult struct {
 	Count  int            `json:"count"`
 }
 
-// write returns the handler of a bulk action on the suspended entries. The
-// checks run in this order, so that nothing is read for a forged request:
-// same origin, anti-forgery token, authorization, then the count confirmed.
+// guard runs a write's checks, in this order so that nothing is read for a
+// forged request: same origin, anti-forgery token, then the Authorizer. It
+// returns the principal.
+func (h *Handler) guard(r *http.Request, a Action) (string, error) {
+	if err := h.origin.Check(r); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrForbidden, err)
+	}
+	if err := r.ParseForm(); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	if !h.tokens.check(r) {
+		return "", ErrBadToken
+	}
+	return h.opts.Authorizer.Authorize(r, a)
+}
+
+// write returns the handler of a bulk action on the suspended entries:
+// guard's checks, then the count confirmed.
 func (h *Handler) write(a Action, api bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		res, err := h.bulk(w, r, a)
@@ -131,16 +146,7 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request, a Action) (res wr
 	}()
 	r = r.WithContext(ctx)
 	res = writeResult{Action: a}
-	if err := h.origin.Check(r); err != nil {
-		return res, fmt.Errorf("%w: %v", ErrForbidden, err)
-	}
-	if err := r.ParseForm(); err != nil {
-		return res, fmt.Errorf("%w: %v", ErrBadRequest, err)
-	}
-	if !h.tokens.check(r) {
-		return res, ErrBadToken
-	}
-	who, err := h.opts.Authorizer.Authorize(r, a)
+	who, err := h.guard(r, a)
 	if err != nil {
 		return res, err
 	}
@@ -153,7 +159,7 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request, a Action) (res wr
 	if err != nil {
 		return res, err
 	}
-	mb, err := h.opts.Group.MessageBox()
+	mb, err := h.messageBox()
 	if err != nil {
 		return res, err
 	}
@@ -170,7 +176,7 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request, a Action) (res wr
 		return res, fmt.Errorf("%w: %d confirmed, %d match now", ErrCountChanged, confirmed, n)
 	}
 	rec := audit.Record{Principal: who, Tool: "console", Action: string(a), Target: res.Query.String(), Count: n, Phase: "begin"}
-	if _, err := h.audit.Append(ctx, rec); err != nil {
+	if _, err := h.trail().Append(ctx, rec); err != nil {
 		return res, err
 	}
 	var done int
@@ -188,7 +194,7 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request, a Action) (res wr
 	rec.Phase, rec.Count, rec.Error = "end", done, errText(actErr)
 	// The end record is written even if the request was cancelled midway:
 	// the trail must say how many entries the action did touch.
-	if _, err := h.audit.Append(context.WithoutCancel(ctx), rec); err != nil && actErr == nil {
+	if _, err := h.trail().Append(context.WithoutCancel(ctx), rec); err != nil && actErr == nil {
 		actErr = err
 	}
 	return res, actErr

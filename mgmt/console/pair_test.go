@@ -3,7 +3,9 @@ package console_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/biztier/biztier"
 	"github.com/biztier/biztier/cluster"
+	"github.com/biztier/biztier/mgmt/audit"
 	"github.com/biztier/biztier/mgmt/console"
 )
 
@@ -52,7 +55,76 @@ func TestHandler_pair(t *testing.T) {
 	}
 	w = httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
-	if !strings.Contains(w.Body.String(), `id="pair"`) {
-		t.Fatal("overview page lacks the pair")
+	if !strings.Contains(w.Body.String(), `id="pair"`) || !strings.Contains(w.Body.String(), `id="switchover"`) {
+		t.Fatal("overview page lacks the pair or its switchover")
+	}
+}
+
+// TestHandler_switchover: an authorized switchover hands the active role to
+// the passive, which then holds the audit record; without a passive in
+// sync it is refused; without authorization nothing happens.
+func TestHandler_switchover(t *testing.T) {
+	w := cluster.NewLocalWitness(time.Second)
+	open := func(id string) *cluster.Node {
+		n, err := cluster.Open("group", &cluster.Options{
+			ID: id, Witness: w,
+			Group: &biztier.Options{FS: vfs.NewMem(), MemTableSize: 4 << 20, CheckpointInterval: -1},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close() })
+		return n
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a := open("a")
+	if _, err := cluster.WaitActive(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	h, err := console.New(console.Options{Node: a, Authorizer: allowAlice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{h: h}
+	switchover := func(user string) int {
+		cookie, token := f.session(t)
+		r := post("/api/pair/switchover", url.Values{"csrf_token": {token}})
+		r.AddCookie(cookie)
+		r.Header.Set("X-User", user)
+		res, _ := f.do(t, r)
+		return res.StatusCode
+	}
+	// Alone, there is no passive to hand over to.
+	if code := switchover("alice"); code != http.StatusConflict {
+		t.Fatalf("switchover without a passive: %d, want 409", code)
+	}
+	b := open("b")
+	for a.Status().SyncState != "sync" {
+		if ctx.Err() != nil {
+			t.Fatal("b never in sync")
+		}
+		time.Sleep(time.Millisecond) // the cluster package's own tests wait so: Status has no signal
+	}
+	if code := switchover("mallory"); code != http.StatusForbidden || a.Role() != cluster.Active {
+		t.Fatalf("unauthorized switchover: %d, a is %v", code, a.Role())
+	}
+	if code := switchover("alice"); code != http.StatusOK {
+		t.Fatalf("switchover: %d", code)
+	}
+	active, err := cluster.WaitActive(ctx, a, b)
+	if err != nil || active.ID() != "b" {
+		t.Fatalf("active after switchover: %v, %v", active, err)
+	}
+	rs, err := audit.New(b.Group(), nil).List(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, r := range rs {
+		found = found || (r.Action == "switchover" && r.Principal == "alice" && r.Target == "from a")
+	}
+	if !found {
+		t.Fatalf("the new active's trail lacks the switchover: %+v", rs)
 	}
 }
