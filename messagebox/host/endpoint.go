@@ -72,11 +72,14 @@ type Received struct {
 // Submit returns a nil error, every message is committed (routed or
 // suspended: see each Received.Err) and the adapter may remove it from its
 // source; with an error nothing was committed and the source must keep
-// it. Submit waits while publishing is throttled. The messages become the
-// host's.
+// it (ErrClosed once the host instance is stopping). Submit waits while
+// publishing is throttled. The messages become the host's.
 func (e *Endpoint) Submit(ctx context.Context, msgs ...*messagebox.Message) ([]Received, error) {
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	if err := e.open(); err != nil {
+		return nil, err
 	}
 	out, batch, owner := e.prepare(ctx, msgs)
 	if len(batch) == 0 {
@@ -102,6 +105,9 @@ func (e *Endpoint) SubmitOnce(ctx context.Context, keys []string, msgs []*messag
 	}
 	if len(keys) != len(msgs) {
 		return nil, fmt.Errorf("host: SubmitOnce: %d keys for %d messages", len(keys), len(msgs))
+	}
+	if err := e.open(); err != nil {
+		return nil, err
 	}
 	out, batch, owner := e.prepare(ctx, msgs)
 	e.forgetMu.Lock()
@@ -137,6 +143,15 @@ func (e *Endpoint) SubmitOnce(ctx context.Context, keys []string, msgs []*messag
 	}
 	e.account(out, pub, owner)
 	return out, nil
+}
+
+// open returns ErrClosed once the host instance has begun to stop: it
+// receives nothing more.
+func (e *Endpoint) open() error {
+	if e.inst.recvCtx.Err() != nil {
+		return fmt.Errorf("host: location %s: %w", e.Location, ErrClosed)
+	}
+	return nil
 }
 
 // Committed reports whether SubmitOnce committed the source key (and it

@@ -10,8 +10,9 @@ import (
 )
 
 var (
-	// ErrClosed is returned by calls on an Instance that has stopped. It
-	// wraps biztier.ErrClosed.
+	// ErrClosed is returned by Endpoint.Submit and SubmitOnce once the
+	// host instance has begun to stop: it receives nothing more. It wraps
+	// biztier.ErrClosed.
 	ErrClosed = sentinel.New("host: host instance stopped", sentinel.ErrClosed)
 	// ErrUnknownHost is returned by Start for a host that neither
 	// Management nor the MessageBox knows.

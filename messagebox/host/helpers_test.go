@@ -43,11 +43,15 @@ type flow struct {
 
 // newFlow opens the group and imports and starts the bindings; it starts
 // no host instance.
-func newFlow(t testing.TB) *flow {
+func newFlow(t testing.TB) *flow { return newFlowWith(t, nil) }
+
+// newFlowWith is newFlow with the MessageBox's options.
+func newFlowWith(t testing.TB, mbOpts *messagebox.Options) *flow {
 	t.Helper()
 	ctx := context.Background()
 	clock := messagebox.NewManualClock(start)
-	g, err := biztier.Open("group", &biztier.Options{FS: vfs.NewMem(), Durability: biztier.NoSync, Clock: clock, CheckpointInterval: -1})
+	g, err := biztier.Open("group", &biztier.Options{FS: vfs.NewMem(), Durability: biztier.NoSync, Clock: clock,
+		CheckpointInterval: -1, MessageBox: mbOpts})
 	if err != nil {
 		t.Fatal(err)
 	}
