@@ -7,8 +7,9 @@
 //	/               overview: the group, its log, the MessageBox, the pair and
 //	                the backup job
 //	/hosts          host queues by state, and the host instances Management knows
-//	/suspended      suspended entries by query (host, kind, subscription, error
-//	                text, context property, time), with bulk resume and terminate
+//	/suspended      suspended entries by query (service: a send port or
+//	                orchestration; host, kind, subscription, error text,
+//	                context property, time), with bulk resume and terminate
 //	/messages/{id}  a message's context and parts
 //	/subscriptions  the subscriptions; with ?message={id}, Explain for it
 //	/flow/{id}      tracking's message flow around a message

@@ -49,22 +49,19 @@ func (h *Handler) suspended(r *http.Request) (any, error) {
 		return nil, err
 	}
 	sq := parseSuspendedQuery(r.URL.Query())
-	q, err := sq.messagebox()
+	sel, err := sq.resolve(mb)
 	if err != nil {
 		return nil, err
 	}
-	n, err := mb.CountSuspended(r.Context(), q)
+	n, err := sel.count(r.Context(), mb)
 	if err != nil {
 		return nil, err
 	}
-	rq := q
-	rq.ResumableOnly = true
-	nr, err := mb.CountSuspended(r.Context(), rq)
+	nr, err := sel.resumable().count(r.Context(), mb)
 	if err != nil {
 		return nil, err
 	}
-	q.Limit = h.opts.PageSize
-	es, err := mb.ListSuspended(r.Context(), q)
+	es, err := sel.list(r.Context(), mb, h.opts.PageSize)
 	if err != nil {
 		return nil, err
 	}
@@ -151,10 +148,6 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request, a Action) (res wr
 		return res, err
 	}
 	res.Query = parseSuspendedQuery(r.PostForm)
-	q, err := res.Query.messagebox()
-	if err != nil {
-		return res, err
-	}
 	confirmed, err := parseCount(r.PostFormValue("confirm"))
 	if err != nil {
 		return res, err
@@ -163,12 +156,16 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request, a Action) (res wr
 	if err != nil {
 		return res, err
 	}
+	sel, err := res.Query.resolve(mb)
+	if err != nil {
+		return res, err
+	}
 	if a == ActionResume {
 		// Resume acts on the resumable entries only: the count to confirm
 		// is theirs.
-		q.ResumableOnly = true
+		sel = sel.resumable()
 	}
-	n, err := mb.CountSuspended(ctx, q)
+	n, err := sel.count(ctx, mb)
 	if err != nil {
 		return res, err
 	}
@@ -183,9 +180,9 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request, a Action) (res wr
 	var actErr error
 	switch a {
 	case ActionResume:
-		done, actErr = mb.Resume(ctx, q)
+		done, actErr = sel.apply(ctx, mb.Resume)
 	case ActionTerminate:
-		done, actErr = mb.Terminate(ctx, q)
+		done, actErr = sel.apply(ctx, mb.Terminate)
 	}
 	res.Count = done
 	h.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "console write",

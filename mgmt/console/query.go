@@ -16,6 +16,8 @@ import (
 // kept as text so that the form shows it back and the bulk action's form
 // carries exactly what was counted.
 type suspendedQuery struct {
+	// Service is a send port's or an orchestration's name (see resolve).
+	Service       string `json:"service,omitempty"`
 	Host          string `json:"host,omitempty"`
 	Kind          string `json:"kind,omitempty"` // "activation", "instance", "routing"
 	Subscription  string `json:"subscription,omitempty"`
@@ -29,6 +31,7 @@ type suspendedQuery struct {
 
 func parseSuspendedQuery(v url.Values) suspendedQuery {
 	return suspendedQuery{
+		Service:       strings.TrimSpace(v.Get("service")),
 		Host:          strings.TrimSpace(v.Get("host")),
 		Kind:          strings.TrimSpace(v.Get("kind")),
 		Subscription:  strings.TrimSpace(v.Get("subscription")),
@@ -49,6 +52,7 @@ func (q suspendedQuery) values() url.Values {
 			v.Set(k, s)
 		}
 	}
+	set("service", q.Service)
 	set("host", q.Host)
 	set("kind", q.Kind)
 	set("subscription", q.Subscription)
