@@ -7,7 +7,8 @@
 // It opens the group directory itself, so it works on a group no process has
 // open (biztier.Open refuses a directory in use with ErrLocked): a group that a
 // running application holds is operated through that application's console
-// (package mgmt/console) instead.
+// (package mgmt/console) instead. The pair verbs do exactly that: "pair status"
+// and "pair switchover" talk to a running node's console (-console URL).
 //
 // Usage:
 //

@@ -20,7 +20,7 @@ func TestVerbs(t *testing.T) {
 		want  []string // substrings of stdout (stderr for a failure)
 		needs string   // a shared file the case reads; skipped when absent
 	}{
-		{name: "help", args: []string{"help"}, want: []string{"bindings import", "suspended resume", "backup now", "restore mark", "shipping status", "bam deploy", "rules deploy", "ports stop", "apps start", "sso backup-secret", "sso restore-secret", "audit list"}},
+		{name: "help", args: []string{"help"}, want: []string{"bindings import", "suspended resume", "backup now", "restore mark", "shipping status", "bam deploy", "rules deploy", "ports stop", "apps start", "sso backup-secret", "sso restore-secret", "audit list", "pair status", "pair switchover"}},
 		{name: "unknown", args: []string{"-dir", "$DIR", "frobnicate", "now"}, code: 2, want: []string{"unknown command"}},
 		{name: "no dir", args: []string{"-dir", "", "apps", "list"}, code: 2, want: []string{"-dir is required"}},
 		{name: "bindings import", args: []string{"-dir", "$DIR", "bindings", "import", "-app", "Shop", "$FILE"}, want: []string{"imported", "0 created, 2 updated"}},
