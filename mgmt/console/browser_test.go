@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/biztier/biztier"
 
 	"github.com/biztier/biztier/mgmt/console"
 )
@@ -147,8 +150,28 @@ func TestBrowser_suspendResume(t *testing.T) {
 		t.Fatalf("audit:\n%s", a)
 	}
 
-	// The overview, for the README.
-	step(t, ctx, "overview", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible("#spool"))
+	// The overview, for the README: with some traffic, two failed sends and
+	// a backup job that has run, on a console that shows it.
+	f.publish(t, "OrchHost", 5)
+	f.publish(t, "SendHost", 2)
+	f.suspend(t, "SendHost", 2, "remote host refused the connection")
+	ship, err := f.g.NewLogShipping(biztier.LogShippingOptions{Backup: biztier.DirShipper(vfs.NewMem(), "backup")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ship.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h2, err := console.New(console.Options{Group: f.g, Shipping: ship, Authorizer: authz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv2 := httptest.NewServer(h2)
+	defer srv2.Close()
+	step(t, ctx, "overview", chromedp.Navigate(srv2.URL+"/"), chromedp.WaitVisible("#shipping"))
+	if n := text(t, ctx, "#suspended-count"); n != "2 suspended" {
+		t.Fatalf("overview shows %q", n)
+	}
 	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100) /* 100: PNG; below, JPEG */)
