@@ -11,7 +11,10 @@ import (
 	"strings"
 
 	"github.com/biztier/biztier"
+	"github.com/biztier/biztier/messagebox"
+	"github.com/biztier/biztier/mgmt"
 	"github.com/biztier/biztier/mgmt/audit"
+	"github.com/biztier/biztier/rules"
 )
 
 // errUsage marks a command line the command cannot read; run prints the
@@ -46,6 +49,32 @@ func (e *env) group() (*biztier.Group, error) {
 	}
 	e.g = g
 	return g, nil
+}
+
+// management, messageBox and rules open the group and return one of its
+// databases.
+func (e *env) management() (*mgmt.Store, error) {
+	g, err := e.group()
+	if err != nil {
+		return nil, err
+	}
+	return g.Management()
+}
+
+func (e *env) messageBox() (*messagebox.Store, error) {
+	g, err := e.group()
+	if err != nil {
+		return nil, err
+	}
+	return g.MessageBox()
+}
+
+func (e *env) rules() (*rules.Store, error) {
+	g, err := e.group()
+	if err != nil {
+		return nil, err
+	}
+	return g.Rules(nil)
 }
 
 // audited runs act between a begin and an end record of the audit trail.

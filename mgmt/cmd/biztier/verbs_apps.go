@@ -46,11 +46,7 @@ type appView struct {
 }
 
 func appsList(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-	g, err := e.group()
-	if err != nil {
-		return err
-	}
-	mg, err := g.Management()
+	mg, err := e.management()
 	if err != nil {
 		return err
 	}
@@ -69,11 +65,7 @@ func appsStart(ctx context.Context, e *env, fs *flag.FlagSet, args []string) err
 	if err := needArgs(args, 1, "an application name"); err != nil {
 		return err
 	}
-	g, err := e.group()
-	if err != nil {
-		return err
-	}
-	mg, err := g.Management()
+	mg, err := e.management()
 	if err != nil {
 		return err
 	}
@@ -93,11 +85,7 @@ func appsStop(ctx context.Context, e *env, fs *flag.FlagSet, args []string) erro
 	if !ok {
 		return fmt.Errorf("%w: -mode %q", errUsage, flagString(fs, "mode"))
 	}
-	g, err := e.group()
-	if err != nil {
-		return err
-	}
-	mg, err := g.Management()
+	mg, err := e.management()
 	if err != nil {
 		return err
 	}
@@ -118,11 +106,7 @@ type portView struct {
 }
 
 func portsList(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-	g, err := e.group()
-	if err != nil {
-		return err
-	}
-	mg, err := g.Management()
+	mg, err := e.management()
 	if err != nil {
 		return err
 	}
@@ -165,11 +149,7 @@ func portsStartStop(start bool) func(ctx context.Context, e *env, fs *flag.FlagS
 		if !ok {
 			return fmt.Errorf("%w: -kind %q", errUsage, flagString(fs, "kind"))
 		}
-		g, err := e.group()
-		if err != nil {
-			return err
-		}
-		mg, err := g.Management()
+		mg, err := e.management()
 		if err != nil {
 			return err
 		}

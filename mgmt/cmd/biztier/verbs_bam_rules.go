@@ -65,11 +65,7 @@ func rulesImport(ctx context.Context, e *env, fs *flag.FlagSet, args []string) e
 	if err != nil {
 		return err
 	}
-	g, err := e.group()
-	if err != nil {
-		return err
-	}
-	rs, err := g.Rules(nil)
+	rs, err := e.rules()
 	if err != nil {
 		return err
 	}
@@ -105,11 +101,7 @@ func rulesDeploy(ctx context.Context, e *env, fs *flag.FlagSet, args []string) e
 	if err != nil {
 		return err
 	}
-	g, err := e.group()
-	if err != nil {
-		return err
-	}
-	rs, err := g.Rules(nil)
+	rs, err := e.rules()
 	if err != nil {
 		return err
 	}
@@ -139,11 +131,7 @@ type ruleView struct {
 }
 
 func rulesList(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-	g, err := e.group()
-	if err != nil {
-		return err
-	}
-	rs, err := g.Rules(nil)
+	rs, err := e.rules()
 	if err != nil {
 		return err
 	}

@@ -49,11 +49,7 @@ func bindingsImport(ctx context.Context, e *env, fs *flag.FlagSet, args []string
 	if err := needArgs(args, 1, "one binding file"); err != nil {
 		return err
 	}
-	g, err := e.group()
-	if err != nil {
-		return err
-	}
-	mg, err := g.Management()
+	mg, err := e.management()
 	if err != nil {
 		return err
 	}
@@ -103,11 +99,7 @@ func bindingsExport(ctx context.Context, e *env, fs *flag.FlagSet, args []string
 	if err := needArgs(args, 0, "no arguments"); err != nil {
 		return err
 	}
-	g, err := e.group()
-	if err != nil {
-		return err
-	}
-	mg, err := g.Management()
+	mg, err := e.management()
 	if err != nil {
 		return err
 	}

@@ -125,11 +125,7 @@ func suspendedQuery(ctx context.Context, e *env, fs *flag.FlagSet, args []string
 	if err != nil {
 		return err
 	}
-	g, err := e.group()
-	if err != nil {
-		return err
-	}
-	mb, err := g.MessageBox()
+	mb, err := e.messageBox()
 	if err != nil {
 		return err
 	}
@@ -171,11 +167,7 @@ func suspendedBulk(action string) func(ctx context.Context, e *env, fs *flag.Fla
 			// confirm is theirs.
 			q.ResumableOnly = true
 		}
-		g, err := e.group()
-		if err != nil {
-			return err
-		}
-		mb, err := g.MessageBox()
+		mb, err := e.messageBox()
 		if err != nil {
 			return err
 		}
