@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,7 +11,6 @@ import (
 	"github.com/biztier/biztier/internal/crashtest"
 	"github.com/biztier/biztier/messagebox"
 	"github.com/cockroachdb/pebble/v2/vfs"
-	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 )
 
 // TestOutbox_crashEveryOp crashes a run of outbox updates (an application
@@ -30,28 +27,7 @@ func TestOutbox_crashEveryOp(t *testing.T) {
 	for _, seed := range crashtest.Seeds(t, 2) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			t.Logf("seed %d", seed)
-			rng := rand.New(rand.NewPCG(seed, seed))
-			pct := []int{0, 50, 100}[rng.IntN(3)]
-			mem := vfs.NewCrashableMem()
-			type crash struct {
-				fs    *vfs.MemFS
-				acked int // orders whose Update had returned before it
-			}
-			var (
-				mu      sync.Mutex
-				armed   bool
-				acked   int
-				crashes []crash
-			)
-			fs := errorfs.Wrap(mem, errorfs.InjectorFunc(func(errorfs.Op) error {
-				mu.Lock()
-				defer mu.Unlock()
-				if armed {
-					crashes = append(crashes, crash{acked: acked, fs: mem.CrashClone(vfs.CrashCloneCfg{
-						UnsyncedDataPercent: pct, RNG: rand.New(rand.NewPCG(seed, uint64(len(crashes))))})})
-				}
-				return nil
-			}))
+			rec, fs := crashtest.NewRecorder(seed)
 			g := openOutboxGroup(t, fs)
 			mb, err := g.MessageBox()
 			if err != nil {
@@ -65,9 +41,7 @@ func TestOutbox_crashEveryOp(t *testing.T) {
 				Predicate: messagebox.Or(messagebox.And(messagebox.Exists("Shop.Order")))}); err != nil {
 				t.Fatal(err)
 			}
-			mu.Lock()
-			armed = true
-			mu.Unlock()
+			rec.Arm()
 			for i := range orders {
 				_, err := g.Update(ctx, func(tx *biztier.Tx) error {
 					if err := tx.Set(biztier.MessageBox, orderKey(i), []byte("approved")); err != nil {
@@ -84,30 +58,27 @@ func TestOutbox_crashEveryOp(t *testing.T) {
 				if rolledBack(i) != errors.Is(err, errRolledBack) || (err != nil && !rolledBack(i)) {
 					t.Fatalf("order %d: %v", i, err)
 				}
-				mu.Lock()
-				acked = i + 1
-				mu.Unlock()
+				rec.Ack(i + 1)
 			}
-			mu.Lock()
-			armed = false
-			mu.Unlock()
+			rec.Disarm()
 			if err := g.Close(); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%d crash points, %d%% of unsynced data kept", len(crashes), pct)
+			crashes := rec.Crashes()
+			t.Logf("%d crash points, %d%% of unsynced data kept", len(crashes), rec.UnsyncedPercent())
 			if len(crashes) < orders {
 				t.Fatalf("only %d file system operations in %d commits", len(crashes), orders)
 			}
 			for n, c := range crashes {
-				stored, sent := recoverOutbox(t, c.fs, orders)
+				stored, sent := recoverOutbox(t, c.FS, orders)
 				for i := range orders {
 					switch {
 					case stored[i] != sent[i]:
 						t.Fatalf("crash %d: order %d: key stored %t, message stored %t", n, i, stored[i], sent[i])
 					case rolledBack(i) && stored[i]:
 						t.Fatalf("crash %d: rolled-back order %d survived", n, i)
-					case !rolledBack(i) && i < c.acked && !stored[i]:
-						t.Fatalf("crash %d: acknowledged order %d lost (%d acknowledged)", n, i, c.acked)
+					case !rolledBack(i) && i < c.Acked && !stored[i]:
+						t.Fatalf("crash %d: acknowledged order %d lost (%d acknowledged)", n, i, c.Acked)
 					}
 				}
 			}

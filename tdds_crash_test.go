@@ -3,8 +3,6 @@ package biztier_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,7 +11,6 @@ import (
 	"github.com/biztier/biztier/messagebox"
 	"github.com/biztier/biztier/tracking"
 	"github.com/cockroachdb/pebble/v2/vfs"
-	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 )
 
 // TestTracking_crashEveryOp crashes a run of messages (publish, dequeue,
@@ -30,28 +27,9 @@ func TestTracking_crashEveryOp(t *testing.T) {
 	for _, seed := range crashtest.Seeds(t, 2) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			t.Logf("seed %d", seed)
-			rng := rand.New(rand.NewPCG(seed, seed))
-			pct := []int{0, 50, 100}[rng.IntN(3)]
-			mem := vfs.NewCrashableMem()
-			type crash struct {
-				fs                  *vfs.MemFS
-				published, finished int
-			}
-			var (
-				mu                  sync.Mutex
-				armed               bool
-				published, finished int
-				crashes             []crash
-			)
-			fs := errorfs.Wrap(mem, errorfs.InjectorFunc(func(errorfs.Op) error {
-				mu.Lock()
-				defer mu.Unlock()
-				if armed {
-					crashes = append(crashes, crash{published: published, finished: finished, fs: mem.CrashClone(vfs.CrashCloneCfg{
-						UnsyncedDataPercent: pct, RNG: rand.New(rand.NewPCG(seed, uint64(len(crashes))))})})
-				}
-				return nil
-			}))
+			// Acknowledged steps: 2i+1 once message i's publish returned,
+			// 2i+2 once its completion did.
+			rec, fs := crashtest.NewRecorder(seed)
 			g := openTrackedGroup(t, fs)
 			mb, err := g.MessageBox()
 			if err != nil {
@@ -72,16 +50,12 @@ func TestTracking_crashEveryOp(t *testing.T) {
 			if err := tr.WaitCaughtUp(ctx); err != nil {
 				t.Fatal(err)
 			}
-			mu.Lock()
-			armed = true
-			mu.Unlock()
+			rec.Arm()
 			for i := range messages {
 				if _, _, err := mb.Publish(ctx, orderMessage(i)); err != nil {
 					t.Fatal(err)
 				}
-				mu.Lock()
-				published = i + 1
-				mu.Unlock()
+				rec.Ack(2*i + 1)
 				ds, err := mb.Dequeue(ctx, "Send", 1, time.Minute)
 				if err != nil || len(ds) != 1 {
 					t.Fatalf("dequeue: %v %d", err, len(ds))
@@ -89,22 +63,19 @@ func TestTracking_crashEveryOp(t *testing.T) {
 				if err := mb.Complete(ctx, ds[0].Lease); err != nil {
 					t.Fatal(err)
 				}
-				mu.Lock()
-				finished = i + 1
-				mu.Unlock()
+				rec.Ack(2*i + 2)
 			}
 			if err := tr.WaitCaughtUp(ctx); err != nil {
 				t.Fatal(err)
 			}
-			mu.Lock()
-			armed = false
-			mu.Unlock()
+			rec.Disarm()
 			if err := g.Close(); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%d crash points, %d%% of unsynced data kept", len(crashes), pct)
+			crashes := rec.Crashes()
+			t.Logf("%d crash points, %d%% of unsynced data kept", len(crashes), rec.UnsyncedPercent())
 			for n, c := range crashes {
-				checkTracked(t, n, c.fs, messages, c.published, c.finished)
+				checkTracked(t, n, c.FS, messages, (c.Acked+1)/2, c.Acked/2)
 			}
 		})
 	}
