@@ -56,6 +56,16 @@
 // TransportType, to ReceiveAdapter and SendAdapter implementations; the
 // transport's TransportTypeData reaches them as Endpoint.Data and
 // Transport.Data (ParseTransportData reads BizTalk's <CustomProps> form).
-// Packages below this one provide FILE (host/file) and an in-memory pair for
-// tests (host/memory); pipelines are in host/pipeline.
+// Packages below this one provide FILE (host/file), HTTP (host/httpadapter)
+// and an in-memory pair for tests (host/memory); pipelines are in
+// host/pipeline.
+//
+// # Orchestrations
+//
+// An orchestration is a Service: a Go function run for each message
+// delivered to one of its instances, returning the persistence point that
+// ends the step (correlation sets, messages published, the new state,
+// completion). Through addresses a message to the send port an
+// orchestration's logical port is bound to. The MessageBox keeps the
+// instances: a crash resumes each from its last persistence point.
 package host

@@ -13,7 +13,7 @@ var (
 	// ErrClosed is returned by Endpoint.Submit and SubmitOnce once the
 	// host instance has begun to stop: it receives nothing more. It wraps
 	// biztier.ErrClosed.
-	ErrClosed = sentinel.New("host: host instance stopped", sentinel.ErrClosed)
+	ErrClosed = sentinel.New("host: host instance stopping", sentinel.ErrClosed)
 	// ErrUnknownHost is returned by Start for a host that neither
 	// Management nor the MessageBox knows.
 	ErrUnknownHost = errors.New("host: unknown host")
