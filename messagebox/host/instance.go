@@ -79,7 +79,10 @@ var running sync.Map
 // entries are dequeued, running handlers get Options.ShutdownTimeout to
 // finish (then their contexts are cancelled and their entries abandoned),
 // completed entries are committed, and the instance is recorded as
-// stopped. Done is closed at the end.
+// stopped. Done is closed at the end. A process that dies leaves its
+// instance recorded as running (as a BizTalk service that will be
+// restarted): its leases run out, and the next Start of the same host and
+// server carries on.
 //
 // Errors: ErrUnknownHost, ErrRunning, or the group's (ErrClosed).
 func Start(ctx context.Context, g *biztier.Group, host string, opts *Options) (*Instance, error) {
