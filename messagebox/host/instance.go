@@ -168,7 +168,7 @@ func Start(ctx context.Context, g *biztier.Group, host string, opts *Options) (*
 	return i, nil
 }
 
-// Host is the instance's host; Name its Management name, "host/server".
+// Host is the instance's host.
 func (i *Instance) Host() string { return i.host }
 
 // Name is the instance's Management name, "host/server".
