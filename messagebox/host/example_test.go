@@ -58,6 +58,7 @@ func Example_testDouble() {
 	recv.Stop(ctx)
 	send.Stop(ctx)
 	tracking, _ := g.Tracking()
+	tracking.WaitCaughtUp(ctx) // tracking is taken in behind the commits
 	flow, _ := tracking.MessageFlow(ctx, big[0].Message.ID, nil)
 	for _, e := range flow.Edges {
 		fmt.Println(e.Direction, e.Kind, e.Port)
