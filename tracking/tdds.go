@@ -54,6 +54,8 @@ func (s *Store) startDecoder() {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		// What a previous run staged and did not take in goes first.
+		_ = s.catchUp(s.ctx)
 		for {
 			select {
 			case <-s.ctx.Done():
