@@ -18,6 +18,7 @@ import (
 	"github.com/biztier/biztier/internal/keys"
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/messagebox"
+	"github.com/biztier/biztier/wal"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/google/uuid"
@@ -305,6 +306,11 @@ type Stats struct {
 	FramesPerFsync  float64
 	// CommitP50 and CommitP99 are commit latencies (bucket upper bounds).
 	CommitP50, CommitP99 time.Duration
+	// FsyncLatency and CommitLatency are the distributions of the log's
+	// fdatasync and commit latencies, in seconds; GroupFrames that of the
+	// frames each group commit wrote. They are cumulative, as Prometheus
+	// histograms are.
+	FsyncLatency, CommitLatency, GroupFrames wal.Histogram
 	// Applied is each database's applied LSN.
 	Applied map[Database]uint64
 	// ReplayFrames and ReplayTime describe Open's recovery.
@@ -316,17 +322,20 @@ type Stats struct {
 func (g *Group) Stats() Stats {
 	s := g.set.Stats()
 	st := Stats{
-		LSN:          s.Log.DurableLSN,
-		FirstLSN:     s.Log.FirstLSN,
-		LogBytes:     s.Log.Bytes,
-		LogSegments:  s.Log.Segments,
-		Commits:      s.Log.Frames,
-		Fsyncs:       s.Log.Fsyncs,
-		CommitP50:    s.Log.CommitP50,
-		CommitP99:    s.Log.CommitP99,
-		Applied:      appliedOf(s.Applied),
-		ReplayFrames: s.ReplayFrames,
-		ReplayTime:   s.ReplayTime,
+		LSN:           s.Log.DurableLSN,
+		FirstLSN:      s.Log.FirstLSN,
+		LogBytes:      s.Log.Bytes,
+		LogSegments:   s.Log.Segments,
+		Commits:       s.Log.Frames,
+		Fsyncs:        s.Log.Fsyncs,
+		CommitP50:     s.Log.CommitP50,
+		CommitP99:     s.Log.CommitP99,
+		FsyncLatency:  s.Log.SyncLatency,
+		CommitLatency: s.Log.CommitLatency,
+		GroupFrames:   s.Log.GroupFrames,
+		Applied:       appliedOf(s.Applied),
+		ReplayFrames:  s.ReplayFrames,
+		ReplayTime:    s.ReplayTime,
 	}
 	if s.Log.Fsyncs > 0 {
 		st.FramesPerFsync = float64(s.Log.Frames) / float64(s.Log.Fsyncs)

@@ -18,3 +18,5 @@ func (s trackingSource) TakeTracking(tx tracking.Tx, limit int) ([][]byte, error
 }
 
 func (s trackingSource) TrackingStaged() <-chan struct{} { return s.mb.TrackingStaged() }
+
+func (s trackingSource) TrackingBacklog() uint64 { return s.mb.TrackingBacklog() }

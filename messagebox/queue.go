@@ -230,6 +230,7 @@ func (s *Store) dequeue(ctx context.Context, done []Lease, host string, max int,
 	}
 	s.mu.Unlock()
 	s.completed.Add(uint64(len(completed)))
+	s.delivered.Add(uint64(len(taken)))
 	// Messages are read outside the lock. Two deliveries of one message
 	// get separate copies.
 	for i, e := range taken {

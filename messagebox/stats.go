@@ -60,9 +60,10 @@ type Stats struct {
 	// Suspended counts suspended entries; SuspendedResumable those that
 	// can be resumed, RoutingFailures the routing failure reports.
 	Suspended, SuspendedResumable, RoutingFailures int
-	// Published and Completed count messages published and entries
+	// Published, Delivered and Completed count messages published,
+	// deliveries handed out (a redelivery counts again) and entries
 	// completed since Open.
-	Published, Completed uint64
+	Published, Delivered, Completed uint64
 	// PublishRate and CompleteRate are per-second averages over the last
 	// minute of the store's Clock.
 	PublishRate, CompleteRate float64
@@ -85,6 +86,7 @@ func (s *Store) Stats() Stats {
 		Entries:      len(s.mu.entries),
 		Hosts:        make(map[string]QueueStats, len(s.mu.hosts)),
 		Published:    s.published.Load(),
+		Delivered:    s.delivered.Load(),
 		Completed:    s.completed.Load(),
 		PublishRate:  s.mu.pubRate.perSecond(now),
 		CompleteRate: s.mu.doneRate.perSecond(now),

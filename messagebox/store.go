@@ -122,6 +122,7 @@ type Store struct {
 	trk trackData
 
 	published atomic.Uint64
+	delivered atomic.Uint64
 	completed atomic.Uint64
 
 	// mu guards everything below. It is never held across a commit.

@@ -305,6 +305,15 @@ func (s *Store) TakeTracking(tx Tx, limit int) ([][]byte, error) {
 	return out, nil
 }
 
+// TrackingBacklog is how many tracking records are staged and not yet
+// taken: an upper bound, since a record whose operation aborted leaves a
+// number unused.
+func (s *Store) TrackingBacklog() uint64 {
+	s.trk.mu.Lock()
+	defer s.trk.mu.Unlock()
+	return s.trk.next - s.trk.cursor
+}
+
 // TrackingStaged is signalled when a staged tracking record has
 // committed: the tracking database's signal to call TakeTracking. It has
 // one reader.

@@ -45,6 +45,9 @@ func TestTracking_StagedWithTheOperation(t *testing.T) {
 	e.publish(msg("b", Promoted(typeProp, String("x"))))
 	d := e.dequeue("h", 1)[0]
 	require.NoError(t, e.s.Complete(ctx, d.Lease))
+	st := e.s.Stats()
+	require.Equal(t, [3]uint64{1, 1, 1}, [3]uint64{st.Published, st.Delivered, st.Completed})
+	require.Equal(t, uint64(3), e.s.TrackingBacklog())
 
 	tx := e.set.NewTxn()
 	recs, err := e.s.TakeTracking(tx, 10)
@@ -54,6 +57,7 @@ func TestTracking_StagedWithTheOperation(t *testing.T) {
 
 	got := e.take(2)
 	require.Equal(t, [][]event.Kind{{event.Published, event.Routed}, {event.Delivered}}, got, "oldest first, at most the limit")
+	require.Equal(t, uint64(1), e.s.TrackingBacklog())
 	evs, err := event.Decode(nil, recs[1])
 	require.NoError(t, err)
 	require.Equal(t, "SendOrders", evs[0].Port, "records name the subscription's port")

@@ -27,6 +27,9 @@ type Source interface {
 	TakeTracking(tx Tx, limit int) ([][]byte, error)
 	// TrackingStaged is signalled when records have been staged.
 	TrackingStaged() <-chan struct{}
+	// TrackingBacklog is how many records are staged and not yet taken
+	// (at most).
+	TrackingBacklog() uint64
 }
 
 // decodeBatch is how many staged records one decode commit takes: each is
@@ -182,6 +185,9 @@ type DecodeStats struct {
 	Decoded, Failed uint64
 	// Err is the last decode pass's error, nil once one succeeds.
 	Err error
+	// Backlog is how many records are staged and not yet taken in (at
+	// most): the decoder's lag, in MessageBox commits.
+	Backlog uint64
 	// At is when the stats were read.
 	At time.Time
 }
@@ -189,7 +195,11 @@ type DecodeStats struct {
 // DecodeStats returns the decoder's counters.
 func (s *Store) DecodeStats() DecodeStats {
 	d := &s.tdds
+	var backlog uint64
+	if d.src != nil {
+		backlog = d.src.TrackingBacklog()
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return DecodeStats{Decoded: d.decoded, Failed: d.failed, Err: d.err, At: s.opts.Clock()}
+	return DecodeStats{Decoded: d.decoded, Failed: d.failed, Err: d.err, Backlog: backlog, At: s.opts.Clock()}
 }

@@ -32,6 +32,12 @@ func (f *fakeSource) TakeTracking(tx Tx, limit int) ([][]byte, error) {
 
 func (f *fakeSource) TrackingStaged() <-chan struct{} { return nil }
 
+func (f *fakeSource) TrackingBacklog() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return uint64(len(f.recs))
+}
+
 // TestDecoder_takesInWhatAPreviousRunLeft: records staged before the store
 // opened are taken in by the decoder on its own, without a query or a new
 // staged signal.
@@ -44,6 +50,7 @@ func TestDecoder_takesInWhatAPreviousRunLeft(t *testing.T) {
 	e := newEnv(t, nil, &Options{Source: src})
 	require.Eventually(t, func() bool { return e.s.DecodeStats().Decoded == 2 }, 5*time.Second, time.Millisecond)
 	st := e.s.DecodeStats()
+	require.Zero(t, st.Backlog)
 	require.Equal(t, uint64(1), st.Failed, "the damaged record is kept aside, not dropped")
 	require.NoError(t, st.Err)
 	page, err := e.s.MessageEvents(t.Context(), MessageEventQuery{MessageID: msg})

@@ -405,6 +405,7 @@ func (l *Log) writeGroup(items []*pending) error {
 	l.advanceDurable(l.nextLSN - 1)
 	l.stats.groups.Add(1)
 	l.stats.frames.Add(uint64(wrote))
+	l.stats.groupFrames.record(uint64(wrote))
 	return nil
 }
 

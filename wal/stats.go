@@ -42,9 +42,69 @@ func (h *latencyHistogram) quantile(q float64) time.Duration {
 	return 0
 }
 
+// snapshot is the histogram's cumulative buckets, in seconds, for
+// Histogram.
+func (h *latencyHistogram) snapshot() Histogram {
+	// 1 µs to 16.8 s.
+	return snapshotOf(&h.buckets, 25, h.count.Load(), float64(h.sum.Load())/1e9, func(i int) float64 {
+		return float64(uint64(1)<<i) / 1e6
+	})
+}
+
+// countHistogram counts sizes (frames per group) in power-of-two buckets.
+type countHistogram struct {
+	buckets [32]atomic.Uint64
+	count   atomic.Uint64
+	sum     atomic.Uint64
+}
+
+func (h *countHistogram) record(n uint64) {
+	i := min(bits.Len64(max(n, 1)-1), len(h.buckets)-1)
+	h.buckets[i].Add(1)
+	h.count.Add(1)
+	h.sum.Add(n)
+}
+
+func (h *countHistogram) snapshot() Histogram {
+	// 1 to 65,536 frames.
+	return snapshotOf(&h.buckets, 17, h.count.Load(), float64(h.sum.Load()), func(i int) float64 {
+		return float64(uint64(1) << i)
+	})
+}
+
+// snapshotOf turns the first n per-bucket counts into cumulative buckets:
+// always n of them, so an exporter's series stay the same; observations
+// above the last bound are in Count only.
+func snapshotOf(buckets *[32]atomic.Uint64, n int, count uint64, sum float64, bound func(int) float64) Histogram {
+	h := Histogram{Count: count, Sum: sum, Buckets: make([]Bucket, 0, n)}
+	var cum uint64
+	for i := range n {
+		cum += buckets[i].Load()
+		h.Buckets = append(h.Buckets, Bucket{UpperBound: bound(i), Count: cum})
+	}
+	return h
+}
+
+// Histogram is a distribution as Prometheus exposes one: cumulative counts
+// of the observations at or below each bucket's upper bound, their number
+// and their sum. Bounds are powers of two (of microseconds, in seconds, for
+// latencies) and always the same ones.
+type Histogram struct {
+	Buckets []Bucket
+	Count   uint64
+	Sum     float64
+}
+
+// Bucket is one cumulative bucket of a Histogram.
+type Bucket struct {
+	UpperBound float64
+	Count      uint64
+}
+
 type stats struct {
 	groups, frames, bytes, fsyncs, truncated, tornTails atomic.Uint64
 	commitLatency, syncLatency                          latencyHistogram
+	groupFrames                                         countHistogram
 }
 
 // Stats is a snapshot of the log's counters since Open.
@@ -71,6 +131,10 @@ type Stats struct {
 	CommitP50, CommitP99, CommitMean time.Duration
 	// SyncMean is the mean fdatasync latency.
 	SyncMean time.Duration
+	// SyncLatency and CommitLatency are the distributions of fdatasync
+	// and commit latencies (seconds); GroupFrames that of the frames each
+	// group commit wrote.
+	SyncLatency, CommitLatency, GroupFrames Histogram
 }
 
 // Stats returns the log's counters.
@@ -86,6 +150,9 @@ func (l *Log) Stats() Stats {
 		TornTails:         l.stats.tornTails.Load(),
 		CommitP50:         l.stats.commitLatency.quantile(0.5),
 		CommitP99:         l.stats.commitLatency.quantile(0.99),
+		SyncLatency:       l.stats.syncLatency.snapshot(),
+		CommitLatency:     l.stats.commitLatency.snapshot(),
+		GroupFrames:       l.stats.groupFrames.snapshot(),
 	}
 	if n := l.stats.commitLatency.count.Load(); n > 0 {
 		s.CommitMean = time.Duration(l.stats.commitLatency.sum.Load() / int64(n))

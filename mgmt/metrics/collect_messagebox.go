@@ -32,6 +32,7 @@ func (c *Collector) collectMessageBox(ch chan<- prometheus.Metric) error {
 	gauge(ch, d.suspendedResumable, float64(s.SuspendedResumable))
 	gauge(ch, d.routing, float64(s.RoutingFailures))
 	counter(ch, d.published, float64(s.Published))
+	counter(ch, d.delivered, float64(s.Delivered))
 	counter(ch, d.completed, float64(s.Completed))
 	gauge(ch, d.publishRate, s.PublishRate)
 	gauge(ch, d.completeRate, s.CompleteRate)
@@ -53,6 +54,7 @@ func (c *Collector) collectTracking(ctx context.Context, ch chan<- prometheus.Me
 	counter(ch, c.d.trackDecoded, float64(ds.Decoded))
 	counter(ch, c.d.trackFailed, float64(ds.Failed))
 	boolGauge(ch, c.d.trackError, ds.Err != nil)
+	gauge(ch, c.d.trackBacklog, float64(ds.Backlog))
 	if !c.opts.TrackingScan {
 		return nil
 	}

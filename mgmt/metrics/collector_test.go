@@ -132,6 +132,7 @@ func TestCollector_values(t *testing.T) {
 	}{
 		{"biztier_messagebox_published_messages_total", nil, 8},
 		{"biztier_messagebox_completed_entries_total", nil, 1},
+		{"biztier_messagebox_delivered_entries_total", nil, 2},
 		{"biztier_messagebox_spool_messages", nil, 7},
 		{"biztier_messagebox_host_queue_entries", []string{"host", "SendHost", "state", "ready"}, 3},
 		{"biztier_messagebox_host_queue_entries", []string{"host", "SendHost", "state", "leased"}, 0},
@@ -154,6 +155,29 @@ func TestCollector_values(t *testing.T) {
 	}
 	if got := value(t, fams, "biztier_database_applied_lsn", "database", biztier.MessageBox.String()); got == 0 {
 		t.Error("messagebox applied LSN is 0")
+	}
+	// The log's histograms: every fsync, commit and group counted, in the
+	// same fixed buckets.
+	for name, want := range map[string]uint64{
+		"biztier_wal_fsync_duration_seconds":  st.FsyncLatency.Count,
+		"biztier_wal_commit_duration_seconds": st.CommitLatency.Count,
+		"biztier_wal_group_commit_frames":     st.GroupFrames.Count,
+	} {
+		f, ok := fams[name]
+		if !ok || len(f.GetMetric()) != 1 || f.GetMetric()[0].Histogram == nil {
+			t.Fatalf("no histogram %s", name)
+		}
+		h := f.GetMetric()[0].Histogram
+		// A NoSync group never fsyncs; it commits and groups.
+		if h.GetSampleCount() > want || (name != "biztier_wal_fsync_duration_seconds" && h.GetSampleCount() == 0) {
+			t.Errorf("%s: %d samples, want up to %d", name, h.GetSampleCount(), want)
+		}
+		if len(h.GetBucket()) < 17 {
+			t.Errorf("%s: %d buckets", name, len(h.GetBucket()))
+		}
+	}
+	if got := value(t, fams, "biztier_tracking_decode_backlog_records"); got < 0 {
+		t.Errorf("decode backlog %v", got)
 	}
 }
 

@@ -11,17 +11,20 @@ type descs struct {
 	walLSN, walFirstLSN, walBytes, walSegments *prometheus.Desc
 	walCommits, walFsyncs, walFramesPerFsync   *prometheus.Desc
 	walCommitP50, walCommitP99                 *prometheus.Desc
+	walFsyncSeconds, walCommitSeconds          *prometheus.Desc
+	walGroupFrames                             *prometheus.Desc
 	appliedLSN, applyLag                       *prometheus.Desc
 
 	// The MessageBox (messagebox.Stats).
 	spool, entries, queue                  *prometheus.Desc
 	suspended, suspendedResumable, routing *prometheus.Desc
-	published, completed                   *prometheus.Desc
+	published, delivered, completed        *prometheus.Desc
 	publishRate, completeRate              *prometheus.Desc
 	throttle, instances, zombies           *prometheus.Desc
 
 	// The tracking decoder and purge.
 	trackDecoded, trackFailed, trackError *prometheus.Desc
+	trackBacklog                          *prometheus.Desc
 	trackPurgeLag, trackDiskBytes         *prometheus.Desc
 
 	// BAM's decoder.
@@ -50,6 +53,9 @@ func newDescs(ns string) *descs {
 		walFramesPerFsync: d("wal", "frames_per_fsync", "Mean number of frames one fsync carried (group-commit batch size)."),
 		walCommitP50:      d("wal", "commit_latency_p50_seconds", "Median commit latency since the group was opened (a histogram bucket's upper bound)."),
 		walCommitP99:      d("wal", "commit_latency_p99_seconds", "99th percentile commit latency since the group was opened (a histogram bucket's upper bound)."),
+		walFsyncSeconds:   d("wal", "fsync_duration_seconds", "fdatasync latency of the log since the group was opened."),
+		walCommitSeconds:  d("wal", "commit_duration_seconds", "Commit latency, from the call to the acknowledgement, since the group was opened."),
+		walGroupFrames:    d("wal", "group_commit_frames", "Frames each group commit wrote with one fsync, since the group was opened."),
 		appliedLSN:        d("database", "applied_lsn", "Last log sequence number the database has applied.", "database"),
 		applyLag:          d("database", "apply_lag_frames", "Frames of the log the database has not applied yet.", "database"),
 
@@ -60,6 +66,7 @@ func newDescs(ns string) *descs {
 		suspendedResumable: d("messagebox", "suspended_resumable_entries", "Suspended entries that can be resumed."),
 		routing:            d("messagebox", "routing_failure_reports", "Routing failure reports (suspended, not resumable)."),
 		published:          d("messagebox", "published_messages_total", "Messages published since the MessageBox was opened."),
+		delivered:          d("messagebox", "delivered_entries_total", "Deliveries handed out since the MessageBox was opened (a redelivery counts again)."),
 		completed:          d("messagebox", "completed_entries_total", "Entries completed since the MessageBox was opened."),
 		publishRate:        d("messagebox", "publish_rate_per_second", "Messages published per second, averaged over the last minute."),
 		completeRate:       d("messagebox", "complete_rate_per_second", "Entries completed per second, averaged over the last minute."),
@@ -70,6 +77,7 @@ func newDescs(ns string) *descs {
 		trackDecoded:   d("tracking", "decoded_records_total", "Tracking records the decoder took in since the group was opened."),
 		trackFailed:    d("tracking", "decode_failed_records_total", "Tracking records kept aside because they could not be decoded."),
 		trackError:     d("tracking", "decode_error", "1 if the decoder's last pass failed, else 0."),
+		trackBacklog:   d("tracking", "decode_backlog_records", "MessageBox commits whose tracking records the decoder has not taken in yet (at most)."),
 		trackPurgeLag:  d("tracking", "purge_lag_seconds", "How long the most overdue tracking record has been due for purge."),
 		trackDiskBytes: d("tracking", "disk_bytes", "Size of the tracking database on disk."),
 
@@ -97,9 +105,9 @@ func newDescs(ns string) *descs {
 func (d *descs) all() []*prometheus.Desc {
 	return []*prometheus.Desc{
 		d.scrapeError,
-		d.walLSN, d.walFirstLSN, d.walBytes, d.walSegments, d.walCommits, d.walFsyncs, d.walFramesPerFsync, d.walCommitP50, d.walCommitP99, d.appliedLSN, d.applyLag,
-		d.spool, d.entries, d.queue, d.suspended, d.suspendedResumable, d.routing, d.published, d.completed, d.publishRate, d.completeRate, d.throttle, d.instances, d.zombies,
-		d.trackDecoded, d.trackFailed, d.trackError, d.trackPurgeLag, d.trackDiskBytes,
+		d.walLSN, d.walFirstLSN, d.walBytes, d.walSegments, d.walCommits, d.walFsyncs, d.walFramesPerFsync, d.walCommitP50, d.walCommitP99, d.walFsyncSeconds, d.walCommitSeconds, d.walGroupFrames, d.appliedLSN, d.applyLag,
+		d.spool, d.entries, d.queue, d.suspended, d.suspendedResumable, d.routing, d.published, d.delivered, d.completed, d.publishRate, d.completeRate, d.throttle, d.instances, d.zombies,
+		d.trackDecoded, d.trackFailed, d.trackError, d.trackBacklog, d.trackPurgeLag, d.trackDiskBytes,
 		d.bamPosition, d.bamFailed,
 		d.backupAge, d.backupRuns, d.shippedLSN, d.shipLagFrames, d.shipLagSeconds, d.shipError,
 		d.role, d.epoch, d.syncState, d.lagFrames, d.lagSeconds, d.peerConnected, d.alarm,

@@ -13,20 +13,15 @@
 // databases and fixed state names, so the number of series depends on the
 // group's configuration, not on the traffic.
 //
-// # What the public API does not expose
+// # Histograms
 //
-// Some figures an operator asks for are not in the database packages' public
-// API, and this package does not reach past it:
-//
-//   - deliveries (dequeues) are not counted by messagebox.Stats, only
-//     publishes and completes;
-//   - the log's fdatasync latency is not in biztier.Stats (wal.Stats has a
-//     mean, but the Group does not hand out its log), so there is no fsync
-//     latency histogram, only the commit latency quantiles the Group reports;
-//   - the group-commit batch size is a mean (FramesPerFsync), not a histogram;
-//   - the tracking decoder reports records decoded and failed, not how many
-//     wait (its backlog); BAM reports the decoder's spool position but not the
-//     spool's newest number.
+// The log's fdatasync and commit latencies and its group-commit sizes are
+// Prometheus histograms (biztier_wal_fsync_duration_seconds,
+// biztier_wal_commit_duration_seconds, biztier_wal_group_commit_frames)
+// with fixed power-of-two buckets, so they add no series as traffic grows.
+// The tracking decoder's backlog is a gauge (MessageBox commits not yet
+// taken in). BAM reports its decoder's spool position, not the spool's
+// newest number, so its lag is not exported.
 //
 // Tracking's purge lag needs a scan of the whole tracking database
 // (tracking.Store.Stats); it is collected only when Options.TrackingScan is
