@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -104,6 +105,9 @@ func open(dir string, opts *Options, deferReplay bool) (*Group, error) {
 		_ = lock.Close()
 		return nil, fmt.Errorf("biztier: open group %s: %w", dir, err)
 	}
+	st := g.set.Stats()
+	g.events().Info("biztier: group opened", "dir", dir, "group", g.id, "lsn", st.Log.DurableLSN,
+		"replayed_frames", st.ReplayFrames, "replay_time", st.ReplayTime)
 	return g, nil
 }
 
@@ -282,6 +286,17 @@ func (g *Group) Checkpoint(ctx context.Context) error {
 	return g.set.Checkpoint(ctx)
 }
 
+// events is the group's operational log; it discards when Events is not
+// set.
+func (g *Group) events() *slog.Logger {
+	if g.opts.Events != nil {
+		return g.opts.Events
+	}
+	return discard
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
 // Close lets queued commits finish, checkpoints and closes every database
 // and the log, and releases the directory. Calls after Close fail with
 // ErrClosed. Close is safe to call twice.
@@ -289,6 +304,11 @@ func (g *Group) Close() error {
 	g.closeOnce.Do(func() {
 		g.closed.Store(true)
 		g.closeErr = errors.Join(g.closeTyped(), g.set.Close(), g.lock.Close())
+		if g.closeErr != nil {
+			g.events().Warn("biztier: group closed with an error", "dir", g.dir, "err", g.closeErr)
+		} else {
+			g.events().Info("biztier: group closed", "dir", g.dir)
+		}
 	})
 	return g.closeErr
 }

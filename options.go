@@ -1,6 +1,7 @@
 package biztier
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/biztier/biztier/messagebox"
@@ -57,6 +58,12 @@ type Options struct {
 	// Logger defaults to one that drops Pebble's informational lines and
 	// prints errors with the standard log package.
 	Logger Logger
+	// Events receives the group's operational events as structured logs:
+	// open (with what recovery replayed) and close at Info, and failures
+	// of background work (the tracking decoder and purge, the backup job)
+	// at Warn. Nothing is logged per message, and never a secret. Nil
+	// discards them.
+	Events *slog.Logger
 	// Dirs places the log and the databases; see Dirs for defaults.
 	Dirs Dirs
 	// MemTableSize is the MessageBox's Pebble memtable size (the other

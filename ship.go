@@ -223,6 +223,9 @@ func (s *LogShipping) run(ctx context.Context, scheduled bool) (ShippingStatus, 
 	}
 	s.status.Runs++
 	s.status.LastRun = s.g.opts.Now()
+	if err != nil && s.status.LastErr == nil {
+		s.g.events().Warn("biztier: backup job run failed", "err", err)
+	}
 	s.status.LastErr = err
 	return s.status, err
 }

@@ -155,6 +155,9 @@ func (g *Group) trackingLocked() (*tracking.Store, error) {
 	if o.Clock == nil {
 		o.Clock = g.opts.Now
 	}
+	if o.Events == nil {
+		o.Events = g.opts.Events
+	}
 	if !g.opts.DisableTracking && o.Source == nil {
 		// The decoder takes in what the MessageBox stages.
 		mb, err := g.messageBoxLocked()

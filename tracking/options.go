@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -114,6 +115,10 @@ type Options struct {
 	ArchiveDir string
 	// FS is used for the archive files. Defaults to vfs.Default.
 	FS vfs.FS
+	// Events, if set, receives the failures of background work as
+	// structured logs at Warn: a decode pass that failed, records kept in
+	// the failed table, a purge pass that failed.
+	Events *slog.Logger
 	// Source, if set, is the MessageBox whose staged tracking records the
 	// store takes in (see Source): in the background as they commit, and
 	// before every query, so a query sees every operation that returned

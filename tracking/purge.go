@@ -498,6 +498,9 @@ func (s *Store) runPurge(ctx context.Context) {
 				return
 			}
 			s.errMu.Lock()
+			if err != nil && s.purgeErr == nil && s.opts.Events != nil {
+				s.opts.Events.Warn("tracking: purge pass failed", "err", err)
+			}
 			s.purgeErr = err
 			s.errMu.Unlock()
 		}

@@ -87,6 +87,9 @@ func (s *Store) catchUp(ctx context.Context) error {
 			return ErrClosed
 		}
 		n, err := s.decodePass(ctx)
+		if err != nil && d.err == nil && s.opts.Events != nil {
+			s.opts.Events.Warn("tracking: decode pass failed", "err", err)
+		}
 		d.err = err
 		if err != nil {
 			return fmt.Errorf("tracking: decode: %w", err)
@@ -115,6 +118,9 @@ func (s *Store) decodePass(ctx context.Context) (int, error) {
 	}
 	s.tdds.decoded += uint64(len(recs))
 	s.tdds.failed += uint64(failed)
+	if failed > 0 && s.opts.Events != nil {
+		s.opts.Events.Warn("tracking: records kept in the failed table", "records", failed)
+	}
 	return len(recs), nil
 }
 

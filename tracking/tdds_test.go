@@ -1,7 +1,10 @@
 package tracking
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,11 +50,13 @@ func TestDecoder_takesInWhatAPreviousRunLeft(t *testing.T) {
 		event.Encode(nil, []event.Event{{Kind: event.Published, At: 1, MessageID: msg, Message: &event.Message{}}}),
 		[]byte("not a record"),
 	}}
-	e := newEnv(t, nil, &Options{Source: src})
+	var buf bytes.Buffer
+	e := newEnv(t, nil, &Options{Source: src, Events: slog.New(slog.NewTextHandler(&buf, nil))})
 	require.Eventually(t, func() bool { return e.s.DecodeStats().Decoded == 2 }, 5*time.Second, time.Millisecond)
 	st := e.s.DecodeStats()
 	require.Zero(t, st.Backlog)
 	require.Equal(t, uint64(1), st.Failed, "the damaged record is kept aside, not dropped")
+	require.Contains(t, buf.String(), "records kept in the failed table")
 	require.NoError(t, st.Err)
 	page, err := e.s.MessageEvents(t.Context(), MessageEventQuery{MessageID: msg})
 	require.NoError(t, err)
@@ -63,8 +68,12 @@ func TestDecoder_takesInWhatAPreviousRunLeft(t *testing.T) {
 func TestDecoder_sourceFailure(t *testing.T) {
 	boom := errors.New("messagebox closed")
 	src := &fakeSource{fail: boom}
-	e := newEnv(t, nil, &Options{Source: src})
-	_, err := e.s.MessageEvents(t.Context(), MessageEventQuery{MessageID: uuid.New()})
-	require.ErrorIs(t, err, boom)
+	var buf bytes.Buffer
+	e := newEnv(t, nil, &Options{Source: src, Events: slog.New(slog.NewTextHandler(&buf, nil))})
+	for range 3 {
+		_, err := e.s.MessageEvents(t.Context(), MessageEventQuery{MessageID: uuid.New()})
+		require.ErrorIs(t, err, boom)
+	}
 	require.ErrorIs(t, e.s.DecodeStats().Err, boom)
+	require.Equal(t, 1, strings.Count(buf.String(), "decode pass failed"), "a failure is logged when it starts, not at every pass: %s", buf.String())
 }
