@@ -12,6 +12,10 @@ import (
 	"github.com/biztier/biztier"
 	"github.com/biztier/biztier/internal/clusterhooks"
 	"github.com/biztier/biztier/wal"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Role is what a node does in its pair.
@@ -147,6 +151,10 @@ func Open(dir string, opts *Options) (*Node, error) {
 }
 
 func refuseAll(uint64) error { return errInDoubt }
+
+// tracer makes the pair's spans (promotion, switchover) through the otel
+// API; without a tracer provider they cost a no-op.
+var tracer = otel.Tracer("github.com/biztier/biztier/cluster")
 
 // openReplica opens the group in dir with its log's tail unapplied: the
 // databases stay where they were until the active says how much of the
@@ -490,7 +498,16 @@ func (n *Node) runActive(t Term) {
 // it holds (frames it never acknowledged included: they were never
 // acknowledged to a client either), records that it alone is in sync,
 // writes the epoch frame, and opens for commits.
-func (n *Node) promote(p *primary) error {
+func (n *Node) promote(p *primary) (err error) {
+	_, span := tracer.Start(n.ctx, "cluster.promote", trace.WithAttributes(
+		attribute.String("cluster.node", n.opts.ID), attribute.Int64("cluster.epoch", int64(p.epoch))))
+	defer func() {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}()
 	// Settle the log: the applier drains and the stores catch up with every
 	// durable frame.
 	if err := clusterhooks.Of(n.group()).TruncateTail(n.ctx, n.wlog().DurableLSN()); err != nil {
@@ -548,7 +565,15 @@ func (n *Node) watchLease(p *primary) {
 // When it returns nil, this node is no longer active.
 // It fails with ErrNotActive on a passive and with ErrNoStandby when the
 // passive is not in sync (commits are admitted again then).
-func (n *Node) Switchover(ctx context.Context) error {
+func (n *Node) Switchover(ctx context.Context) (err error) {
+	ctx, span := tracer.Start(ctx, "cluster.switchover", trace.WithAttributes(attribute.String("cluster.node", n.opts.ID)))
+	defer func() {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}()
 	n.mu.Lock()
 	p := n.prim
 	n.mu.Unlock()

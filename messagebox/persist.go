@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/internal/event"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/biztier/biztier/internal/store"
 	"github.com/cockroachdb/pebble/v2"
@@ -93,12 +94,24 @@ type PersistResult struct {
 // failed commit fails the store (ErrFailed).
 func (s *Store) Persist(ctx context.Context, p PersistPoint) (PersistResult, error) {
 	ctx = store.Context(ctx)
+	ctx, span := startSpan(ctx, "messagebox.persist", func() []attribute.KeyValue {
+		return []attribute.KeyValue{attribute.String("messagebox.instance", p.Instance.String()),
+			attribute.Int("messagebox.consumed", len(p.Consumed)), attribute.Int("messagebox.published", len(p.Publish)),
+			attribute.Bool("messagebox.complete", p.Complete)}
+	})
+	res, err := s.persist(ctx, p)
+	endSpan(span, err)
+	return res, err
+}
+
+// persist is Persist inside its span.
+func (s *Store) persist(ctx context.Context, p PersistPoint) (PersistResult, error) {
 	if len(p.State) > s.opts.MaxInstanceState {
 		return PersistResult{}, fmt.Errorf("%w: %d bytes, limit %d", ErrStateTooLarge, len(p.State), s.opts.MaxInstanceState)
 	}
 	now := s.now()
 	nowNanos := now.UnixNano()
-	pend, err := s.preparePublish(p.Publish, now)
+	pend, err := s.preparePublish(ctx, p.Publish, now)
 	if err != nil {
 		return PersistResult{}, err
 	}
@@ -153,7 +166,7 @@ func (s *Store) Persist(ctx context.Context, p PersistPoint) (PersistResult, err
 		case <-ctx.Done():
 			return PersistResult{}, ctx.Err()
 		}
-		return s.Persist(ctx, p)
+		return s.persist(ctx, p)
 	}
 	if p.Complete {
 		subs = nil // its sets go with it

@@ -60,12 +60,15 @@ func (s *Store) PublishBatch(ctx context.Context, msgs []*Message) ([]Published,
 // Delayed) until notBefore on the store's Clock.
 func (s *Store) PublishAt(ctx context.Context, m *Message, notBefore time.Time) (uuid.UUID, []EntryID, error) {
 	ctx = store.Context(ctx)
-	pend, err := s.preparePublish([]*Message{m}, s.now())
+	ctx, span := startSpan(ctx, "messagebox.publish", publishAttrs(1))
+	pend, err := s.preparePublish(ctx, []*Message{m}, s.now())
 	if err != nil {
+		endSpan(span, err)
 		return uuid.Nil, nil, err
 	}
 	pend[0].at = notBefore.UnixNano()
 	res, err := s.publishPrepared(ctx, pend)
+	endSpan(span, err)
 	if len(res) == 0 {
 		return uuid.Nil, nil, err
 	}
@@ -83,7 +86,7 @@ type pendingMsg struct {
 }
 
 // preparePublish validates and encodes msgs.
-func (s *Store) preparePublish(msgs []*Message, now time.Time) ([]pendingMsg, error) {
+func (s *Store) preparePublish(ctx context.Context, msgs []*Message, now time.Time) ([]pendingMsg, error) {
 	pend := make([]pendingMsg, len(msgs))
 	seen := make(map[uuid.UUID]struct{}, len(msgs))
 	for i, m := range msgs {
@@ -102,6 +105,7 @@ func (s *Store) preparePublish(msgs []*Message, now time.Time) ([]pendingMsg, er
 		}
 		seen[c.ID] = struct{}{}
 		c.PublishedAt = now.UTC()
+		carryTrace(ctx, c)
 		rec, frags := encodeMessage(nil, c, s.opts.FragmentSize, s.opts.CompressThreshold, s.opts.Compression)
 		pend[i] = pendingMsg{m: c, rec: rec, frags: frags}
 		if s.opts.RouteFailed != nil && s.opts.RouteFailed(c) {
@@ -163,11 +167,13 @@ func ErrorMessage(m *Message, code, description string) *Message {
 	return c
 }
 
-func (s *Store) publish(ctx context.Context, msgs []*Message) ([]Published, error) {
+func (s *Store) publish(ctx context.Context, msgs []*Message) (_ []Published, err error) {
 	if len(msgs) == 0 {
 		return nil, nil
 	}
-	pend, err := s.preparePublish(msgs, s.now())
+	ctx, span := startSpan(ctx, "messagebox.publish", publishAttrs(len(msgs)))
+	defer func() { endSpan(span, err) }()
+	pend, err := s.preparePublish(ctx, msgs, s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +203,7 @@ func (s *Store) publishPrepared(ctx context.Context, pend []pendingMsg) ([]Publi
 // remains. ctx bounds the waits of throttling and of routing to an
 // instance that is ending. Errors as PublishBatch; ErrInvalidTx for a tx
 // that has ended or belongs to another group.
-func (s *Store) PublishTx(ctx context.Context, tx Tx, msgs ...*Message) ([]Published, error) {
+func (s *Store) PublishTx(ctx context.Context, tx Tx, msgs ...*Message) (_ []Published, err error) {
 	ctx = store.Context(ctx)
 	into, err := s.batch(tx)
 	if err != nil {
@@ -206,7 +212,9 @@ func (s *Store) PublishTx(ctx context.Context, tx Tx, msgs ...*Message) ([]Publi
 	if len(msgs) == 0 {
 		return nil, nil
 	}
-	pend, err := s.preparePublish(msgs, s.now())
+	ctx, span := startSpan(ctx, "messagebox.publish", publishAttrs(len(msgs)))
+	defer func() { endSpan(span, err) }()
+	pend, err := s.preparePublish(ctx, msgs, s.now())
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/biztier/biztier/internal/event"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/biztier/biztier/internal/keys"
 	"github.com/biztier/biztier/internal/store"
@@ -114,8 +115,20 @@ func (s *Store) CompleteAndDequeue(ctx context.Context, done []Lease, host strin
 }
 
 // dequeue completes done and leases up to max entries of host, in one
-// commit.
+// commit, inside a span.
 func (s *Store) dequeue(ctx context.Context, done []Lease, host string, max int, lease time.Duration) ([]*Delivery, error) {
+	ctx, span := startSpan(ctx, "messagebox.dequeue", func() []attribute.KeyValue {
+		return []attribute.KeyValue{attribute.String("messagebox.host", host), attribute.Int("messagebox.completed", len(done))}
+	})
+	ds, err := s.dequeueOnce(ctx, done, host, max, lease)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int("messagebox.delivered", len(ds)))
+	}
+	endSpan(span, err)
+	return ds, err
+}
+
+func (s *Store) dequeueOnce(ctx context.Context, done []Lease, host string, max int, lease time.Duration) ([]*Delivery, error) {
 	if max <= 0 || lease <= 0 {
 		return nil, fmt.Errorf("messagebox: dequeue: max %d and lease %v must be positive", max, lease)
 	}
@@ -372,11 +385,13 @@ func dropRefLocked(b *pebble.Batch, ms *msgState) bool {
 // Complete settles leased entries: each is deleted, and a message whose
 // last entry goes is deleted in the same commit. All leases must be held
 // (else ErrLeaseLost and nothing changes); they commit together.
-func (s *Store) Complete(ctx context.Context, leases ...Lease) error {
+func (s *Store) Complete(ctx context.Context, leases ...Lease) (err error) {
 	ctx = store.Context(ctx)
 	if len(leases) == 0 {
 		return nil
 	}
+	ctx, span := startSpan(ctx, "messagebox.settle", settleAttrs("complete", len(leases)))
+	defer func() { endSpan(span, err) }()
 	now := s.now().UnixNano()
 	s.mu.Lock()
 	es, err := s.takeLeasesLocked(leases, now)
@@ -473,21 +488,26 @@ func (s *Store) Extend(_ context.Context, l Lease, d time.Duration) (Lease, erro
 // subscription's backup host (attempts reset) or, without one or when
 // already there, is suspended as resumable with reason as its error.
 func (s *Store) Abandon(ctx context.Context, l Lease, delay time.Duration, reason string) error {
-	ctx = store.Context(ctx)
-	return s.retry(ctx, l, delay, false, reason)
+	ctx, span := startSpan(store.Context(ctx), "messagebox.settle", settleAttrs("abandon", 1))
+	err := s.retry(ctx, l, delay, false, reason)
+	endSpan(span, err)
+	return err
 }
 
 // Fail is Abandon with the subscription's retry interval as the delay:
 // what a send adapter does when a transmission fails.
 func (s *Store) Fail(ctx context.Context, l Lease, reason string) error {
-	ctx = store.Context(ctx)
-	return s.retry(ctx, l, 0, true, reason)
+	ctx, span := startSpan(store.Context(ctx), "messagebox.settle", settleAttrs("fail", 1))
+	err := s.retry(ctx, l, 0, true, reason)
+	endSpan(span, err)
+	return err
 }
 
 // Suspend moves a leased entry to the suspended queue as resumable, with
 // reason as its error.
-func (s *Store) Suspend(ctx context.Context, l Lease, reason string) error {
-	ctx = store.Context(ctx)
+func (s *Store) Suspend(ctx context.Context, l Lease, reason string) (err error) {
+	ctx, span := startSpan(store.Context(ctx), "messagebox.settle", settleAttrs("suspend", 1))
+	defer func() { endSpan(span, err) }()
 	now := s.now().UnixNano()
 	s.mu.Lock()
 	es, err := s.takeLeasesLocked([]Lease{l}, now)
