@@ -82,12 +82,14 @@ func (i *Instance) send(d *messagebox.Delivery, p *mgmt.SendPort) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrPermanent, err)
 	}
-	msgs, err := pipe.Run(i.handlerCtx, d.Message)
+	// The send continues the trace the message carries from its publish.
+	ctx := messagebox.TraceContext(i.handlerCtx, d.Message)
+	msgs, err := pipe.Run(ctx, d.Message)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrPermanent, err)
 	}
 	for _, m := range msgs {
-		if err := a.Send(i.handlerCtx, t, m); err != nil {
+		if err := a.Send(ctx, t, m); err != nil {
 			return err
 		}
 	}
@@ -147,8 +149,11 @@ func (i *Instance) runService(d *messagebox.Delivery) {
 		p   messagebox.PersistPoint
 		err = fmt.Errorf("%w: %q", ErrNoService, d.Instance.Service)
 	)
+	// The step continues the trace of the message that woke it, and so
+	// does its persistence point (and what it publishes).
+	traced := messagebox.TraceContext(i.handlerCtx, d.Message)
 	if svc := i.opts.Services[d.Instance.Service]; svc != nil {
-		p, err = svc(i.handlerCtx, d)
+		p, err = svc(traced, d)
 	}
 	l := i.leaseOf(d)
 	if !i.finish(l.Entry) {
@@ -160,7 +165,7 @@ func (i *Instance) runService(d *messagebox.Delivery) {
 	}
 	p.Instance = d.Instance.ID
 	p.Consumed = append(p.Consumed, l)
-	ctx := context.WithoutCancel(i.handlerCtx)
+	ctx := context.WithoutCancel(traced)
 	var res messagebox.PersistResult
 	for try := 0; ; try++ {
 		res, err = i.mb.Persist(ctx, p)
