@@ -307,6 +307,18 @@ func (s *Store) Applied() uint64 {
 	return a
 }
 
+// Backlog is how many spooled events the decoder has not moved yet (at
+// most: numbers of a transaction that never committed count until the
+// decoder passes them): its lag, in events.
+func (s *Store) Backlog() uint64 {
+	s.spool.mu.Lock()
+	defer s.spool.mu.Unlock()
+	if last := s.spool.next - 1; last > s.spool.applied {
+		return last - s.spool.applied
+	}
+	return 0
+}
+
 // FailedEvents is the number of spooled events the decoder could not apply
 // (their activity was removed before they were moved) and kept aside.
 func (s *Store) FailedEvents(ctx context.Context) (int, error) {

@@ -90,6 +90,13 @@ func TestBufferedStream_decoder(t *testing.T) {
 		require.Equal(t, "N", in.Values["Region"].String())
 	}
 	require.Equal(t, uint64(9), e.s.Applied())
+	require.Zero(t, e.s.Backlog())
+	// An open transaction's events count in the backlog until the decoder
+	// passes them.
+	tx := e.set.NewTxn()
+	require.NoError(t, e.s.OrchestrationStream(tx).BeginActivity(bg, "Order", "open"))
+	require.Equal(t, uint64(1), e.s.Backlog())
+	tx.Abort()
 	// Spooled but not decoded survives a restart: stop the decoder by
 	// closing, reopen, and the new decoder moves them.
 	es = e.s.BufferedStream(1)

@@ -71,6 +71,7 @@ func (c *Collector) collectTracking(ctx context.Context, ch chan<- prometheus.Me
 func (c *Collector) collectBAM(ctx context.Context, ch chan<- prometheus.Metric) error {
 	b := c.opts.BAM
 	gauge(ch, c.d.bamPosition, float64(b.Applied()))
+	gauge(ch, c.d.bamBacklog, float64(b.Backlog()))
 	n, err := b.FailedEvents(ctx)
 	if err != nil {
 		return err

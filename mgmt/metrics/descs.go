@@ -28,7 +28,7 @@ type descs struct {
 	trackPurgeLag, trackDiskBytes         *prometheus.Desc
 
 	// BAM's decoder.
-	bamPosition, bamFailed *prometheus.Desc
+	bamPosition, bamFailed, bamBacklog *prometheus.Desc
 
 	// Backup and log shipping.
 	backupAge, backupRuns, shippedLSN, shipLagFrames, shipLagSeconds, shipError *prometheus.Desc
@@ -82,6 +82,7 @@ func newDescs(ns string) *descs {
 		trackDiskBytes: d("tracking", "disk_bytes", "Size of the tracking database on disk."),
 
 		bamPosition: d("bam", "decoder_position", "Spool number up to which BAM's decoder has moved events into the activity tables."),
+		bamBacklog:  d("bam", "decode_backlog_events", "Spooled BAM events the decoder has not moved into the activity tables yet (at most)."),
 		bamFailed:   d("bam", "failed_events", "BAM events kept aside because they could not be applied."),
 
 		backupAge:      d("backup", "age_seconds", "Seconds since the backup job last ran."),
@@ -108,7 +109,7 @@ func (d *descs) all() []*prometheus.Desc {
 		d.walLSN, d.walFirstLSN, d.walBytes, d.walSegments, d.walCommits, d.walFsyncs, d.walFramesPerFsync, d.walCommitP50, d.walCommitP99, d.walFsyncSeconds, d.walCommitSeconds, d.walGroupFrames, d.appliedLSN, d.applyLag,
 		d.spool, d.entries, d.queue, d.suspended, d.suspendedResumable, d.routing, d.published, d.delivered, d.completed, d.publishRate, d.completeRate, d.throttle, d.instances, d.zombies,
 		d.trackDecoded, d.trackFailed, d.trackError, d.trackBacklog, d.trackPurgeLag, d.trackDiskBytes,
-		d.bamPosition, d.bamFailed,
+		d.bamPosition, d.bamFailed, d.bamBacklog,
 		d.backupAge, d.backupRuns, d.shippedLSN, d.shipLagFrames, d.shipLagSeconds, d.shipError,
 		d.role, d.epoch, d.syncState, d.lagFrames, d.lagSeconds, d.peerConnected, d.alarm,
 	}
