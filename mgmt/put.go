@@ -551,21 +551,7 @@ func (m *model) checkDeleteHost(r Ref) error {
 			return inUse(r, "orchestration "+o.Name)
 		}
 	}
-	for _, p := range m.sendPorts {
-		for _, t := range []*Transport{p.Primary, p.Backup} {
-			if t != nil && t.Handler == r.Name {
-				return inUse(r, "send port "+p.Name)
-			}
-		}
-	}
-	for _, p := range m.receivePorts {
-		for _, l := range p.Locations {
-			if l.Handler == r.Name {
-				return inUse(r, "receive location "+l.Name)
-			}
-		}
-	}
-	return nil
+	return m.usedByTransport(r, func(handler, _ string) string { return handler })
 }
 
 func (m *model) checkDeleteHostInstance(r Ref) error {
@@ -583,16 +569,23 @@ func (m *model) checkDeleteAdapter(r Ref) error {
 	if _, ok := m.adapters[r.Name]; !ok {
 		return notFound(r)
 	}
+	return m.usedByTransport(r, func(_, adapter string) string { return adapter })
+}
+
+// usedByTransport refuses to delete r if a send port's transport or a
+// receive location names it, as pick takes the name (its handler host or
+// its adapter) from the transport's handler and adapter.
+func (m *model) usedByTransport(r Ref, pick func(handler, adapter string) string) error {
 	for _, p := range m.sendPorts {
 		for _, t := range []*Transport{p.Primary, p.Backup} {
-			if t != nil && t.Adapter == r.Name {
+			if t != nil && pick(t.Handler, t.Adapter) == r.Name {
 				return inUse(r, "send port "+p.Name)
 			}
 		}
 	}
 	for _, p := range m.receivePorts {
 		for _, l := range p.Locations {
-			if l.Adapter == r.Name {
+			if pick(l.Handler, l.Adapter) == r.Name {
 				return inUse(r, "receive location "+l.Name)
 			}
 		}

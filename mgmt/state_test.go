@@ -209,6 +209,11 @@ func TestStore_DeleteRules(t *testing.T) {
 	}
 	require.ErrorIs(t, del(mgmt.Ref{Kind: mgmt.KindApplication, Name: "Orders"}), mgmt.ErrInvalid)
 	require.ErrorIs(t, del(archive), mgmt.ErrInvalid, "a group member")
+	// Adapters and hosts a transport still names stay.
+	err = del(mgmt.Ref{Kind: mgmt.KindAdapter, Name: "SMTP"})
+	require.ErrorIs(t, err, mgmt.ErrInvalid)
+	require.ErrorContains(t, err, "send port Orders.Mail")
+	require.ErrorIs(t, del(mgmt.Ref{Kind: mgmt.KindAdapter, Name: "FILE"}), mgmt.ErrInvalid)
 	require.NoError(t, e.s.Start(ctx, dynamic))
 	require.ErrorIs(t, del(dynamic), mgmt.ErrState)
 	require.NoError(t, e.s.Unenlist(ctx, dynamic, false))
