@@ -3,15 +3,12 @@ package bam
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"sync"
 	"testing"
 
 	"github.com/biztier/biztier/internal/crashtest"
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/wal"
 	"github.com/cockroachdb/pebble/v2/vfs"
-	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 	"github.com/stretchr/testify/require"
 )
 
@@ -42,39 +39,20 @@ func TestCrash_everyStream(t *testing.T) {
 	for _, seed := range crashtest.Seeds(t, 2) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			t.Logf("seed %d", seed)
-			rng := rand.New(rand.NewPCG(seed, seed))
-			pct := []int{0, 50, 100}[rng.IntN(3)]
-			mem := vfs.NewCrashableMem()
-			var (
-				mu     sync.Mutex
-				armed  bool
-				clones []*vfs.MemFS
-			)
-			fs := errorfs.Wrap(mem, errorfs.InjectorFunc(func(op errorfs.Op) error {
-				mu.Lock()
-				defer mu.Unlock()
-				if armed {
-					clones = append(clones, mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: pct,
-						RNG: rand.New(rand.NewPCG(seed, uint64(len(clones))))}))
-				}
-				return nil
-			}))
+			rec, fs := crashtest.NewRecorder(seed)
 			c := &clock{t: epoch}
 			e := openEnv(t, fs, c, nil)
 			e.deploy(orderDef)
-			mu.Lock()
-			armed = true
-			mu.Unlock()
-			steps := runCrashWorkload(t, e, func() int { mu.Lock(); defer mu.Unlock(); return len(clones) })
+			rec.Arm()
+			steps := runCrashWorkload(t, e, rec.Len)
 			require.NoError(t, e.s.WaitCaughtUp(bg))
-			mu.Lock()
-			armed = false
-			mu.Unlock()
+			rec.Disarm()
 			e.close()
-			t.Logf("%d crash points, %d%% of unsynced data kept", len(clones), pct)
-			require.Greater(t, len(clones), 20)
-			for i, clone := range clones {
-				checkCrash(t, i, clone, c, steps)
+			crashes := rec.Crashes()
+			t.Logf("%d crash points, %d%% of unsynced data kept", len(crashes), rec.UnsyncedPercent())
+			require.Greater(t, len(crashes), 20)
+			for i, cr := range crashes {
+				checkCrash(t, i, cr.FS, c, steps)
 			}
 		})
 	}

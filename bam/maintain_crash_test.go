@@ -3,16 +3,12 @@ package bam
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/biztier/biztier/internal/crashtest"
 	"github.com/biztier/biztier/internal/store"
 	"github.com/biztier/biztier/wal"
-	"github.com/cockroachdb/pebble/v2/vfs"
-	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 	"github.com/stretchr/testify/require"
 )
 
@@ -27,23 +23,7 @@ func TestCrash_maintain(t *testing.T) {
 	for _, seed := range crashtest.Seeds(t, 2) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			t.Logf("seed %d", seed)
-			rng := rand.New(rand.NewPCG(seed, seed))
-			pct := []int{0, 50, 100}[rng.IntN(3)]
-			mem := vfs.NewCrashableMem()
-			var (
-				mu     sync.Mutex
-				armed  bool
-				clones []*vfs.MemFS
-			)
-			fs := errorfs.Wrap(mem, errorfs.InjectorFunc(func(op errorfs.Op) error {
-				mu.Lock()
-				defer mu.Unlock()
-				if armed {
-					clones = append(clones, mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: pct,
-						RNG: rand.New(rand.NewPCG(seed, uint64(len(clones))))}))
-				}
-				return nil
-			}))
+			rec, fs := crashtest.NewRecorder(seed)
 			c := &clock{t: epoch}
 			arch, err := NewFileArchive(fs, "archive")
 			require.NoError(t, err)
@@ -65,19 +45,17 @@ func TestCrash_maintain(t *testing.T) {
 				c.Add(31 * 24 * time.Hour)
 			}
 			c.Add(150 * 24 * time.Hour)
-			mu.Lock()
-			armed = true
-			mu.Unlock()
+			rec.Arm()
 			rep, err := e.s.Maintain(bg)
 			require.NoError(t, err)
-			mu.Lock()
-			armed = false
-			mu.Unlock()
+			rec.Disarm()
 			require.Len(t, rep.Moved, 2)
 			e.moved = true
 			e.close()
-			t.Logf("%d crash points, %d%% of unsynced data kept", len(clones), pct)
-			for i, clone := range clones {
+			crashes := rec.Crashes()
+			t.Logf("%d crash points, %d%% of unsynced data kept", len(crashes), rec.UnsyncedPercent())
+			for i, cr := range crashes {
+				clone := cr.FS
 				set, err := store.Open(setOptions(clone, "g", wal.Sync))
 				require.NoError(t, err, "crash %d", i)
 				a, err := NewFileArchive(clone, "archive")

@@ -74,5 +74,12 @@ func (r *Recorder) Crashes() []Crash {
 	return append([]Crash(nil), r.crashes...)
 }
 
+// Len is how many crashes have been recorded.
+func (r *Recorder) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.crashes)
+}
+
 // UnsyncedPercent is the share of unsynced data the crashes keep.
 func (r *Recorder) UnsyncedPercent() int { return r.pct }
