@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/biztier/biztier/internal/store"
+
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -57,9 +59,7 @@ func checkDatabase(db Database) error {
 	if db == nil {
 		return errors.New("messagebox: nil Database")
 	}
-	tx := db.Begin()
-	defer tx.Abort()
-	if _, err := tx.Batch(db.Reader()); err != nil {
+	if err := store.CheckBegin(db.Reader(), db.Begin); err != nil {
 		return fmt.Errorf("messagebox: the Database's transactions refuse its reader: %w", err)
 	}
 	return nil
@@ -67,13 +67,7 @@ func checkDatabase(db Database) error {
 
 // begin starts a transaction and returns it with its MessageBox batch.
 func (s *Store) begin() (Txn, *pebble.Batch) {
-	tx := s.db.Begin()
-	b, err := tx.Batch(s.r)
-	if err != nil {
-		// Open checked that the Database's transactions take its reader.
-		panic(fmt.Sprintf("messagebox: Database broke its contract: %v", err))
-	}
-	return tx, b
+	return store.Begin("messagebox", s.db.Begin, s.r)
 }
 
 // batch is the MessageBox's part of a caller's transaction.

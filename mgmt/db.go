@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/biztier/biztier/internal/store"
+
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -48,9 +50,7 @@ func checkDatabase(db Database) error {
 	if db == nil {
 		return fmt.Errorf("%w: nil Database", ErrInvalid)
 	}
-	tx := db.Begin()
-	defer tx.Abort()
-	if _, err := tx.Batch(db.Reader()); err != nil {
+	if err := store.CheckBegin(db.Reader(), db.Begin); err != nil {
 		return fmt.Errorf("%w: the Database's transactions refuse its reader: %v", ErrInvalid, err)
 	}
 	return nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/biztier/biztier/internal/store"
+
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -51,9 +53,7 @@ func checkDatabase(db Database) error {
 	if db == nil {
 		return fmt.Errorf("%w: nil database", ErrInvalid)
 	}
-	tx := db.Begin()
-	defer tx.Abort()
-	if _, err := tx.Batch(db.Reader()); err != nil {
+	if err := store.CheckBegin(db.Reader(), db.Begin); err != nil {
 		return fmt.Errorf("%w: the database's transactions refuse its reader: %v", ErrInvalid, err)
 	}
 	return nil
@@ -61,13 +61,7 @@ func checkDatabase(db Database) error {
 
 // begin starts a transaction and returns it with its SSO batch.
 func (s *Store) begin() (Txn, *pebble.Batch) {
-	tx := s.db.Begin()
-	b, err := tx.Batch(s.db.Reader())
-	if err != nil {
-		// Open checked that the Database's transactions take its reader.
-		panic(fmt.Sprintf("sso: Database broke its contract: %v", err))
-	}
-	return tx, b
+	return store.Begin("sso", s.db.Begin, s.db.Reader())
 }
 
 // batch is the SSO part of a caller's transaction.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/biztier/biztier/internal/store"
+
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -52,9 +54,7 @@ func checkDatabase(db Database) error {
 	if db == nil {
 		return errors.New("tracking: nil Database")
 	}
-	tx := db.Begin()
-	defer tx.Abort()
-	if _, err := tx.Batch(db.Reader()); err != nil {
+	if err := store.CheckBegin(db.Reader(), db.Begin); err != nil {
 		return fmt.Errorf("tracking: the Database's transactions refuse its reader: %w", err)
 	}
 	return nil
@@ -62,11 +62,5 @@ func checkDatabase(db Database) error {
 
 // begin starts a transaction and returns it with its tracking batch.
 func (s *Store) begin() (Txn, *pebble.Batch) {
-	tx := s.db.Begin()
-	b, err := tx.Batch(s.r)
-	if err != nil {
-		// Open checked that the Database's transactions take its reader.
-		panic(fmt.Sprintf("tracking: Database broke its contract: %v", err))
-	}
-	return tx, b
+	return store.Begin("tracking", s.db.Begin, s.r)
 }
