@@ -115,6 +115,7 @@ func (s *Store) persist(ctx context.Context, p PersistPoint) (PersistResult, err
 	if err != nil {
 		return PersistResult{}, err
 	}
+	defer release(pend)
 	subs := make([]Subscription, len(p.Initialize))
 	for i, cs := range p.Initialize {
 		if subs[i], err = s.correlationSub(p.Instance, cs); err != nil {

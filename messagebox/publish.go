@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/biztier/biztier/internal/event"
@@ -76,8 +77,11 @@ func (s *Store) PublishAt(ctx context.Context, m *Message, notBefore time.Time) 
 }
 
 type pendingMsg struct {
-	m     *Message
-	rec   []byte
+	m   *Message
+	rec []byte
+	// buf, when set, is the pooled buffer rec was encoded into, returned
+	// by release once the publish is over.
+	buf   *[]byte
 	frags []fragment
 	at    int64 // not before (UnixNano), 0 for now
 	// failed is the error message published in m's place if m finds no
@@ -96,7 +100,7 @@ func (s *Store) preparePublish(ctx context.Context, msgs []*Message, now time.Ti
 			}
 			return nil, err
 		}
-		c := m.clone()
+		c := m.frame()
 		if c.ID == uuid.Nil {
 			c.ID = uuid.Must(uuid.NewV7())
 		}
@@ -106,8 +110,9 @@ func (s *Store) preparePublish(ctx context.Context, msgs []*Message, now time.Ti
 		seen[c.ID] = struct{}{}
 		c.PublishedAt = now.UTC()
 		carryTrace(ctx, c)
-		rec, frags := encodeMessage(nil, c, s.opts.FragmentSize, s.opts.CompressThreshold, s.opts.Compression)
-		pend[i] = pendingMsg{m: c, rec: rec, frags: frags}
+		buf := recordPool.Get().(*[]byte)
+		rec, frags := encodeMessage((*buf)[:0], c, s.opts.FragmentSize, s.opts.CompressThreshold, s.opts.Compression)
+		pend[i] = pendingMsg{m: c, rec: rec, buf: buf, frags: frags}
 		if s.opts.RouteFailed != nil && s.opts.RouteFailed(c) {
 			em := ErrorMessage(c, routingFailureCode, routingFailureReason)
 			em.ID, em.PublishedAt = uuid.Must(uuid.NewV7()), c.PublishedAt
@@ -116,6 +121,28 @@ func (s *Store) preparePublish(ctx context.Context, msgs []*Message, now time.Ti
 		}
 	}
 	return pend, nil
+}
+
+// recordPool keeps the buffers messages are encoded into: a record lives
+// only until its batch has copied it, and a fresh buffer per message was
+// a large share of a publish's allocations.
+var recordPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledRecord is the largest buffer recordPool keeps; larger messages
+// are rare and would pin their memory.
+const maxPooledRecord = 64 << 10
+
+// release returns pend's record buffers to recordPool. Nothing may read
+// their records afterwards.
+func release(pend []pendingMsg) {
+	for i := range pend {
+		p := &pend[i]
+		if p.buf != nil && cap(p.rec) <= maxPooledRecord {
+			*p.buf = p.rec[:0]
+			recordPool.Put(p.buf)
+		}
+		p.buf, p.rec = nil, nil
+	}
 }
 
 // routingFailureCode is BizTalk's failure code of a routing failure.
@@ -181,6 +208,7 @@ func (s *Store) publish(ctx context.Context, msgs []*Message) (_ []Published, er
 }
 
 func (s *Store) publishPrepared(ctx context.Context, pend []pendingMsg) ([]Published, error) {
+	defer release(pend)
 	tx, pl, events, now, err := s.planPublish(ctx, pend)
 	if err != nil {
 		return nil, err
@@ -218,6 +246,7 @@ func (s *Store) PublishTx(ctx context.Context, tx Tx, msgs ...*Message) (_ []Pub
 	if err != nil {
 		return nil, err
 	}
+	defer release(pend)
 	// The plan is written into a transaction of its own first: a plan that
 	// must wait for an ending instance is dropped and redone, and writes
 	// cannot be taken back out of the caller's batch.

@@ -382,6 +382,11 @@ func (s *Set) apply(frames []*wal.Frame) error {
 	return nil
 }
 
+// appliedRecordLen bounds the size of the applied-LSN record in a batch
+// representation: its kind, the key and the 8-byte value with their
+// uvarint lengths.
+var appliedRecordLen = 1 + 2*binary.MaxVarintLen32 + len(appliedKey) + 8
+
 // batchHeaderLen is the size of a Pebble batch representation's header:
 // an 8-byte sequence number and a 4-byte record count, little-endian.
 const batchHeaderLen = 12
@@ -391,22 +396,20 @@ const batchHeaderLen = 12
 // is its WAL format), so concatenating record bodies under one header with
 // the summed count is a valid batch.
 func (d *DB) applyReprs(reprs [][]byte, lsn uint64) error {
-	var data []byte
-	if len(reprs) == 1 {
-		data = reprs[0]
-	} else {
-		n := batchHeaderLen
-		for _, r := range reprs {
-			n += len(r) - batchHeaderLen
-		}
-		data = make([]byte, batchHeaderLen, n+32)
-		var count uint32
-		for _, r := range reprs {
-			count += binary.LittleEndian.Uint32(r[8:12])
-			data = append(data, r[batchHeaderLen:]...)
-		}
-		binary.LittleEndian.PutUint32(data[8:12], count)
+	// One buffer holds the frames' records and the applied-LSN record, so
+	// that the batch never grows: growing copies the whole batch into a
+	// buffer twice its size, the largest allocation of a busy group.
+	n := batchHeaderLen + appliedRecordLen
+	for _, r := range reprs {
+		n += len(r) - batchHeaderLen
 	}
+	data := make([]byte, batchHeaderLen, n)
+	var count uint32
+	for _, r := range reprs {
+		count += binary.LittleEndian.Uint32(r[8:12])
+		data = append(data, r[batchHeaderLen:]...)
+	}
+	binary.LittleEndian.PutUint32(data[8:12], count)
 	b := d.pdb.NewBatch()
 	if err := b.SetRepr(data); err != nil {
 		b.Close()
