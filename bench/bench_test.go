@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func TestRun(t *testing.T) {
 		if r.Published != int64(cfg.Count) || r.Messages != r.Published {
 			t.Errorf("%s: published %d, completed %d, want %d each", name, r.Published, r.Messages, cfg.Count)
 		}
-		if r.MsgsPerSec <= 0 || r.P50 <= 0 || r.P99 < r.P50 || r.Seconds <= 0 || r.PeakHeap == 0 {
+		if r.MsgsPerSec <= 0 || r.P50 <= 0 || r.P99 < r.P50 || r.P999 < r.P99 || r.Seconds <= 0 || r.PeakHeap == 0 || r.BytesPerMsg < 0 {
 			t.Errorf("%s: implausible measurements %+v", name, r)
 		}
 		if r.System == "biztier" && r.Ratio != 1 {
@@ -89,7 +90,7 @@ func TestRun(t *testing.T) {
 	if back.Machine.Cores <= 0 || back.Machine.GoVersion == "" || len(back.Results) != len(rs) {
 		t.Fatalf("results.json: machine %+v, %d rows", back.Machine, len(back.Results))
 	}
-	for _, k := range []string{"msgs_per_s", "p99_ms", "cpu_s_per_1k_msgs", "peak_heap_bytes", "ratio_to_biztier"} {
+	for _, k := range []string{"msgs_per_s", "p50_ms", "p99_ms", "p999_ms", "cpu_s_per_1k_msgs", "bytes_written_per_msg", "peak_heap_bytes", "ratio_to_biztier"} {
 		if _, ok := back.Results[0][k]; !ok || back.Units[k] == "" {
 			t.Errorf("results.json: row or unit %q missing", k)
 		}
@@ -109,9 +110,10 @@ func TestRun(t *testing.T) {
 }
 
 // TestRun_unsupported checks that a system that cannot run is reported as
-// skipped, not failed.
+// skipped, not failed. PostgresOff keeps Run from finding a local server,
+// so the test is the same on every machine.
 func TestRun_unsupported(t *testing.T) {
-	t.Setenv("BIZTIER_BENCH_PG", "")
+	t.Setenv("BIZTIER_BENCH_PG", PostgresOff)
 	rs, err := Run(context.Background(), Config{
 		Scenarios: []string{"messaging"}, Systems: []string{"postgres"}, Count: 10, Rounds: 1, Dir: t.TempDir(),
 	})
@@ -137,5 +139,159 @@ func TestConfig_validate(t *testing.T) {
 		if err := d.validate(); err == nil {
 			t.Errorf("%+v: no error", c)
 		}
+	}
+}
+
+// TestRun_profile checks that -profile's files are written for the biztier
+// rows' rounds and for no other system.
+func TestRun_profile(t *testing.T) {
+	dir := t.TempDir()
+	rs, err := Run(context.Background(), Config{
+		Scenarios: []string{"messaging"}, Systems: []string{"biztier", "pebble-batch"},
+		Count: 64, Rounds: 2, Batch: 16, Dir: t.TempDir(), ProfileDir: dir,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2 {
+		t.Fatalf("got %d rows, want 2", len(rs))
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	want := []string{"messaging-biztier.allocs.pprof", "messaging-biztier.r1.cpu.pprof", "messaging-biztier.r2.cpu.pprof"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("profile files %v, want %v", got, want)
+	}
+}
+
+func TestParseWriteBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"linux", "rchar: 6976\nwchar: 12\nsyscr: 10\nsyscw: 1\nread_bytes: 4096\nwrite_bytes: 8192\ncancelled_write_bytes: 4096\n", 8192, true},
+		{"zero", "write_bytes: 0\n", 0, true},
+		{"no newline", "read_bytes: 1\nwrite_bytes: 123456789012", 123456789012, true},
+		{"cancelled only", "cancelled_write_bytes: 4096\n", 0, false},
+		{"missing", "rchar: 1\n", 0, false},
+		{"not a number", "write_bytes: lots\n", 0, false},
+		{"negative", "write_bytes: -1\n", 0, false},
+		{"empty", "", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseWriteBytes([]byte(tc.in))
+			if (err == nil) != tc.ok || got != tc.want {
+				t.Fatalf("parseWriteBytes = %d, %v; want %d, ok %v", got, err, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	seq := func(n int) []int64 {
+		s := make([]int64, n)
+		for i := range s {
+			s[i] = int64(i + 1)
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name   string
+		sorted []int64
+		p      float64
+		want   int64
+	}{
+		{"empty", nil, 0.999, 0},
+		{"one", []int64{7}, 0.999, 7},
+		{"p50 of 10", seq(10), 0.50, 5},
+		{"p99 of 100", seq(100), 0.99, 99},
+		{"p999 of 100 is the slowest", seq(100), 0.999, 100},
+		{"p999 of 1000", seq(1000), 0.999, 999},
+		{"p999 of 10000", seq(10000), 0.999, 9990},
+		{"p999 of 1001", seq(1001), 0.999, 1000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := percentile(tc.sorted, tc.p); got != tc.want {
+				t.Fatalf("percentile(%d samples, %v) = %d, want %d", len(tc.sorted), tc.p, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestResult_MarshalJSON checks the new columns' names and units.
+func TestResult_MarshalJSON(t *testing.T) {
+	r := Result{Scenario: "messaging", System: "postgres", P50: time.Millisecond, P99: 2 * time.Millisecond,
+		P999: 3500 * time.Microsecond, BytesPerMsg: 1440, WriteSource: pgWALSource}
+	data, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		key  string
+		want any
+	}{
+		{"p50_ms", 1.0}, {"p99_ms", 2.0}, {"p999_ms", 3.5},
+		{"bytes_written_per_msg", 1440.0}, {"bytes_written_source", pgWALSource},
+	} {
+		if back[tc.key] != tc.want {
+			t.Errorf("%s = %v, want %v", tc.key, back[tc.key], tc.want)
+		}
+		if _, ok := units[tc.key]; !ok && tc.key != "bytes_written_source" {
+			t.Errorf("no unit for %s", tc.key)
+		}
+	}
+}
+
+// TestRewriteSamples checks the allocation profile delta's encoding: a
+// profile rewritten with its own sums reads back as the same sums, and
+// with zeros has no samples.
+func TestRewriteSamples(t *testing.T) {
+	sums, raw, err := allocsNow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sums) == 0 {
+		t.Fatal("no samples in the allocation profile")
+	}
+	out, err := rewriteSamples(raw, sums)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := map[string][]int64{}
+	if err := eachSample(out, func(key string, _ []uint64, values []int64, _ [][]byte) {
+		back[key] = values
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range back {
+		if !reflect.DeepEqual(v, sums[k]) {
+			t.Fatalf("sample values %v, want %v", v, sums[k])
+		}
+	}
+	if len(back) > len(sums) {
+		t.Fatalf("%d samples, want at most %d", len(back), len(sums))
+	}
+	empty, err := rewriteSamples(raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if err := eachSample(empty, func(string, []uint64, []int64, [][]byte) { n++ }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("%d samples left with no values", n)
 	}
 }

@@ -17,8 +17,9 @@ type Config struct {
 	// Scenarios to run, by name (see Scenarios). Defaults to all.
 	Scenarios []string
 	// Systems to run, by name (see Systems). Defaults to biztier,
-	// pebble-batch, pebble-op and nats, plus postgres when PostgresDSN is
-	// set.
+	// pebble-batch, pebble-op, nats and postgres, unless PostgresDSN is
+	// PostgresOff (postgres is then left out). A postgres row with no
+	// server to run on is reported as skipped.
 	Systems []string
 	// Duration is how long each system publishes in each scenario, split
 	// over Rounds. Defaults to DefaultDuration; ignored when Count is set.
@@ -78,12 +79,30 @@ type Config struct {
 	// measured. Defaults to os.TempDir().
 	Dir string
 	// PostgresDSN is a PostgreSQL connection string for the postgres
-	// system. Defaults to $BIZTIER_BENCH_PG.
+	// system. Defaults to $BIZTIER_BENCH_PG; if that is empty too and the
+	// postgres system is to run, Run looks for a local server with
+	// FindPostgres. PostgresOff turns the system off and the search with
+	// it (tests use it so that they behave the same on every machine).
 	PostgresDSN string
+	// ProfileDir, if set, receives profiles of the biztier rows' rounds
+	// (every system whose name begins with "biztier"), nothing of the
+	// other systems': for each scenario and system,
+	// <scenario>-<system>.r<N>.cpu.pprof, the CPU profile of round N (one
+	// CPU profile runs at a time, and rounds of other systems come
+	// between; `go tool pprof` merges the files it is given), and
+	// <scenario>-<system>.allocs.pprof, the allocations of all its rounds
+	// (the process's allocation profile after each round less the one
+	// before it, summed). Profiling slows the rows it profiles a little.
+	ProfileDir string
 	// Progress, if set, receives a progress line (rewritten with \r) while
 	// Run runs.
 	Progress io.Writer
 }
+
+// PostgresOff, as Config.PostgresDSN or $BIZTIER_BENCH_PG, leaves the
+// postgres system out of the defaults and stops Run looking for a local
+// server.
+const PostgresOff = "off"
 
 // Defaults.
 const (
@@ -105,7 +124,7 @@ func (c *Config) withDefaults() Config {
 	}
 	if len(o.Systems) == 0 {
 		o.Systems = []string{"biztier", "pebble-batch", "pebble-op", "nats"}
-		if o.PostgresDSN != "" {
+		if o.PostgresDSN != PostgresOff {
 			o.Systems = append(o.Systems, "postgres")
 		}
 	}

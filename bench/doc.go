@@ -64,9 +64,11 @@
 //     its routes' subjects. Publishes wait for their acks; every delivery
 //     is acked, the last of each batch with a double ack.
 //   - postgres: a SKIP LOCKED queue table (COPY to insert; DELETE ...
-//     RETURNING to dequeue and complete in one statement), only when
-//     BIZTIER_BENCH_PG holds a DSN; skipped with a note otherwise. Its
-//     server's CPU is not in the CPU column. See "PostgreSQL" below.
+//     RETURNING to dequeue and complete in one statement), on the server
+//     BIZTIER_BENCH_PG names or, when it is empty, on a local server if
+//     one answers within a second ([FindPostgres]); skipped with a note
+//     otherwise. Its server's CPU is not in the CPU column. See
+//     "PostgreSQL" below.
 //
 // # PostgreSQL
 //
@@ -75,8 +77,16 @@
 //	apt-get install -y postgresql
 //	pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
 //	su postgres -c "psql -c \"ALTER USER postgres PASSWORD 'bench'\""
-//	export BIZTIER_BENCH_PG='postgres://postgres:bench@127.0.0.1:5432/postgres'
 //	go run ./bench/cmd/biztierbench -peers postgres,pebble-batch -out /tmp/bench
+//
+// With BIZTIER_BENCH_PG empty, the harness tries [LocalPostgres] in order:
+// postgres://postgres:bench@127.0.0.1:5432/postgres (the password set
+// above), then Debian's socket, host=/var/run/postgresql user=postgres
+// (which answers only a process running as the postgres user). The
+// header line says which server it uses. To use another server, export
+// BIZTIER_BENCH_PG with its DSN; BIZTIER_BENCH_PG=off (or
+// [PostgresOff] in [Config.PostgresDSN]) leaves postgres out and stops
+// the search, as the tests do.
 //
 // # Measurements
 //
@@ -92,11 +102,12 @@
 //   - msgs/s: messages through the whole flow per second of the rounds;
 //     MB/s counts their bodies (10^6 bytes).
 //
-//   - p50, p99: from the start of a message's publish call to the commit
+//   - p50, p99, p999: from the start of a message's publish call to the commit
 //     that completed it at the end of its flow (for fanout, of each
 //     delivery). At saturation they are mostly queueing: about Inflight
 //     divided by msgs/s (Little's law). Lower -inflight to see the latency
-//     of a lightly loaded system, or run open-loop.
+//     of a lightly loaded system, or run open-loop. p999 is by nearest
+//     rank, so with fewer than 1,000 messages it is the slowest one.
 //
 //   - open loop (-rate N, [Config.Rate]): the publishers offer N msgs/s in
 //     all on a fixed schedule, with no in-flight window, and latency runs
@@ -113,10 +124,29 @@
 //   - CPU s per 1k msgs: the process's user and system CPU time (every
 //     goroutine, embedded servers included) per 1,000 messages.
 //
+//   - written/msg (bytes_written_per_msg): the bytes the system caused to
+//     be written to storage during its rounds, per message. For the
+//     in-process systems (biztier, pebble-*, nats) it is the difference in
+//     the process's write_bytes in Linux's /proc/self/io over each round:
+//     bytes sent to the block layer, the fsynced log writes included,
+//     counted in whole pages as they are dirtied (so a small synced append
+//     counts a page), with the background compactions that run during the
+//     round whichever system started them. For postgres it is the
+//     server's WAL only (pg_current_wal_lsn before and after each round,
+//     every session's): the table and index pages written at checkpoints
+//     are not in it, so its figure is a lower bound; the table marks it
+//     "(WAL)". Elsewhere than Linux it is 0, meaning not measured, and on
+//     a tmpfs data directory it is 0 too.
+//
 //   - peak heap: the largest live heap sampled during the system's rounds,
 //     of the whole process (the other open systems' idle state included).
 //
 //   - vs biztier: msgs/s over biztier's in the same scenario.
+//
+// [Config.ProfileDir] (-profile DIR) writes, for the biztier rows only, a
+// CPU profile of each round and one allocation profile of all the rounds
+// of each scenario and system; -cpuprofile profiles the whole run
+// instead.
 //
 // The BBW reference figures (messaging 300–1,400 msg/s, orchestration
 // 200–520 msg/s, BizTalk Server on SQL Server with 4 to 48 cores) are

@@ -30,14 +30,28 @@ type Result struct {
 	// MsgsPerSec is Messages / Seconds; MBPerSec counts body bytes (10^6).
 	MsgsPerSec float64 `json:"msgs_per_s"`
 	MBPerSec   float64 `json:"mb_per_s"`
-	// P50 and P99 are latencies from the start of a message's publish call
-	// to the completion of its delivery at the end of the flow.
-	P50 time.Duration `json:"-"`
-	P99 time.Duration `json:"-"`
+	// P50, P99 and P999 are latencies from the start of a message's
+	// publish call to the completion of its delivery at the end of the
+	// flow (nearest rank: with fewer than 1,000 messages P999 is the
+	// slowest).
+	P50  time.Duration `json:"-"`
+	P99  time.Duration `json:"-"`
+	P999 time.Duration `json:"-"`
 	// CPUPer1k is the process's CPU time (user and system, every goroutine:
 	// embedded servers included, an external PostgreSQL not) per 1,000
 	// messages.
 	CPUPer1k float64 `json:"cpu_s_per_1k_msgs"`
+	// BytesPerMsg is the bytes the system caused to be written to storage
+	// during its rounds per message, as WriteSource counts them: for the
+	// in-process systems the process's write_bytes from Linux's
+	// /proc/self/io (bytes sent to the block layer, fsynced log writes
+	// included, whole pages; background compactions are counted in the
+	// round they run in), for postgres the server's WAL bytes only (from
+	// pg_current_wal_lsn, every database's; table and index pages written
+	// at checkpoints are not counted). 0 means not measured (not Linux).
+	BytesPerMsg float64 `json:"bytes_written_per_msg"`
+	// WriteSource says what BytesPerMsg counts; empty when it is 0.
+	WriteSource string `json:"bytes_written_source,omitempty"`
 	// PeakHeap is the largest live heap of the process sampled during the
 	// system's rounds (the other systems' idle state included).
 	PeakHeap uint64 `json:"peak_heap_bytes"`
@@ -55,9 +69,10 @@ func (r Result) MarshalJSON() ([]byte, error) {
 	type plain Result
 	return json.Marshal(struct {
 		plain
-		P50ms float64 `json:"p50_ms"`
-		P99ms float64 `json:"p99_ms"`
-	}{plain(r), ms(r.P50), ms(r.P99)})
+		P50ms  float64 `json:"p50_ms"`
+		P99ms  float64 `json:"p99_ms"`
+		P999ms float64 `json:"p999_ms"`
+	}{plain(r), ms(r.P50), ms(r.P99), ms(r.P999)})
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -176,8 +191,9 @@ type Report struct {
 var units = map[string]string{
 	"messages": "count", "published": "count", "body_bytes": "bytes", "seconds": "s",
 	"msgs_per_s": "messages per second", "mb_per_s": "10^6 body bytes per second",
-	"p50_ms": "ms", "p99_ms": "ms", "cpu_s_per_1k_msgs": "CPU seconds per 1,000 messages",
-	"peak_heap_bytes": "bytes", "ratio_to_biztier": "msgs_per_s over biztier's",
+	"p50_ms": "ms", "p99_ms": "ms", "p999_ms": "ms", "cpu_s_per_1k_msgs": "CPU seconds per 1,000 messages",
+	"bytes_written_per_msg": "bytes written to storage per message, as bytes_written_source counts them (0 = not measured)",
+	"peak_heap_bytes":       "bytes", "ratio_to_biztier": "msgs_per_s over biztier's",
 }
 
 // NewReport wraps results with the machine, the units and the references.
@@ -197,21 +213,25 @@ func (r Report) WriteJSON(path string) error {
 // WriteTable writes rs as an aligned table, then the reference figures.
 func WriteTable(w io.Writer, rs []Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tsystem\tmsgs/s\tMB/s\tp50\tp99\tCPU s/1k msgs\tpeak heap\tvs biztier\t")
+	const cols = "scenario\tsystem\tmsgs/s\tMB/s\tp50\tp99\tp999\tCPU s/1k msgs\twritten/msg\tpeak heap\tvs biztier\t"
+	fmt.Fprintln(tw, cols)
+	// A skipped or failed row leaves the measurement columns empty and
+	// puts its reason after them.
+	empty := strings.Repeat("\t", strings.Count(cols, "\t")-3)
 	for _, r := range rs {
 		switch {
 		case r.Skipped != "":
-			fmt.Fprintf(tw, "%s\t%s\tskipped\t\t\t\t\t\t\t  %s\n", r.Scenario, r.System, r.Skipped)
+			fmt.Fprintf(tw, "%s\t%s\tskipped\t%s  %s\n", r.Scenario, r.System, empty, r.Skipped)
 		case r.Error != "":
-			fmt.Fprintf(tw, "%s\t%s\tfailed\t\t\t\t\t\t\t  %s\n", r.Scenario, r.System, r.Error)
+			fmt.Fprintf(tw, "%s\t%s\tfailed\t%s  %s\n", r.Scenario, r.System, empty, r.Error)
 		default:
 			ratio := "-"
 			if r.Ratio > 0 {
 				ratio = fmt.Sprintf("%.2f×", r.Ratio)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%s\t%s\t%.3f\t%s\t%s\t%s\n", r.Scenario, r.System,
-				thousands(r.MsgsPerSec), r.MBPerSec, latency(r.P50), latency(r.P99), r.CPUPer1k,
-				mib(r.PeakHeap), ratio, reference(r))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%.3f\t%s\t%s\t%s\t%s\n", r.Scenario, r.System,
+				thousands(r.MsgsPerSec), r.MBPerSec, latency(r.P50), latency(r.P99), latency(r.P999), r.CPUPer1k,
+				written(r), mib(r.PeakHeap), ratio, reference(r))
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -260,6 +280,26 @@ func latency(d time.Duration) string {
 	default:
 		return d.Round(time.Second).String()
 	}
+}
+
+// written prints bytes written per message, marking postgres's (WAL only).
+func written(r Result) string {
+	if r.BytesPerMsg <= 0 {
+		return "-"
+	}
+	var s string
+	switch b := r.BytesPerMsg; {
+	case b < 10<<10:
+		s = thousands(b) + " B"
+	case b < 10<<20:
+		s = fmt.Sprintf("%.1f KiB", b/(1<<10))
+	default:
+		s = fmt.Sprintf("%.1f MiB", b/(1<<20))
+	}
+	if r.WriteSource == pgWALSource {
+		s += " (WAL)"
+	}
+	return s
 }
 
 func mib(b uint64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }

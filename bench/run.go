@@ -26,6 +26,9 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	if c.PostgresDSN == "" && slices.Contains(c.Systems, "postgres") {
+		c.PostgresDSN = FindPostgres(ctx)
+	}
 	root, err := os.MkdirTemp(c.Dir, "biztierbench-")
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
@@ -55,6 +58,9 @@ type instance struct {
 	batch int
 	acc   accum
 	res   *Result
+	// allocs adds up the allocation profile deltas of the rounds (see
+	// Config.ProfileDir), by stack.
+	allocs map[string][]int64
 }
 
 func runScenario(ctx context.Context, c *Config, sc *scenario, root string) ([]Result, error) {
@@ -85,7 +91,7 @@ func runScenario(ctx context.Context, c *Config, sc *scenario, root string) ([]R
 		progress(c, fmt.Sprintf("%s: %s: setting up", sc.name, name))
 		sys, err := openSystem(ctx, c, sc, spec, name, filepath.Join(root, sc.name+"-"+name), body)
 		if err != nil {
-			if errors.Is(err, ErrUnsupported) {
+			if errors.Is(err, ErrUnsupported) || errors.Is(err, ErrUnavailable) {
 				results[i].Skipped = err.Error()
 			} else {
 				results[i].Error = err.Error()
@@ -105,7 +111,7 @@ func runScenario(ctx context.Context, c *Config, sc *scenario, root string) ([]R
 				return results, errors.Join(append(errs, ctx.Err())...)
 			}
 			label := fmt.Sprintf("%s: round %d/%d: %s", sc.name, round+1, c.Rounds, in.name)
-			if err := runRound(ctx, c, sc, in, body, label); err != nil {
+			if err := runRound(ctx, c, sc, in, round, body, label); err != nil {
 				in.res.Error = err.Error()
 				errs = append(errs, fmt.Errorf("bench: %s/%s: %w", sc.name, in.name, err))
 			}
@@ -148,6 +154,11 @@ type accum struct {
 	cpu       time.Duration
 	peakHeap  uint64
 	latencies []int64
+	// written is the bytes written during the rounds, by writeSource;
+	// writeUnknown is set if any round could not measure them.
+	written      int64
+	writeSource  string
+	writeUnknown bool
 }
 
 func (a *accum) fill(r *Result, size int) {
@@ -162,11 +173,19 @@ func (a *accum) fill(r *Result, size int) {
 		r.CPUPer1k = a.cpu.Seconds() / float64(a.messages) * 1000
 	}
 	r.PeakHeap = a.peakHeap
+	if !a.writeUnknown && a.messages > 0 {
+		r.BytesPerMsg = float64(a.written) / float64(a.messages)
+		r.WriteSource = a.writeSource
+	}
 	slices.Sort(a.latencies)
 	r.P50 = time.Duration(percentile(a.latencies, 0.50))
 	r.P99 = time.Duration(percentile(a.latencies, 0.99))
+	r.P999 = time.Duration(percentile(a.latencies, 0.999))
 }
 
+// percentile returns the p-quantile (0 < p ≤ 1) of sorted by the
+// nearest-rank method: the smallest sample with at least p of the samples
+// at or below it, so p999 of fewer than 1,000 samples is the largest.
 func percentile(sorted []int64, p float64) int64 {
 	if len(sorted) == 0 {
 		return 0
@@ -179,7 +198,7 @@ func percentile(sorted []int64, p float64) int64 {
 // round's time or count is used up and every published message has been
 // dequeued at the end of its flow, then stops the consumers, which
 // complete what they hold.
-func runRound(ctx context.Context, c *Config, sc *scenario, in *instance, body []byte, label string) error {
+func runRound(ctx context.Context, c *Config, sc *scenario, in *instance, round int, body []byte, label string) error {
 	fan := int64(sc.fan(c))
 	sinks := sc.sinks(c)
 	inflight := int64(c.Inflight)
@@ -189,6 +208,11 @@ func runRound(ctx context.Context, c *Config, sc *scenario, in *instance, body [
 	inflight = max(int64(in.batch)*2, min(inflight, int64(64<<20)/int64(max(len(body), 1))))
 	win := newWindow(inflight * fan)
 	runtime.GC()
+	prof, err := startProfile(c, sc, in, round)
+	if err != nil {
+		return err
+	}
+	w0, writeSource, writeOK := writeMeter(ctx, in.sys)
 	cpu0 := cpuTime()
 	heapStop := sampleHeap()
 
@@ -391,7 +415,11 @@ drain:
 	elapsed := time.Since(start)
 	cpu := cpuTime() - cpu0
 	peak := heapStop()
+	w1, _, writeOK1 := writeMeter(context.WithoutCancel(ctx), in.sys)
 	win.close()
+	if err := prof.stop(); err != nil && firstErr == nil {
+		firstErr = err
+	}
 	if firstErr != nil {
 		return firstErr
 	}
@@ -407,6 +435,9 @@ drain:
 	a.elapsed += elapsed
 	a.cpu += cpu
 	a.peakHeap = max(a.peakHeap, peak)
+	a.written += w1 - w0
+	a.writeSource = writeSource
+	a.writeUnknown = a.writeUnknown || !writeOK || !writeOK1 || w1 < w0
 	for _, l := range lats {
 		a.latencies = append(a.latencies, l...)
 	}

@@ -2,7 +2,10 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,11 +25,60 @@ type pgSystem struct {
 	routes map[string][]string
 }
 
-var _ System = (*pgSystem)(nil)
+var (
+	_ System       = (*pgSystem)(nil)
+	_ WriteCounter = (*pgSystem)(nil)
+)
+
+// LocalPostgres are the servers FindPostgres tries, in order: the
+// password set by bench/doc.go's recipe over TCP, then Debian's Unix
+// socket (which answers a process running as the postgres user).
+var LocalPostgres = []string{
+	"postgres://postgres:bench@127.0.0.1:5432/postgres",
+	"host=/var/run/postgresql user=postgres",
+}
+
+// FindPostgres returns the first of LocalPostgres whose server answers
+// within a second, or "" if none does.
+func FindPostgres(ctx context.Context) string {
+	for _, dsn := range LocalPostgres {
+		if pingPostgres(ctx, dsn) == nil {
+			return dsn
+		}
+	}
+	return ""
+}
+
+func pingPostgres(ctx context.Context, dsn string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	cc, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return err
+	}
+	cc.ConnectTimeout = time.Second
+	conn, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		return err
+	}
+	return errors.Join(conn.Ping(ctx), conn.Close(ctx))
+}
+
+// RedactDSN returns dsn with a URL's password hidden, for printing.
+func RedactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" && u.User != nil {
+		return u.Redacted()
+	}
+	return dsn
+}
 
 func openPostgres(ctx context.Context, _ string, cfg *Config) (System, error) {
-	if cfg.PostgresDSN == "" {
-		return nil, fmt.Errorf("%w: set BIZTIER_BENCH_PG to a PostgreSQL DSN to run it", ErrUnsupported)
+	switch cfg.PostgresDSN {
+	case "":
+		return nil, fmt.Errorf("%w: postgres: no server answered at %s; set BIZTIER_BENCH_PG to a DSN or start one (see package bench's doc)",
+			ErrUnavailable, strings.Join(redactAll(LocalPostgres), " or "))
+	case PostgresOff:
+		return nil, fmt.Errorf("%w: postgres: turned off (BIZTIER_BENCH_PG=off)", ErrUnavailable)
 	}
 	pc, err := pgxpool.ParseConfig(cfg.PostgresDSN)
 	if err != nil {
@@ -128,6 +180,25 @@ func (s *pgSystem) Wait(ctx context.Context, queue string, max int) ([]Delivery,
 	}
 }
 
+// pgWALSource is what bytes_written_per_msg counts for postgres.
+const pgWALSource = "server WAL bytes (pg_current_wal_lsn)"
+
+// Written returns the server's WAL position in bytes. It is the server's
+// whole WAL, every database's and session's, and only the WAL: the table
+// and index pages written at checkpoints and by the background writer are
+// not in it.
+func (s *pgSystem) Written(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: wal position: %w", err)
+	}
+	return n, nil
+}
+
+// WrittenSource names what Written counts.
+func (s *pgSystem) WrittenSource() string { return pgWALSource }
+
 func (s *pgSystem) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -137,4 +208,12 @@ func (s *pgSystem) Close() error {
 		return fmt.Errorf("postgres: drop table: %w", err)
 	}
 	return nil
+}
+
+func redactAll(dsns []string) []string {
+	out := make([]string, len(dsns))
+	for i, d := range dsns {
+		out[i] = RedactDSN(d)
+	}
+	return out
 }

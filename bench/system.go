@@ -11,6 +11,11 @@ import (
 // shape; the runner reports the row as skipped with the error's text.
 var ErrUnsupported = errors.New("bench: scenario not supported by this system")
 
+// ErrUnavailable is returned by a System that has nothing to run on (no
+// PostgreSQL server); the runner reports the row as skipped with the
+// error's text.
+var ErrUnavailable = errors.New("bench: system not available")
+
 // Route sends every published message whose Type equals Match to Queue.
 // It is a BizTalk subscription reduced to what every system can express:
 // biztier subscribes with `MessageType == Match` on the queue's host,
@@ -97,7 +102,7 @@ var systems = map[string]systemSpec{
 	"pebble-batch":    {openPebble, batched, "raw Pebble with its own WAL, one Sync commit per batch"},
 	"pebble-op":       {openPebble, perOp, "raw Pebble with its own WAL, one Sync commit per message"},
 	"nats":            {openNATS, batched, "embedded NATS JetStream, file storage, durable pull consumers"},
-	"postgres":        {openPostgres, batched, "PostgreSQL SKIP LOCKED queue table (BIZTIER_BENCH_PG)"},
+	"postgres":        {openPostgres, batched, "PostgreSQL SKIP LOCKED queue table (BIZTIER_BENCH_PG, or a local server)"},
 }
 
 // Systems lists the names Config.Systems accepts, with a line on each.
