@@ -385,6 +385,10 @@ func benchCommit(b *testing.B, cross bool, committers int) {
 //
 // The log is read from the page cache (it was just written), as after a
 // process crash; after a machine crash the first read comes from the disk.
+// Two logs: live, where every message is still stored at the end (the
+// tables Open must write bound it by the disk's write rate), and flow,
+// where each message is completed 1,024 commits after its publish, as in
+// a MessageBox at work (see writeReplayLog).
 //
 //	go test -run '^$' -bench 'CommitReplay' -benchtime 3x ./internal/store/
 //	BIZTIER_REPLAY_MB=1024 go test -run '^$' -bench 'CommitReplay' -benchtime 1x -timeout 30m ./internal/store/
@@ -400,13 +404,23 @@ func BenchmarkCommitReplay(b *testing.B) {
 		}
 		mb = v
 	}
+	for _, flow := range []bool{false, true} {
+		name := "live"
+		if flow {
+			name = "flow"
+		}
+		b.Run(name, func(b *testing.B) { benchReplay(b, int64(mb)<<20, flow) })
+	}
+}
+
+func benchReplay(b *testing.B, size int64, flow bool) {
 	root := b.TempDir()
 	fs := vfs.Default
 	o := testOptions(fs, root)
 	o.MemTableSize = 64 << 20
 	o.CacheSize = 64 << 20
 	o.Logger = nil
-	logBytes := writeReplayLog(b, o, int64(mb)<<20)
+	logBytes := writeReplayLog(b, o, size, flow)
 
 	b.ResetTimer()
 	var replayBytes uint64
@@ -449,10 +463,19 @@ func BenchmarkCommitReplay(b *testing.B) {
 	b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "gomaxprocs")
 }
 
+// flowLag is how many commits after its publish a flow log's message is
+// completed.
+const flowLag = 1024
+
 // writeReplayLog writes size bytes of commit frames to o's log directory,
 // through the wal package alone (so no store has applied them), and returns
 // the log's size.
-func writeReplayLog(b *testing.B, o *Options, size int64) int64 {
+//
+// With flow set, each commit also deletes the message of the commit
+// flowLag before it, as a MessageBox at work completes what it published:
+// most of such a log is gone again by its end. Without it every message
+// stays, the worst case, which writes the whole log out as tables.
+func writeReplayLog(b *testing.B, o *Options, size int64, flow bool) int64 {
 	mem, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem(), Logger: quietLogger{}})
 	if err != nil {
 		b.Fatal(err)
@@ -471,6 +494,9 @@ func writeReplayLog(b *testing.B, o *Options, size int64) int64 {
 		}
 		mb, tr := mem.NewBatch(), mem.NewBatch()
 		_ = mb.Set(benchKey(i), value, nil)
+		if flow && i >= flowLag {
+			_ = mb.Delete(benchKey(i-flowLag), nil)
+		}
 		_ = tr.Set(benchKey(i), value[:benchExtra], nil)
 		payload = wal.EncodeRecords(payload[:0], []wal.Record{
 			{Store: uint8(MessageBox), Data: mb.Repr()},
