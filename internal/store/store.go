@@ -47,6 +47,9 @@ type DB struct {
 	// Get and NewIter check it and return ErrClosed: a typed store's handle
 	// kept past Group.Close gets an error, not a crash.
 	closed atomic.Bool
+	// sortScratch is applyReprs' buffer for sorting records; only the
+	// applier uses it, under Set.applyMu.
+	sortScratch []batchRecord
 }
 
 // ID is the database's ID.
@@ -461,7 +464,10 @@ func (d *DB) applyReprs(reprs [][]byte, lsn uint64) error {
 	var count uint32
 	for _, r := range reprs {
 		count += binary.LittleEndian.Uint32(r[8:12])
-		data = append(data, r[batchHeaderLen:]...)
+	}
+	var ok bool
+	if data, d.sortScratch, ok = appendSorted(data, reprs, d.sortScratch); !ok {
+		return fmt.Errorf("%s database: lsn %d: %w: bad batch", d.id, lsn, wal.ErrCorrupt)
 	}
 	binary.LittleEndian.PutUint32(data[8:12], count)
 	b := d.pdb.NewBatch()
