@@ -291,10 +291,11 @@ func (r *modelRun) unsubscribe(t *rapid.T) {
 	id := rapid.SampledFrom(ids).Draw(t, "sub")
 	require.NoError(t, r.s.Unsubscribe(ctx, id))
 	// What waits in its queue is suspended, resumable, in the same commit;
-	// leased entries stay with their holders.
+	// leased entries stay with their holders while their leases hold.
 	sub := r.m.subs[id]
 	for _, e := range r.m.entries {
-		if e.sub == id && e.host != "" && (e.state == mReady || e.state == mDelayed) {
+		expired := e.state == mLeased && !e.at.After(r.m.now)
+		if e.sub == id && e.host != "" && (e.state == mReady || e.state == mDelayed || expired) {
 			r.m.suspend(e, UnsubscribedReason, &sub)
 		}
 	}

@@ -610,8 +610,11 @@ func (s *Store) Subscribe(ctx context.Context, sub Subscription) (Subscription, 
 	return sub, nil
 }
 
-// Unsubscribe removes a subscription. Entries already queued for it stay
-// and are delivered; they keep its retry policy's defaults.
+// Unsubscribe removes a subscription. Its activation entries waiting to
+// be delivered (ready, delayed, or leased with the lease run out) are
+// suspended, resumable, with UnsubscribedReason, in the same commit;
+// leased entries stay with their holders, and are suspended when they
+// fail or their lease runs out.
 func (s *Store) Unsubscribe(ctx context.Context, id uuid.UUID) error {
 	ctx = store.Context(ctx)
 	s.mu.Lock()

@@ -260,6 +260,12 @@ func (s *Store) holdQueuedLocked(b *pebble.Batch, id uuid.UUID, now int64) ([]he
 		held   []heldEntry
 		events []trackEvent
 	)
+	// A lease that has run out no longer holds its entry, whether or not
+	// a dequeue has noticed yet: it waits like any ready entry, and is
+	// suspended with them.
+	for _, h := range s.mu.hosts {
+		s.promoteLocked(h, now)
+	}
 	st := s.mu.routing.subs[id]
 	for _, e := range s.mu.entries {
 		if e.sub != id || e.inst != nil || e.host == nil {
