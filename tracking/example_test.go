@@ -132,7 +132,7 @@ func Example() {
 	// Output:
 	// order 42: MessageReceived ReceiveOrder In
 	// Orders.Process Completed 4 lifecycle events
-	// purged 1 instance, 7 rows
+	// purged 1 instance, 5 rows
 	// live: tracking: not found: instance 0193a5c0-0000-7000-8000-000000000001
 	// archived flow: In ReceiveOrder
 	// archived flow: Out SendInvoice

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/biztier/biztier/internal/keys"
@@ -352,7 +353,26 @@ func (rd reader) instance(ctx context.Context, id uuid.UUID) (*Instance, error) 
 	if err != nil {
 		return nil, fmt.Errorf("tracking: instance %s: %w", id, err)
 	}
+	inst.History = impliedHistory(inst.History, r)
 	return &inst, nil
+}
+
+// impliedHistory adds to h, lifecycle rows in stamp order, the start and
+// completion that r keeps instead of rows of their own.
+func impliedHistory(h []LifecycleEvent, r *instanceRow) []LifecycleEvent {
+	if !r.started.set && !r.completed.set {
+		return h
+	}
+	if r.started.set {
+		h = append(h, LifecycleEvent{Kind: InstanceStarted, At: r.startedAt, Recorded: stampTime(r.start),
+			Host: r.started.host, Error: r.started.error})
+	}
+	if r.completed.set {
+		h = append(h, LifecycleEvent{Kind: InstanceCompleted, At: r.endedAt, Recorded: stampTime(r.end),
+			Host: r.completed.host, Error: r.completed.error})
+	}
+	slices.SortStableFunc(h, func(a, b LifecycleEvent) int { return a.Recorded.Compare(b.Recorded) })
+	return h
 }
 
 func (rd reader) instances(ctx context.Context, q InstanceQuery) (*InstancePage, error) {

@@ -27,7 +27,7 @@ func TestStore_Stats(t *testing.T) {
 		}
 	}
 	require.Equal(t, map[string]int64{
-		"ServiceInstances":   2 + 4, // two rows, four lifecycle events
+		"ServiceInstances":   2, // two rows, which hold their starts and completions
 		"MessageEvents":      5,
 		"TrackedBodies":      1,
 		"InstancesByService": 2,

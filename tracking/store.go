@@ -389,20 +389,30 @@ func (w *recorder) record(e *Event) error {
 }
 
 // lifecycle applies a lifecycle event to its instance's pending row and
-// writes the event's history row.
+// writes the event's history row; the start and the completion are kept in
+// the instance row instead (see instanceRow).
 //
 // InstanceStarted does not read the committed row: a start makes a new
 // instance record, and looking up a key that does not exist is the most
 // expensive read Pebble does. If the instance did exist (a redelivery
 // started it again), its row is replaced and the index entries of its
 // earlier start become stale: queries skip entries whose start does not
-// match the row, and purge deletes them (see staleInstanceKeys).
+// match the row, and purge deletes them (see staleInstanceKeys). Its
+// history keeps the rows of its earlier run but not that run's start,
+// which lived in the replaced row, unless both starts were recorded in one
+// call.
 func (w *recorder) lifecycle(e *Event, at time.Time) error {
 	var p *pendingInstance
 	if e.Kind == InstanceStarted {
 		if p = w.pending(e.InstanceID); p == nil {
 			p = &pendingInstance{id: e.InstanceID}
 			w.add(p)
+		} else if p.exists {
+			// Started again in this call: the first start and completion
+			// get rows of their own before the row is replaced.
+			if err := w.writeNotes(e.InstanceID, &p.row); err != nil {
+				return err
+			}
 		}
 		p.row, p.exists = instanceRow{}, false
 	} else {
@@ -429,6 +439,14 @@ func (w *recorder) lifecycle(e *Event, at time.Time) error {
 	if e.Error != "" {
 		r.lastError = e.Error
 	}
+	if r.completed.set {
+		// An event after the completion (none is expected): the
+		// completion gets its own row before the row's end moves on.
+		if err := w.writeNotes(e.InstanceID, &instanceRow{end: r.end, endedAt: r.endedAt, completed: r.completed}); err != nil {
+			return err
+		}
+		r.completed.set = false
+	}
 	r.state = stateAfter(e.Kind)
 	r.last = stamp
 	if r.state.Final() {
@@ -436,10 +454,35 @@ func (w *recorder) lifecycle(e *Event, at time.Time) error {
 	} else {
 		r.end, r.endedAt = 0, time.Time{}
 	}
-	h := histRow{kind: e.Kind, at: at, host: e.Host, error: e.Error}
+	switch {
+	case e.Kind == InstanceStarted && r.start == stamp:
+		r.started = lifecycleNote{set: true, host: e.Host, error: e.Error}
+		return nil
+	case e.Kind == InstanceCompleted:
+		r.completed = lifecycleNote{set: true, host: e.Host, error: e.Error}
+		return nil
+	}
+	return w.history(e.InstanceID, stamp, histRow{kind: e.Kind, at: at, host: e.Host, error: e.Error})
+}
+
+// writeNotes writes rows for the start and completion r keeps.
+func (w *recorder) writeNotes(id uuid.UUID, r *instanceRow) error {
+	if n := r.started; n.set {
+		if err := w.history(id, r.start, histRow{kind: InstanceStarted, at: r.startedAt, host: n.host, error: n.error}); err != nil {
+			return err
+		}
+	}
+	if n := r.completed; n.set {
+		return w.history(id, r.end, histRow{kind: InstanceCompleted, at: r.endedAt, host: n.host, error: n.error})
+	}
+	return nil
+}
+
+// history writes a lifecycle row of instance id.
+func (w *recorder) history(id uuid.UUID, stamp uint64, h histRow) error {
 	w.enc.Reset(w.enc.Encoded()[:0])
 	h.encode(&w.enc)
-	w.key = histKey(w.key[:0], e.InstanceID, stamp)
+	w.key = histKey(w.key[:0], id, stamp)
 	return w.b.Set(w.key, w.enc.Encoded(), nil)
 }
 

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"github.com/biztier/biztier/internal/codec"
 	"testing"
 	"time"
 
@@ -460,7 +461,9 @@ func TestStore_RestartedInstance(t *testing.T) {
 	require.Len(t, allInstances(t, e.s, InstanceQuery{State: StateRunning}), 1)
 	inst, err := e.s.Instance(ctx, orchID)
 	require.NoError(t, err)
-	require.Len(t, inst.History, 3)
+	// The first run's suspension and the second start: the first start
+	// was kept in the row the second replaced.
+	require.Equal(t, []EventKind{InstanceSuspended, InstanceStarted}, historyKinds(inst))
 
 	e.clock.Advance(3 * time.Hour)
 	_, err = e.s.Purge(ctx)
@@ -472,4 +475,77 @@ func TestStore_RestartedInstance(t *testing.T) {
 			require.Zero(t, ts.Rows, ts.Table)
 		}
 	}
+}
+
+func historyKinds(inst *Instance) []EventKind {
+	var out []EventKind
+	for _, h := range inst.History {
+		out = append(out, h.Kind)
+	}
+	return out
+}
+
+// TestStore_HistoryInRow checks that the start and completion kept in the
+// instance row read back as lifecycle events with their own host, error
+// and times, in order among the rows of the other events, whether the
+// events were recorded one call each or together.
+func TestStore_HistoryInRow(t *testing.T) {
+	ev := func(k EventKind, host, err string) Event {
+		return Event{Kind: k, InstanceID: orchID, Service: "O", Host: host, Error: err}
+	}
+	flow := []Event{ev(InstanceStarted, "H1", ""), ev(InstanceSuspended, "H1", "down"),
+		ev(InstanceResumed, "H2", ""), ev(InstanceCompleted, "H3", "late")}
+	type want struct {
+		kind  EventKind
+		host  string
+		error string
+	}
+	all := []want{{InstanceStarted, "H1", ""}, {InstanceSuspended, "H1", "down"}, {InstanceResumed, "H2", ""}, {InstanceCompleted, "H3", "late"}}
+	tests := map[string]struct {
+		calls [][]Event
+		want  []want
+	}{
+		"one call each":  {[][]Event{flow[:1], flow[1:2], flow[2:3], flow[3:]}, all},
+		"one call":       {[][]Event{flow}, all},
+		"started, ended": {[][]Event{{flow[0], flow[3]}}, []want{all[0], all[3]}},
+		"started twice in one call": {[][]Event{{flow[0], flow[1], ev(InstanceStarted, "H4", "")}},
+			[]want{all[0], all[1], {InstanceStarted, "H4", ""}}},
+		"an event after the completion": {[][]Event{{flow[0], flow[3]}, {ev(InstanceTerminated, "H5", "gone")}},
+			[]want{all[0], all[3], {InstanceTerminated, "H5", "gone"}}},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, nil, nil)
+			for _, call := range tt.calls {
+				e.clock.Advance(time.Second)
+				e.record(t, call...)
+			}
+			inst, err := e.s.Instance(context.Background(), orchID)
+			require.NoError(t, err)
+			var got []want
+			for i, h := range inst.History {
+				got = append(got, want{h.Kind, h.Host, h.Error})
+				if i > 0 {
+					require.True(t, inst.History[i-1].Recorded.Before(h.Recorded), "history out of order: %v", inst.History)
+				}
+			}
+			require.Equal(t, tt.want, got)
+			require.Equal(t, inst.Started, inst.History[0].At)
+		})
+	}
+}
+
+// TestDecodeInstance_version1 reads an instance row written before the
+// row kept its start and completion: it has no notes, and its history is
+// its lifecycle rows alone.
+func TestDecodeInstance_version1(t *testing.T) {
+	r := instanceRow{service: "O", host: "H", state: StateCompleted, start: 1, end: 2, last: 2, lastError: "x"}
+	var e codec.Encoder
+	r.encode(&e)
+	v1 := e.Encoded()
+	v1 = append([]byte{1}, v1[1:len(v1)-6]...) // version 1, without the two notes
+	got, err := decodeInstance(v1)
+	require.NoError(t, err)
+	require.Equal(t, r, got)
+	require.Empty(t, impliedHistory(nil, &got))
 }
