@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -293,5 +294,43 @@ func TestRewriteSamples(t *testing.T) {
 	}
 	if n != 0 {
 		t.Fatalf("%d samples left with no values", n)
+	}
+}
+
+func TestGoals(t *testing.T) {
+	row := func(scenario, system string, msgs, cpu float64) Result {
+		return Result{Scenario: scenario, System: system, MsgsPerSec: msgs, CPUPer1k: cpu}
+	}
+	rs := []Result{
+		row("messaging", "biztier", 60, 0.02),
+		row("messaging", "pebble-batch", 100, 0.01),
+		row("messaging", "biztier-notrack", 50, 0.01),
+		{Scenario: "messaging", System: "postgres", Skipped: "no server"},
+		row("orchestration", "biztier", 20, 0.05),
+	}
+	got := map[string]Goal{}
+	for _, g := range Goals(rs) {
+		got[g.Name] = g
+	}
+	tests := map[string]struct {
+		measured float64
+		met      bool
+	}{
+		"messaging: biztier / pebble-batch msgs/s":          {0.6, true},
+		"messaging: biztier / pebble-batch CPU per message": {2, true},
+		"messaging: biztier-notrack / pebble-batch msgs/s":  {0.5, false},
+		"orchestration biztier / messaging biztier msgs/s":  {1.0 / 3, false},
+	}
+	for name, tt := range tests {
+		g, ok := got[name]
+		if !ok {
+			t.Fatalf("no goal %q in %v", name, got)
+		}
+		if math.Abs(g.Measured-tt.measured) > 1e-9 || g.Met != tt.met {
+			t.Errorf("%s: measured %.3f met %v, want %.3f %v", name, g.Measured, g.Met, tt.measured, tt.met)
+		}
+	}
+	if len(got) != len(tests) {
+		t.Errorf("%d goals, want %d (a skipped peer gives none): %v", len(got), len(tests), got)
 	}
 }

@@ -182,10 +182,12 @@ func describeDisk(dir string) string {
 type Report struct {
 	Machine Machine `json:"machine"`
 	// Config is the run's settings, as the command line gave them.
-	Config     map[string]any    `json:"config,omitempty"`
-	Units      map[string]string `json:"units"`
-	Results    []Result          `json:"results"`
-	References []Reference       `json:"references"`
+	Config  map[string]any    `json:"config,omitempty"`
+	Units   map[string]string `json:"units"`
+	Results []Result          `json:"results"`
+	// Goals are the project's targets that this run's rows measure.
+	Goals      []Goal      `json:"goals,omitempty"`
+	References []Reference `json:"references"`
 }
 
 var units = map[string]string{
@@ -198,7 +200,7 @@ var units = map[string]string{
 
 // NewReport wraps results with the machine, the units and the references.
 func NewReport(m Machine, config map[string]any, rs []Result) Report {
-	return Report{Machine: m, Config: config, Units: units, Results: rs, References: References}
+	return Report{Machine: m, Config: config, Units: units, Results: rs, Goals: Goals(rs), References: References}
 }
 
 // WriteJSON writes r as indented JSON to path.

@@ -117,6 +117,7 @@ func run() error {
 	if err := bench.WriteTable(os.Stdout, results); err != nil {
 		return err
 	}
+	bench.WriteGoals(os.Stdout, bench.Goals(results))
 	settings := map[string]any{}
 	flag.VisitAll(func(f *flag.Flag) { settings[f.Name] = f.Value.String() })
 	report := bench.NewReport(machine, settings, results)
