@@ -33,7 +33,9 @@
 // nanoseconds, unique and increasing within the store. Primary rows are
 // clustered by owner: an instance's row, its lifecycle events and its
 // message events sit under its ID, bodies under the message ID, so purge
-// removes an instance with a few range deletes. Secondary indexes
+// removes an instance with a few range deletes. The row itself keeps the
+// instance's start and completion, the two lifecycle events every
+// delivery has, so they take no rows of their own. Secondary indexes
 // (instances by service, state and start time; events by message, port,
 // time and tracked property value) end with a descending stamp, so every
 // query is one bounded range scan, newest first, and a page's [Cursor] is
