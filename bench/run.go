@@ -262,8 +262,22 @@ func runRound(ctx context.Context, c *Config, sc *scenario, in *instance, round 
 				}()
 				var done []Delivery
 				var out []Msg
+				fw, _ := in.sys.(Forwarder)
+				if fwd == "" {
+					fw = nil
+				}
 				for {
-					ds, err := in.sys.Next(cctx, q, done, in.batch)
+					var (
+						ds  []Delivery
+						err error
+					)
+					if fw != nil && len(done) > 0 {
+						// The forwards of done, its completion and the next
+						// batch in one commit.
+						ds, err = fw.Forward(cctx, q, out, done, in.batch)
+					} else {
+						ds, err = in.sys.Next(cctx, q, done, in.batch)
+					}
 					if sink && len(done) > 0 {
 						now := time.Now().UnixNano()
 						for _, d := range done {
@@ -294,9 +308,11 @@ func runRound(ctx context.Context, c *Config, sc *scenario, in *instance, round 
 						for _, d := range ds {
 							out = append(out, Msg{Type: fwd, Sent: d.Sent, Body: body, Context: fctx})
 						}
-						if err := in.sys.Publish(context.WithoutCancel(cctx), out); err != nil {
-							fail(fmt.Errorf("%s: forward: %w", q, err))
-							return
+						if fw == nil {
+							if err := in.sys.Publish(context.WithoutCancel(cctx), out); err != nil {
+								fail(fmt.Errorf("%s: forward: %w", q, err))
+								return
+							}
 						}
 					}
 					if sink {

@@ -21,7 +21,10 @@ type bizSystem struct {
 	cfg *Config
 }
 
-var _ System = (*bizSystem)(nil)
+var (
+	_ System    = (*bizSystem)(nil)
+	_ Forwarder = (*bizSystem)(nil)
+)
 
 func openBiztier(ctx context.Context, dir string, cfg *Config) (System, error) {
 	return openBiztierWith(ctx, dir, cfg, false)
@@ -150,6 +153,23 @@ func (s *bizSystem) Next(ctx context.Context, queue string, done []Delivery, max
 		return nil, ctx.Err()
 	}
 	return nil, s.mb.Complete(context.WithoutCancel(ctx), leases...)
+}
+
+// Forward publishes out, completes done and dequeues up to max of queue
+// in one commit. The commit is not cancelled with ctx, so that out and
+// done are committed when it returns, as Forwarder requires; it does not
+// wait for deliveries.
+func (s *bizSystem) Forward(ctx context.Context, queue string, out []Msg, done []Delivery, max int) ([]Delivery, error) {
+	msgs := make([]*messagebox.Message, len(out))
+	for i, m := range out {
+		msgs[i] = s.message(m)
+	}
+	leases := make([]messagebox.Lease, len(done))
+	for i, d := range done {
+		leases[i] = d.Handle.(messagebox.Lease)
+	}
+	_, ds, err := s.mb.PublishCompleteAndDequeue(context.WithoutCancel(ctx), msgs, leases, queue, max, s.cfg.Lease)
+	return deliveries(ds), err
 }
 
 func (s *bizSystem) Wait(ctx context.Context, queue string, max int) ([]Delivery, error) {

@@ -74,6 +74,16 @@ type System interface {
 	Close() error
 }
 
+// Forwarder is a System that can publish the messages made of a batch,
+// complete the batch and dequeue the next in one commit (biztier's
+// PublishCompleteAndDequeue, the way a BizTalk host settles a messaging
+// batch). A scenario's forwarding queue uses it when the system has it,
+// and Publish then Next otherwise. Like Next, it does not wait for
+// deliveries, and out and done must be committed when it returns.
+type Forwarder interface {
+	Forward(ctx context.Context, queue string, out []Msg, done []Delivery, max int) ([]Delivery, error)
+}
+
 // Settler is a System that does work behind its commits (biztier's
 // tracking decoder): Settle returns once that work has caught up, and the
 // harness calls it before it stops a round's clock.

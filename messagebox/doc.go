@@ -26,7 +26,10 @@
 // last entry); [Store.Abandon] and [Store.Fail] count an attempt and make
 // the entry visible again later, moving it to the subscription's backup
 // host or to the suspended queue once its [RetryPolicy] is used up;
-// [Store.Suspend] suspends it. Suspended entries are listed, counted,
+// [Store.Suspend] suspends it. [Store.CompleteAndDequeue] settles a batch
+// and takes the next in one commit, and [Store.PublishCompleteAndDequeue]
+// also publishes what a messaging step made of the batch, as BizTalk's
+// messaging engine settles a batch. Suspended entries are listed, counted,
 // resumed and terminated by ID or by [SuspendedQuery]. Removing a
 // subscription suspends what waits for it ([UnsubscribedReason]); a held
 // host (no host instance running) keeps its queue and delivers nothing;

@@ -1,6 +1,7 @@
 package messagebox_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -133,4 +134,53 @@ func ExampleStore_Fail() {
 	// Output:
 	// 1 true connection refused
 	// resumed 1
+}
+
+// A messaging step that turns each order it receives into a confirmation:
+// publishing the confirmations, completing the orders and taking the next
+// orders is one commit, so neither an order without its confirmation nor a
+// confirmation sent twice survives a crash.
+func ExampleStore_PublishCompleteAndDequeue() {
+	ctx := context.Background()
+	g, mb := openMessageBox()
+	defer g.Close()
+	for _, h := range []string{"Mapper", "SendHost"} {
+		if err := mb.CreateHost(ctx, h); err != nil {
+			log.Fatal(err)
+		}
+	}
+	for host, typ := range map[string]string{"Mapper": "urn:shop#Order", "SendHost": "urn:shop#Confirmation"} {
+		_, err := mb.Subscribe(ctx, messagebox.Subscription{Name: host, Host: host,
+			Predicate: messagebox.Or(messagebox.And(messagebox.Eq(messageType, messagebox.String(typ))))})
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		_, _, err := mb.Publish(ctx, messagebox.NewMessage([]byte(fmt.Sprintf("<Order id='%d'/>", i)),
+			messagebox.Promoted(messageType, messagebox.String("urn:shop#Order"))))
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	ds, err := mb.Dequeue(ctx, "Mapper", 2, time.Minute)
+	for len(ds) > 0 && err == nil {
+		var confirmations []*messagebox.Message
+		var done []messagebox.Lease
+		for _, d := range ds {
+			body := bytes.Replace(d.Message.BodyPart().Body, []byte("Order"), []byte("Confirmation"), 1)
+			confirmations = append(confirmations, messagebox.NewMessage(body,
+				messagebox.Promoted(messageType, messagebox.String("urn:shop#Confirmation"))))
+			done = append(done, d.Lease)
+		}
+		_, ds, err = mb.PublishCompleteAndDequeue(ctx, confirmations, done, "Mapper", 2, time.Minute)
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	st := mb.Stats()
+	fmt.Println("orders waiting:", st.Hosts["Mapper"].Depth(), "confirmations waiting:", st.Hosts["SendHost"].Depth())
+	// Output:
+	// orders waiting: 0 confirmations waiting: 3
 }

@@ -242,6 +242,7 @@ func TestModel(t *testing.T) {
 			"publish":     r.publish,
 			"dequeue":     r.dequeue,
 			"settleNext":  r.completeAndDequeue,
+			"exchange":    r.exchange,
 			"complete":    r.complete,
 			"abandon":     r.abandon,
 			"fail":        r.fail,
@@ -325,7 +326,18 @@ func (r *modelRun) publish(t *rapid.T) {
 		msgs[i] = genMessage(t)
 	}
 	res, err := r.s.PublishBatch(ctx, msgs)
-	require.Len(t, res, n)
+	unrouted := r.published(t, msgs, res)
+	if unrouted == 0 {
+		require.NoError(t, err)
+	} else {
+		require.ErrorIs(t, err, ErrNoSubscribers)
+	}
+}
+
+// published adds to the model the messages msgs that res says were
+// published, and returns how many found no subscriber.
+func (r *modelRun) published(t *rapid.T, msgs []*Message, res []Published) int {
+	require.Len(t, res, len(msgs))
 	unrouted := 0
 	for i, p := range res {
 		m := msgs[i].clone()
@@ -350,11 +362,7 @@ func (r *modelRun) publish(t *rapid.T) {
 			r.m.entries[id] = &mEntry{id: id, msg: m.ID, sub: s.ID, host: s.Host, prio: s.Priority, state: mReady}
 		}
 	}
-	if unrouted == 0 {
-		require.NoError(t, err)
-	} else {
-		require.ErrorIs(t, err, ErrNoSubscribers)
-	}
+	return unrouted
 }
 
 func (r *modelRun) dequeue(t *rapid.T) { r.dequeueAfter(t, nil) }
@@ -369,7 +377,23 @@ func (r *modelRun) completeAndDequeue(t *rapid.T) {
 	r.dequeueAfter(t, done)
 }
 
-func (r *modelRun) dequeueAfter(t *rapid.T, done []Lease) {
+// exchange publishes messages, completes some leases and dequeues in one
+// commit (the non-waiting core of PublishCompleteAndDequeue).
+func (r *modelRun) exchange(t *rapid.T) {
+	var done []Lease
+	for range rapid.IntRange(0, 2).Draw(t, "k") {
+		done = append(done, r.pickLease(t))
+	}
+	msgs := make([]*Message, rapid.IntRange(0, 2).Draw(t, "n"))
+	for i := range msgs {
+		msgs[i] = genMessage(t)
+	}
+	r.exchangeAfter(t, done, msgs)
+}
+
+func (r *modelRun) dequeueAfter(t *rapid.T, done []Lease) { r.exchangeAfter(t, done, nil) }
+
+func (r *modelRun) exchangeAfter(t *rapid.T, done []Lease, msgs []*Message) {
 	valid := true
 	var doneEntries []*mEntry
 	for i, l := range done {
@@ -410,7 +434,22 @@ func (r *modelRun) dequeueAfter(t *rapid.T, done []Lease) {
 		kept = append(kept, e)
 	}
 	want = kept
-	got, err := r.s.dequeue(ctx, done, host, max, lease)
+	var (
+		got []*Delivery
+		err error
+	)
+	if len(msgs) == 0 {
+		got, err = r.s.dequeue(ctx, done, host, max, lease)
+	} else {
+		pend, perr := r.s.preparePublish(ctx, msgs, r.s.now())
+		require.NoError(t, perr)
+		var res []Published
+		res, got, err = r.s.exchange(ctx, done, pend, host, max, lease)
+		if valid {
+			require.NoError(t, err)
+			r.published(t, msgs, res)
+		}
+	}
 	if !valid {
 		require.ErrorIs(t, err, ErrLeaseLost)
 		return
