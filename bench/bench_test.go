@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -255,46 +256,67 @@ func TestResult_MarshalJSON(t *testing.T) {
 	}
 }
 
-// TestRewriteSamples checks the allocation profile delta's encoding: a
-// profile rewritten with its own sums reads back as the same sums, and
-// with zeros has no samples.
-func TestRewriteSamples(t *testing.T) {
-	sums, raw, err := allocsNow()
+// TestAllocDelta checks that a round's allocation profile holds what the
+// round allocated: a function that allocates between two profiles is in
+// the delta with its bytes, and a stack that allocated nothing since is
+// not.
+func TestAllocDelta(t *testing.T) {
+	runtime.GC()
+	before, err := allocsNow()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sums) == 0 {
-		t.Fatal("no samples in the allocation profile")
-	}
-	out, err := rewriteSamples(raw, sums)
+	// Hold everything allocated so the sampler sees it whatever the rate.
+	kept := allocateForProfile(4096)
+	runtime.GC()
+	after, err := allocsNow()
 	if err != nil {
 		t.Fatal(err)
 	}
-	back := map[string][]int64{}
-	if err := eachSample(out, func(key string, _ []uint64, values []int64, _ [][]byte) {
-		back[key] = values
-	}); err != nil {
+	delta, err := allocDelta(nil, before, after)
+	if err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range back {
-		if !reflect.DeepEqual(v, sums[k]) {
-			t.Fatalf("sample values %v, want %v", v, sums[k])
+	space := -1
+	for i, st := range delta.SampleType {
+		if st.Type == "alloc_space" {
+			space = i
 		}
 	}
-	if len(back) > len(sums) {
-		t.Fatalf("%d samples, want at most %d", len(back), len(sums))
+	if space < 0 {
+		t.Fatalf("no alloc_space in %v", delta.SampleType)
 	}
-	empty, err := rewriteSamples(raw, nil)
-	if err != nil {
+	var ours int64
+	for _, s := range delta.Sample {
+		for _, v := range s.Value {
+			if v < 0 {
+				t.Fatalf("a sample allocated %d", v)
+			}
+		}
+		for _, loc := range s.Location {
+			for _, l := range loc.Line {
+				if strings.HasSuffix(l.Function.Name, ".allocateForProfile") {
+					ours += s.Value[space]
+				}
+			}
+		}
+	}
+	if ours < 4096*1024/2 {
+		t.Fatalf("the delta has %d bytes of allocateForProfile, which allocated %d", ours, 4096*1024)
+	}
+	runtime.KeepAlive(kept)
+	if _, err := allocDelta(delta, after, after.Copy()); err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	if err := eachSample(empty, func(string, []uint64, []int64, [][]byte) { n++ }); err != nil {
-		t.Fatal(err)
+}
+
+//go:noinline
+func allocateForProfile(n int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = make([]byte, 1024)
 	}
-	if n != 0 {
-		t.Fatalf("%d samples left with no values", n)
-	}
+	return out
 }
 
 func TestGoals(t *testing.T) {

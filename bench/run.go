@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/google/pprof/profile"
 )
 
 // Run runs cfg's scenarios on cfg's systems and returns one Result per
@@ -58,9 +60,8 @@ type instance struct {
 	batch int
 	acc   accum
 	res   *Result
-	// allocs adds up the allocation profile deltas of the rounds (see
-	// Config.ProfileDir), by stack.
-	allocs map[string][]int64
+	// allocs adds up what the rounds allocated (see Config.ProfileDir).
+	allocs *profile.Profile
 }
 
 func runScenario(ctx context.Context, c *Config, sc *scenario, root string) ([]Result, error) {
