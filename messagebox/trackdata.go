@@ -163,7 +163,14 @@ func (s *Store) stage(tx Tx, events []trackEvent) error {
 	}
 	tx.OnCommit(ended(true))
 	tx.OnAbort(ended(false))
-	return b.Set(trackKey(seq), event.Encode(nil, evs), nil)
+	buf := recordPool.Get().(*[]byte)
+	rec := event.Encode((*buf)[:0], evs)
+	err = b.Set(trackKey(seq), rec, nil) // the batch copies rec
+	if cap(rec) <= maxPooledRecord {
+		*buf = rec[:0]
+		recordPool.Put(buf)
+	}
+	return err
 }
 
 // Context properties the receive side writes, which tracking keeps as the
