@@ -449,7 +449,8 @@ func (s *Store) publishLocked(b *pebble.Batch, pend []pendingMsg, now time.Time,
 				}
 				rec := e.recAt()
 				s.mu.buf = queueKey(s.mu.buf[:0], hq.name, e.prio, e.id)
-				_ = b.Set(s.mu.buf, encodeEntry(nil, &rec), nil)
+				s.mu.vbuf = encodeEntry(s.mu.vbuf[:0], &rec)
+				_ = b.Set(s.mu.buf, s.mu.vbuf, nil)
 				pl.added = append(pl.added, e)
 				res[i].Entries = append(res[i].Entries, e.id)
 				if s.tracking() {

@@ -261,7 +261,8 @@ func (s *Store) dequeueOnce(ctx context.Context, done []Lease, pend []pendingMsg
 		e.deliveries++
 		r := e.rec()
 		s.mu.buf = queueKey(s.mu.buf[:0], h.name, e.prio, e.id)
-		_ = b.Set(s.mu.buf, encodeEntry(nil, &r), nil)
+		s.mu.vbuf = encodeEntry(s.mu.vbuf[:0], &r)
+		_ = b.Set(s.mu.buf, s.mu.vbuf, nil)
 		taken = append(taken, e)
 		if s.tracking() {
 			events = append(events, trackEvent{Kind: event.Delivered, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: h.name, Instance: e.instID()})
@@ -670,7 +671,8 @@ func (s *Store) retry(ctx context.Context, l Lease, delay time.Duration, useInte
 			e.state, e.at = stDelayed, now+int64(delay)
 		}
 		r := e.rec()
-		_ = b.Set(s.mu.buf, encodeEntry(nil, &r), nil)
+		s.mu.vbuf = encodeEntry(s.mu.vbuf[:0], &r)
+		_ = b.Set(s.mu.buf, s.mu.vbuf, nil)
 		if s.tracking() {
 			events = append(events, trackEvent{Kind: event.Retry, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: e.host.name, Reason: reason})
 		}

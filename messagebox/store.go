@@ -151,6 +151,7 @@ type Store struct {
 		pubRate  rate   // publishes per second, for throttling
 		doneRate rate   // completions per second, for throttling
 		buf      []byte // scratch for keys
+		vbuf     []byte // scratch for entry values, which batches copy
 		// relief, when not nil, is closed when entries or messages are
 		// removed, waking publishers held back by throttling.
 		relief chan struct{}
