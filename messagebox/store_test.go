@@ -2,6 +2,7 @@ package messagebox
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -12,6 +13,7 @@ import (
 	"github.com/biztier/biztier/internal/store"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/trace"
 )
 
 const typeProp = "http://schemas.microsoft.com/BizTalk/2003/system-properties#MessageType"
@@ -567,4 +569,43 @@ func TestStore_CompleteAndDequeue(t *testing.T) {
 	require.Len(t, d, 1)
 	require.Equal(t, id[0], d[0].Lease.Entry)
 	require.Equal(t, 1, e.s.Stats().Messages)
+}
+
+// TestPublish_leavesMessageAlone checks that a publish does not change the
+// caller's message, which it works on without copying: not with a trace to
+// carry, not with a property name to put in canonical form, not with a
+// single part to mark as the body.
+func TestPublish_leavesMessageAlone(t *testing.T) {
+	e := newEnv(t, nil)
+	e.host("h")
+	e.subscribe(orderSub("h", "order"))
+	traced := trace.ContextWithSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, TraceFlags: trace.FlagsSampled}))
+	for _, port := range []string{"BTS.ReceivePortName", CanonicalName("BTS.ReceivePortName")} {
+		m := &Message{
+			Parts: []Part{{Name: "body", Body: []byte("<order/>")}},
+			Context: []Property{Promoted(typeProp, String("order")), Written(port, String("RP")),
+				Written(TraceParentProperty, String("00-old"))},
+		}
+		parts := append([]Part(nil), m.Parts...)
+		props := append([]Property(nil), m.Context...)
+		for _, c := range []context.Context{ctx, traced} {
+			_, _, err := e.s.Publish(c, m)
+			require.NoError(t, err)
+			require.Equal(t, uuid.Nil, m.ID)
+			require.Equal(t, parts, m.Parts)
+			require.Equal(t, props, m.Context)
+		}
+		ds := e.dequeue("h", 2)
+		require.Len(t, ds, 2)
+		for _, d := range ds {
+			require.NoError(t, e.s.Complete(ctx, d.Lease))
+		}
+		p, ok := ds[1].Message.Property(TraceParentProperty)
+		require.True(t, ok)
+		require.Contains(t, p.Value.Str(), "01000000000000000000000000000000", "the traced publish carries its trace")
+		require.True(t, ds[0].Message.Parts[0].IsBody)
+		_, ok = ds[0].Message.Property(CanonicalName("BTS.ReceivePortName"))
+		require.True(t, ok, "names are stored canonical")
+	}
 }
