@@ -261,14 +261,17 @@ func TestResult_MarshalJSON(t *testing.T) {
 // the delta with its bytes, and a stack that allocated nothing since is
 // not.
 func TestAllocDelta(t *testing.T) {
-	runtime.GC()
+	// Sample finely, so the estimate is close to what was allocated.
+	defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
+	runtime.MemProfileRate = 4096
+	publishAllocs()
 	before, err := allocsNow()
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Hold everything allocated so the sampler sees it whatever the rate.
 	kept := allocateForProfile(4096)
-	runtime.GC()
+	publishAllocs()
 	after, err := allocsNow()
 	if err != nil {
 		t.Fatal(err)

@@ -29,13 +29,13 @@ type roundProfile struct {
 }
 
 // startProfile starts profiling a round of in when c.ProfileDir is set and
-// in is a biztier row. The caller has just run a GC, so the allocation
-// profile it takes is current.
+// in is a biztier row.
 func startProfile(c *Config, sc *scenario, in *instance, round int) (*roundProfile, error) {
 	if c.ProfileDir == "" || !profiled(in.name) {
 		return nil, nil
 	}
 	p := &roundProfile{in: in, base: filepath.Join(c.ProfileDir, sc.name+"-"+in.name)}
+	publishAllocs()
 	var err error
 	if p.before, err = allocsNow(); err != nil {
 		return nil, err
@@ -64,9 +64,7 @@ func (p *roundProfile) stop() error {
 	if err := p.cpuFile.Close(); err != nil {
 		return fmt.Errorf("profile: %s: %w", p.cpuFile.Name(), err)
 	}
-	// The allocation profile is published by a GC: without one, the
-	// round's last allocations would fall between this round and the next.
-	runtime.GC()
+	publishAllocs()
 	after, err := allocsNow()
 	if err != nil {
 		return err
@@ -83,6 +81,15 @@ func (p *roundProfile) stop() error {
 		return fmt.Errorf("profile: %s: %w", path, err)
 	}
 	return nil
+}
+
+// publishAllocs makes the allocation profile current. The runtime
+// publishes what was allocated during a GC cycle only at the end of the
+// next, so it takes two: without them, a round's last allocations would
+// fall into the next round.
+func publishAllocs() {
+	runtime.GC()
+	runtime.GC()
 }
 
 // allocsNow returns the process's allocation profile. The runtime's
@@ -113,6 +120,23 @@ func allocDelta(acc, before, after *profile.Profile) (*profile.Profile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("profile: allocs: %w", err)
 	}
-	out.Scale(1) // keeps the samples with a value that is not zero
+	// A stack's cumulative figures never go down, but the runtime's
+	// sampled estimates of them can, by a few objects: what nets below
+	// zero is noise and is dropped.
+	kept := out.Sample[:0]
+	for _, s := range out.Sample {
+		pos := false
+		for i, v := range s.Value {
+			if v > 0 {
+				pos = true
+			} else {
+				s.Value[i] = 0
+			}
+		}
+		if pos {
+			kept = append(kept, s)
+		}
+	}
+	out.Sample = kept
 	return out, nil
 }

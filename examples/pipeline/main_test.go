@@ -147,9 +147,17 @@ func TestPipeline_KilledRepeatedly(t *testing.T) {
 	t.Logf("seed %d, %d orders, %d kills", seed, orders, kills)
 	rng := rand.New(rand.NewPCG(seed, 0))
 	dir := t.TempDir()
+	// Only the first run writes the sample orders: a later run that finds
+	// them all done (the kills came late) must not write a second batch.
+	runs := 0
 	child := func() *exec.Cmd {
+		n := 0
+		if runs == 0 {
+			n = orders
+		}
+		runs++
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "PIPELINE_CHILD_DIR="+dir, "PIPELINE_CHILD_ORDERS="+strconv.Itoa(orders))
+		cmd.Env = append(os.Environ(), "PIPELINE_CHILD_DIR="+dir, "PIPELINE_CHILD_ORDERS="+strconv.Itoa(n))
 		return cmd
 	}
 	killed := 0
