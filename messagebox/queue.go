@@ -227,47 +227,11 @@ func (s *Store) dequeueOnce(ctx context.Context, done []Lease, pend []pendingMsg
 		return nil, nil, pl.wait, nil
 	}
 	dead := s.completeLocked(b, completed, now, &events)
-	var (
-		taken   []*entry
-		orphans []heldEntry
-	)
 	max = s.deliveryRoomLocked(max)
 	if h.held {
 		max = 0 // no host instance runs: settle done, deliver nothing
 	}
-	for len(taken) < max {
-		e := h.ready.pop()
-		if e == nil {
-			break
-		}
-		if e.inst == nil && s.mu.routing.subs[e.sub] == nil {
-			// Its subscription was removed after it was queued (a lease
-			// that ran out, a resume before the port came back): suspend
-			// it rather than deliver it to a port that does not exist.
-			saved := *e
-			events = append(events, s.suspendLocked(b, e, now, UnsubscribedReason, nil)...)
-			e.state = stBusy
-			orphans = append(orphans, heldEntry{e: e, saved: saved})
-			continue
-		}
-		if e.inst != nil && e.inst.state == StateSuspendedResumable {
-			parkLocked(e, &e.inst.parked)
-			continue
-		}
-		if !s.takeOrderedLocked(e) {
-			continue
-		}
-		e.state = stBusy
-		e.deliveries++
-		r := e.rec()
-		s.mu.buf = queueKey(s.mu.buf[:0], h.name, e.prio, e.id)
-		s.mu.vbuf = encodeEntry(s.mu.vbuf[:0], &r)
-		_ = b.Set(s.mu.buf, s.mu.vbuf, nil)
-		taken = append(taken, e)
-		if s.tracking() {
-			events = append(events, trackEvent{Kind: event.Delivered, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: h.name, Instance: e.instID()})
-		}
-	}
+	taken, orphans := s.takeLocked(b, h, max, now, &events)
 	s.mu.Unlock()
 
 	if err := s.commit(ctx, tx, events); err != nil {
@@ -289,8 +253,6 @@ func (s *Store) dequeueOnce(ctx context.Context, done []Lease, pend []pendingMsg
 		s.mu.Unlock()
 		return nil, nil, nil, err
 	}
-	out := make([]*Delivery, len(taken))
-	exp := now + int64(lease)
 	s.mu.Lock()
 	var res []Published
 	if pl != nil {
@@ -302,6 +264,62 @@ func (s *Store) dequeueOnce(ctx context.Context, done []Lease, pend []pendingMsg
 		o.e.state = stSuspended
 		s.mu.suspended[o.e.id] = o.e
 	}
+	out := s.leaseTakenLocked(h, taken, now+int64(lease))
+	s.mu.Unlock()
+	s.published.Add(uint64(len(pend)))
+	s.completed.Add(uint64(len(completed)))
+	s.delivered.Add(uint64(len(taken)))
+	if err := s.readDeliveries(out, taken); err != nil {
+		return res, nil, nil, err
+	}
+	return res, out, nil, nil
+}
+
+// takeLocked pops up to max entries of h to deliver, writing each one's
+// delivery count to b; they are busy until the commit. Entries whose
+// subscription is gone are suspended instead (orphans), and those of a
+// suspended instance parked.
+func (s *Store) takeLocked(b *pebble.Batch, h *hostQueue, max int, now int64, events *[]trackEvent) (taken []*entry, orphans []heldEntry) {
+	for len(taken) < max {
+		e := h.ready.pop()
+		if e == nil {
+			break
+		}
+		if e.inst == nil && s.mu.routing.subs[e.sub] == nil {
+			// Its subscription was removed after it was queued (a lease
+			// that ran out, a resume before the port came back): suspend
+			// it rather than deliver it to a port that does not exist.
+			saved := *e
+			*events = append(*events, s.suspendLocked(b, e, now, UnsubscribedReason, nil)...)
+			e.state = stBusy
+			orphans = append(orphans, heldEntry{e: e, saved: saved})
+			continue
+		}
+		if e.inst != nil && e.inst.state == StateSuspendedResumable {
+			parkLocked(e, &e.inst.parked)
+			continue
+		}
+		if !s.takeOrderedLocked(e) {
+			continue
+		}
+		e.state = stBusy
+		e.deliveries++
+		r := e.rec()
+		s.mu.buf = queueKey(s.mu.buf[:0], h.name, e.prio, e.id)
+		s.mu.vbuf = encodeEntry(s.mu.vbuf[:0], &r)
+		_ = b.Set(s.mu.buf, s.mu.vbuf, nil)
+		taken = append(taken, e)
+		if s.tracking() {
+			*events = append(*events, trackEvent{Kind: event.Delivered, At: time.Unix(0, now), MessageID: e.msg.id, Entry: e.id, Subscription: e.sub, Host: h.name, Instance: e.instID()})
+		}
+	}
+	return taken, orphans
+}
+
+// leaseTakenLocked leases taken, committed, until exp and returns their
+// deliveries without their messages.
+func (s *Store) leaseTakenLocked(h *hostQueue, taken []*entry, exp int64) []*Delivery {
+	out := make([]*Delivery, len(taken))
 	for i, e := range taken {
 		s.mu.token++
 		e.state, e.at, e.token = stLeased, exp, s.mu.token
@@ -324,27 +342,28 @@ func (s *Store) dequeueOnce(ctx context.Context, done []Lease, pend []pendingMsg
 			out[i].Instance = &snap
 		}
 	}
-	s.mu.Unlock()
-	s.published.Add(uint64(len(pend)))
-	s.completed.Add(uint64(len(completed)))
-	s.delivered.Add(uint64(len(taken)))
-	// Messages are read outside the lock. Two deliveries of one message
-	// get separate copies.
+	return out
+}
+
+// readDeliveries reads the messages (and instance data) of out, the
+// deliveries of taken, outside the lock. Two deliveries of one message
+// get separate copies.
+func (s *Store) readDeliveries(out []*Delivery, taken []*entry) error {
 	for i, e := range taken {
 		m, err := s.readMessage(e.msg.id)
 		if err != nil {
-			return res, nil, nil, err
+			return err
 		}
 		out[i].Message = m
 		if out[i].Instance != nil {
 			data, err := s.readInstanceData(out[i].Instance.ID)
 			if err != nil && !errors.Is(err, ErrNotFound) {
-				return res, nil, nil, err
+				return err
 			}
 			out[i].Instance.Data = data
 		}
 	}
-	return res, out, nil, nil
+	return nil
 }
 
 // planExchangeLocked adds the publish of pend to b, as planPublish does
