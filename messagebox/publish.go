@@ -297,31 +297,20 @@ func (s *Store) planPublish(ctx context.Context, pend []pendingMsg) (Txn, *publi
 		events = events[:0]
 		s.mu.Lock()
 		err := s.checkLocked()
+		var pl *publishPlan
 		if err == nil {
-			err = s.duplicateLocked(pend)
+			pl, err = s.planPublishLocked(b, pend, now, &events)
 		}
 		if err != nil {
 			s.mu.Unlock()
 			tx.Abort()
 			return nil, nil, nil, now, err
 		}
-		reserved := s.mu.reserved
-		keys, err := s.mu.dedup.plan(b, pend, now.UnixNano())
-		if err != nil {
-			s.mu.Unlock()
-			tx.Abort()
-			return nil, nil, nil, now, err
-		}
-		pl := s.publishLocked(b, pend, now, &events)
-		pl.dedup = keys
+		s.mu.Unlock()
 		if pl.wait == nil {
-			s.mu.Unlock()
 			return tx, pl, events, now, nil
 		}
 		// An instance it routes to is ending: publish after its end.
-		s.unpublishLocked(pl, pend)
-		s.mu.reserved = reserved
-		s.mu.Unlock()
 		tx.Abort()
 		select {
 		case <-pl.wait:
@@ -329,6 +318,28 @@ func (s *Store) planPublish(ctx context.Context, pend []pendingMsg) (Txn, *publi
 			return nil, nil, nil, now, ctx.Err()
 		}
 	}
+}
+
+// planPublishLocked adds the storage and routing of pend (not empty) to b:
+// its duplicate check, its duplicate-detection keys and publishLocked. A
+// plan whose wait is set has been undone: the caller must drop b and try
+// again once wait is closed.
+func (s *Store) planPublishLocked(b *pebble.Batch, pend []pendingMsg, now time.Time, events *[]trackEvent) (*publishPlan, error) {
+	if err := s.duplicateLocked(pend); err != nil {
+		return nil, err
+	}
+	reserved := s.mu.reserved
+	keys, err := s.mu.dedup.plan(b, pend, now.UnixNano())
+	if err != nil {
+		return nil, err
+	}
+	pl := s.publishLocked(b, pend, now, events)
+	pl.dedup = keys
+	if pl.wait != nil {
+		s.unpublishLocked(pl, pend)
+		s.mu.reserved = reserved
+	}
+	return pl, nil
 }
 
 // finishPublish makes a committed plan's entries deliverable.

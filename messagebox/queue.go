@@ -216,7 +216,10 @@ func (s *Store) dequeueOnce(ctx context.Context, done []Lease, pend []pendingMsg
 	}
 	tx, b := s.begin()
 	var events []trackEvent
-	pl, err := s.planExchangeLocked(b, pend, nowTime, &events)
+	var pl *publishPlan
+	if len(pend) > 0 {
+		pl, err = s.planPublishLocked(b, pend, nowTime, &events)
+	}
 	if err != nil || (pl != nil && pl.wait != nil) {
 		s.uncompleteLocked(completed)
 		s.mu.Unlock()
@@ -364,31 +367,6 @@ func (s *Store) readDeliveries(out []*Delivery, taken []*entry) error {
 		}
 	}
 	return nil
-}
-
-// planExchangeLocked adds the publish of pend to b, as planPublish does
-// under the lock; nil, with nothing to publish. A plan whose wait is set
-// has been undone: the caller must drop the commit and try again once
-// wait is closed.
-func (s *Store) planExchangeLocked(b *pebble.Batch, pend []pendingMsg, now time.Time, events *[]trackEvent) (*publishPlan, error) {
-	if len(pend) == 0 {
-		return nil, nil
-	}
-	if err := s.duplicateLocked(pend); err != nil {
-		return nil, err
-	}
-	reserved := s.mu.reserved
-	keys, err := s.mu.dedup.plan(b, pend, now.UnixNano())
-	if err != nil {
-		return nil, err
-	}
-	pl := s.publishLocked(b, pend, now, events)
-	pl.dedup = keys
-	if pl.wait != nil {
-		s.unpublishLocked(pl, pend)
-		s.mu.reserved = reserved
-	}
-	return pl, nil
 }
 
 // DequeueWait is Dequeue, but when nothing is deliverable it waits until
