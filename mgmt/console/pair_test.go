@@ -10,10 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
-
-	"github.com/biztier/biztier"
 	"github.com/biztier/biztier/cluster"
+	"github.com/biztier/biztier/internal/clustertest"
 	"github.com/biztier/biztier/mgmt/audit"
 	"github.com/biztier/biztier/mgmt/console"
 )
@@ -21,19 +19,7 @@ import (
 // TestHandler_pair: over a cluster node, the overview shows which node is
 // active, its epoch and sync state.
 func TestHandler_pair(t *testing.T) {
-	n, err := cluster.Open("group", &cluster.Options{
-		ID: "node-a", Witness: cluster.NewLocalWitness(time.Second),
-		Group: &biztier.Options{FS: vfs.NewMem(), MemTableSize: 4 << 20, CheckpointInterval: -1},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := cluster.WaitActive(ctx, n); err != nil {
-		t.Fatal(err)
-	}
+	n := clustertest.NewPair(t).Active("node-a")
 	h, err := console.New(console.Options{Group: n.Group(), Node: n})
 	if err != nil {
 		t.Fatal(err)
@@ -64,24 +50,11 @@ func TestHandler_pair(t *testing.T) {
 // the passive, which then holds the audit record; without a passive in
 // sync it is refused; without authorization nothing happens.
 func TestHandler_switchover(t *testing.T) {
-	w := cluster.NewLocalWitness(time.Second)
-	open := func(id string) *cluster.Node {
-		n, err := cluster.Open("group", &cluster.Options{
-			ID: id, Witness: w,
-			Group: &biztier.Options{FS: vfs.NewMem(), MemTableSize: 4 << 20, CheckpointInterval: -1},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { n.Close() })
-		return n
-	}
+	p := clustertest.NewPair(t)
+	a := p.Active("a")
+	open := p.Open
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	a := open("a")
-	if _, err := cluster.WaitActive(ctx, a); err != nil {
-		t.Fatal(err)
-	}
 	h, err := console.New(console.Options{Node: a, Authorizer: allowAlice})
 	if err != nil {
 		t.Fatal(err)

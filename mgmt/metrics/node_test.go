@@ -1,15 +1,12 @@
 package metrics_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/biztier/biztier"
 	"github.com/biztier/biztier/cluster"
+	"github.com/biztier/biztier/internal/clustertest"
 	"github.com/biztier/biztier/mgmt/metrics"
 )
 
@@ -17,19 +14,7 @@ import (
 // reports its role, epoch and sync state; the series of every role and sync
 // state are there, one of each set to 1.
 func TestCollector_node(t *testing.T) {
-	n, err := cluster.Open("group", &cluster.Options{
-		ID: "a", Witness: cluster.NewLocalWitness(time.Second),
-		Group: &biztier.Options{FS: vfs.NewMem(), MemTableSize: 4 << 20, CheckpointInterval: -1},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := cluster.WaitActive(ctx, n); err != nil {
-		t.Fatal(err)
-	}
+	n := clustertest.NewPair(t).Active("a")
 	c, err := metrics.New(metrics.Options{Group: n.Group(), Node: n})
 	if err != nil {
 		t.Fatal(err)

@@ -8,10 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
-
-	"github.com/biztier/biztier"
 	"github.com/biztier/biztier/cluster"
+	"github.com/biztier/biztier/internal/clustertest"
 	"github.com/biztier/biztier/mgmt/console"
 )
 
@@ -19,24 +17,11 @@ import (
 // the active node; a switchover with the wrong password is refused, with
 // the right one hands the role over.
 func TestPair(t *testing.T) {
-	w := cluster.NewLocalWitness(time.Second)
-	open := func(id string) *cluster.Node {
-		n, err := cluster.Open("group", &cluster.Options{
-			ID: id, Witness: w,
-			Group: &biztier.Options{FS: vfs.NewMem(), MemTableSize: 4 << 20, CheckpointInterval: -1},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { n.Close() })
-		return n
-	}
+	p := clustertest.NewPair(t)
+	a := p.Active("a")
+	open := p.Open
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	a := open("a")
-	if _, err := cluster.WaitActive(ctx, a); err != nil {
-		t.Fatal(err)
-	}
 	b := open("b")
 	for a.Status().SyncState != "sync" {
 		if ctx.Err() != nil {
