@@ -87,25 +87,9 @@ func TestPipeline_KilledAndRerun(t *testing.T) {
 			dir := t.TempDir()
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), "PIPELINE_CHILD_DIR="+dir)
-			stdout, err := cmd.StdoutPipe()
-			require.NoError(t, err)
-			require.NoError(t, cmd.Start())
 			// Kill once confirmed orders are going out, at a point that
 			// differs between trials.
-			want := 100 + 400*trial
-			sc := bufio.NewScanner(stdout)
-			sc.Split(scanProgress)
-			killed := false
-			for sc.Scan() {
-				var in, sent int
-				if _, err := fmt.Sscanf(strings.TrimSpace(sc.Text()), "received %d  sent %d", &in, &sent); err == nil && sent >= want {
-					require.NoError(t, cmd.Process.Kill())
-					killed = true
-					break
-				}
-			}
-			_ = cmd.Wait()
-			if !killed {
+			if !killAfter(t, cmd, 100+400*trial) {
 				t.Skip("the child finished before it could be killed")
 			}
 			var out bytes.Buffer
@@ -162,25 +146,8 @@ func TestPipeline_KilledRepeatedly(t *testing.T) {
 	}
 	killed := 0
 	for killed < kills {
-		cmd := child()
-		stdout, err := cmd.StdoutPipe()
-		require.NoError(t, err)
-		require.NoError(t, cmd.Start())
 		// Kill after a random number of confirmed orders of this run.
-		at := 1 + rng.IntN(max(1, orders/(kills+1)))
-		sc := bufio.NewScanner(stdout)
-		sc.Split(scanProgress)
-		done := true
-		for sc.Scan() {
-			var in, sent int
-			if _, err := fmt.Sscanf(strings.TrimSpace(sc.Text()), "received %d  sent %d", &in, &sent); err == nil && sent >= at {
-				require.NoError(t, cmd.Process.Kill())
-				done = false
-				break
-			}
-		}
-		_ = cmd.Wait()
-		if done {
+		if !killAfter(t, child(), 1+rng.IntN(max(1, orders/(kills+1)))) {
 			break // the run finished before its kill point
 		}
 		killed++
@@ -212,6 +179,29 @@ func TestPipeline_KilledRepeatedly(t *testing.T) {
 // TestPipeline_Interrupt sends the pipeline SIGINT while orders flow
 // through it: it stops its host instances gracefully, prints the summary
 // and exits within 5 s, and a rerun finishes the rest.
+// killAfter starts cmd, a child run of the pipeline, and kills it with
+// SIGKILL once its progress shows at least sent orders confirmed. It
+// reports whether it did: false when the run ended first.
+func killAfter(t *testing.T, cmd *exec.Cmd, sent int) bool {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	sc := bufio.NewScanner(stdout)
+	sc.Split(scanProgress)
+	killed := false
+	for sc.Scan() {
+		var in, n int
+		if _, err := fmt.Sscanf(strings.TrimSpace(sc.Text()), "received %d  sent %d", &in, &n); err == nil && n >= sent {
+			require.NoError(t, cmd.Process.Kill())
+			killed = true
+			break
+		}
+	}
+	_ = cmd.Wait()
+	return killed
+}
+
 func TestPipeline_Interrupt(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the pipeline in a child process")
